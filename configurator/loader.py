@@ -1,0 +1,111 @@
+"""Safe YAML loading that keeps line numbers and rejects duplicate keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from configurator.errors import InputError, Location
+
+
+class Mapping(dict[str, Any]):
+    """A YAML mapping that remembers where it and each of its keys came from."""
+
+    where: Location
+    key_lines: dict[str, int]
+
+    def where_of(self, key: str) -> Location:
+        """The location of `key` in its file (falls back to the mapping's own)."""
+        return Location(self.where.path, self.key_lines.get(key, self.where.line))
+
+
+class Sequence(list[Any]):
+    """A YAML sequence that remembers where it and each item came from."""
+
+    where: Location
+    item_lines: list[int]
+
+    def where_of(self, index: int) -> Location:
+        """The location of item `index`."""
+        return Location(self.where.path, self.item_lines[index])
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with line-tracking containers and no duplicate keys."""
+
+    source = "<string>"
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Mapping:  # type: ignore[override]
+        result = Mapping()
+        result.where = Location(self.source, node.start_mark.line + 1)
+        result.key_lines = {}
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise InputError(f"mapping key {key!r} must be a plain string", Location(self.source, line))
+            key = str(key)
+            if key in result:
+                first = result.key_lines[key]
+                raise InputError(
+                    f"duplicate key {key!r} (first defined on line {first})",
+                    Location(self.source, line),
+                    "remove one of them",
+                )
+            result[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result.key_lines[key] = line
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> Sequence:  # type: ignore[override]
+        result = Sequence(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+        result.where = Location(self.source, node.start_mark.line + 1)
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+
+
+def load_text(text: str, source: str) -> Any:
+    """Parse YAML text; errors name `source:line`."""
+    loader = _Loader(text)
+    loader.source = source
+    try:
+        return loader.get_single_data()
+    except InputError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = exc.problem or "invalid YAML"
+        if "could not determine a constructor" in str(exc):
+            problem = f"YAML tag not allowed: {problem.split('tag ')[-1]}"
+        raise InputError(problem, Location(source, line), "only plain YAML is accepted") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", Location(source)) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def load_file(path: Path) -> Any:
+    """Read and parse a YAML file, with a clear error when it is missing or not UTF-8."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", Location(str(path))) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+    return load_text(text, str(path))
+
+
+def where(value: Any, key: str | None = None, default: Location | None = None) -> Location:
+    """Best-known location of a loaded value or of one of its keys."""
+    if isinstance(value, Mapping):
+        return value.where_of(key) if key is not None else value.where
+    if isinstance(value, Sequence):
+        return value.where
+    return default or Location("<unknown>")

@@ -1,0 +1,219 @@
+"""Files, directories and symlinks: content, owner, group, mode, presence."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from configurator.actions import Run, Upload, quote
+from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
+
+DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
+
+_STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
+
+
+def content_diff(path: str, old: bytes | None, new: bytes) -> str:
+    """A unified diff of two file contents, or a note when either is binary."""
+    if old is None:
+        old = b""
+    try:
+        before, after = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"binary content of {path} differs ({len(old)} -> {len(new)} bytes)\n"
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"{path} (host)", f"{path} (wanted)"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def metadata_actions(path: str, seen: dict[str, str], mode: str | None, owner: str | None,
+                     group: str | None) -> tuple[list[str], list[Run]]:
+    """What differs in mode/owner/group and the commands that fix it."""
+    notes: list[str] = []
+    actions: list[Run] = []
+    if mode is not None and int(seen.get("mode", "0"), 8) != int(mode, 8):
+        notes.append(f"mode {seen.get('mode')} -> {mode}")
+        actions.append(Run(("chmod", mode, "--", path)))
+    wanted_owner = owner or seen.get("owner", "")
+    wanted_group = group or seen.get("group", "")
+    if (wanted_owner, wanted_group) != (seen.get("owner"), seen.get("group")):
+        notes.append(f"owner {seen.get('owner')}:{seen.get('group')} -> {wanted_owner}:{wanted_group}")
+        actions.append(Run(("chown", f"{wanted_owner}:{wanted_group}", "--", path)))
+    return notes, actions
+
+
+@dataclass(frozen=True)
+class File:
+    """A regular file with exact content (or absent).
+
+    Example: `file: {path: /etc/motd, content: "hello\\n", mode: "0644"}`
+    """
+
+    path: str
+    content: bytes = b""
+    state: Literal["present", "absent"] = "present"
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    validate: tuple[str, ...] = ()
+    type: ClassVar[str] = "file"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.path}]"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    def probe(self) -> str:
+        want = self.sha256 if self.state == "present" else "-"
+        return (
+            f"p={quote(self.path)}\n"
+            'if [ -L "$p" ]; then echo type=link; elif [ -f "$p" ]; then ' + _STAT + "\n"
+            '  s=$(sha256sum < "$p") && s=${s%% *} && echo "sha256=$s"\n'
+            f'  if [ "$s" != {want} ] && [ $(stat -c %s -- "$p") -le {DIFF_LIMIT} ]; then '
+            'echo "content_b64=$(base64 -w0 < "$p")"; fi\n'
+            'elif [ -e "$p" ]; then ' + _STAT + '\nelse echo type=absent; fi\n'
+        )
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        kind = seen.get("type", "")
+        if self.state == "absent":
+            if kind == "absent":
+                return ok()
+            return change(f"remove {self.path}", Run(("rm", "-f", "--", self.path)), kind="remove")
+        if kind not in ("absent", "regular file", "regular empty file"):
+            return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
+        upload = Upload(self.path, self.content, self.mode or seen.get("mode", "0644"),
+                        self.owner or seen.get("owner", "root"), self.group or seen.get("group", "root"),
+                        self.validate)
+        if kind == "absent":
+            return change(f"create {self.path}", upload, diff=content_diff(self.path, None, self.content),
+                          kind="create")
+        if seen.get("sha256") != self.sha256:
+            old = base64.b64decode(seen["content_b64"]) if "content_b64" in seen else None
+            diff = content_diff(self.path, old, self.content) if old is not None else ""
+            return change(f"content of {self.path} changed", upload, diff=diff)
+        notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
+        return change(", ".join(notes), *actions) if actions else ok()
+
+    def checks(self) -> list[Check]:
+        if self.state == "absent":
+            return [Check(f"{self.path} is absent", lambda h: _assert(not h.file(self.path).exists))]
+        return [Check(f"{self.path} content and metadata", self._verify)]
+
+    def _verify(self, host: object) -> None:
+        f = host.file(self.path)  # type: ignore[attr-defined]
+        assert f.is_file, f"{self.path} is not a regular file"
+        assert f.sha256sum == self.sha256, f"{self.path} content differs (sha256 {f.sha256sum})"
+        if self.mode is not None:
+            assert f.mode == int(self.mode, 8), f"{self.path} mode is {f.mode:o}, expected {self.mode}"
+        if self.owner is not None:
+            assert f.user == self.owner, f"{self.path} owner is {f.user}, expected {self.owner}"
+        if self.group is not None:
+            assert f.group == self.group, f"{self.path} group is {f.group}, expected {self.group}"
+
+
+def _assert(condition: bool, message: str = "check failed") -> None:
+    assert condition, message
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A directory with owner, group and mode (or absent, removed with its content)."""
+
+    path: str
+    state: Literal["present", "absent"] = "present"
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    type: ClassVar[str] = "directory"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.path}]"
+
+    def probe(self) -> str:
+        return f"p={quote(self.path)}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {_STAT}; else echo type=absent; fi\n"
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        kind = seen.get("type", "")
+        if self.state == "absent":
+            if kind == "absent":
+                return ok()
+            return change(f"remove {self.path}", Run(("rm", "-rf", "--", self.path)), kind="remove")
+        if kind == "absent":
+            argv = ["mkdir", "-p", "-m", self.mode or "0755", "--", self.path]
+            own = metadata_actions(self.path, {"owner": "root", "group": "root"}, None, self.owner, self.group)
+            return change(f"create {self.path}", Run(tuple(argv)), *own[1], kind="create")
+        if kind != "directory":
+            return unknown(f"{self.path} exists but is a {kind}")
+        notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
+        return change(", ".join(notes), *actions) if actions else ok()
+
+    def checks(self) -> list[Check]:
+        def verify(host: object) -> None:
+            d = host.file(self.path)  # type: ignore[attr-defined]
+            if self.state == "absent":
+                assert not d.exists, f"{self.path} exists"
+                return
+            assert d.is_directory, f"{self.path} is not a directory"
+            if self.mode is not None:
+                assert d.mode == int(self.mode, 8), f"{self.path} mode is {d.mode:o}, expected {self.mode}"
+            if self.owner is not None:
+                assert d.user == self.owner, f"{self.path} owner is {d.user}, expected {self.owner}"
+        return [Check(f"directory {self.path}", verify)]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link pointing at `target`, switched atomically (or absent)."""
+
+    path: str
+    target: str = ""
+    state: Literal["present", "absent"] = "present"
+    type: ClassVar[str] = "link"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.path}]"
+
+    def probe(self) -> str:
+        return (f"p={quote(self.path)}\nif [ -L \"$p\" ]; then echo \"target=$(readlink -- \"$p\")\"; "
+                "elif [ -e \"$p\" ]; then echo type=other; else echo type=absent; fi\n")
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        if self.state == "absent":
+            if "target" not in seen and seen.get("type") == "absent":
+                return ok()
+            if seen.get("type") == "other":
+                return unknown(f"{self.path} is not a link; refusing to remove it")
+            return change(f"remove link {self.path}", Run(("rm", "-f", "--", self.path)), kind="remove")
+        if seen.get("target") == self.target:
+            return ok()
+        if seen.get("type") == "other":
+            return unknown(f"{self.path} exists and is not a link")
+        tmp = f"{self.path}.cfg-new"
+        switch = (Run(("ln", "-sfn", "--", self.target, tmp)), Run(("mv", "-Tf", "--", tmp, self.path)))
+        old = seen.get("target")
+        summary = f"link {self.path} -> {self.target}" + (f" (was {old})" if old else "")
+        return change(summary, *switch, kind="modify" if old else "create")
+
+    def checks(self) -> list[Check]:
+        def verify(host: object) -> None:
+            f = host.file(self.path)  # type: ignore[attr-defined]
+            if self.state == "absent":
+                assert not f.exists and not f.is_symlink, f"{self.path} exists"
+                return
+            assert f.is_symlink, f"{self.path} is not a symlink"
+            assert f.linked_to == self.target or host.check_output(  # type: ignore[attr-defined]
+                "readlink -- %s", self.path) == self.target, f"{self.path} points elsewhere"
+        return [Check(f"link {self.path} -> {self.target}", verify)]

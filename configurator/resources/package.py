@@ -1,0 +1,104 @@
+"""Debian packages through apt: present, absent, latest, or a pinned version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from configurator.actions import Action, Run, quote
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+
+LIST_MAX_AGE = 24 * 3600  # refresh apt lists older than this before installing
+APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
+APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
+            "-o", "Dpkg::Options::=--force-confold")
+UPDATE = Run(("apt-get", "-q", "-o", "DPkg::Lock::Timeout=300", "update"), env=APT_ENV)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A Debian package: `present`, `absent`, `latest`, or `present` at `version`.
+
+    Example: `package: {name: nginx-light, state: present}`
+    """
+
+    name: str
+    state: str = "present"
+    version: str | None = None
+    type: ClassVar[str] = "package"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.name}]"
+
+    def probe(self) -> str:
+        name = quote(self.name)
+        text = (
+            f"dpkg-query -W -f='status=${{Status}}\\nversion=${{Version}}\\n' {name} 2>/dev/null\n"
+            "l=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0); "
+            "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || l=0; "
+            'echo "lists_age=$(( $(date +%s) - l ))"\n'
+        )
+        if self.state == "latest" or self.version:
+            text += f"apt-cache policy {name} 2>/dev/null | sed -n 's/^ *Candidate: /candidate=/p'\n"
+        return text
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        installed = seen.get("status", "").endswith(" installed")
+        version = seen.get("version", "") if installed else ""
+        if self.state == "absent":
+            if not installed:
+                return ok()
+            return change(f"remove {self.name} {version}", self._apt("purge", self.name), kind="remove")
+        wanted = self._wanted(seen)
+        if installed and (wanted is None or wanted == version):
+            return ok(f"{self.name} {version}")
+        if wanted == "(none)":
+            return unknown(f"{self.name}: no installable version known to apt")
+        target = f"{self.name}={wanted}" if wanted else self.name
+        stale = int(seen.get("lists_age", "0") or 0) > LIST_MAX_AGE
+        actions: tuple[Action, ...] = (UPDATE,) if stale else ()
+        summary = f"upgrade {self.name} {version} -> {wanted}" if installed else f"install {target}"
+        return change(summary, *actions, self._apt("install", target), kind="modify" if installed else "create")
+
+    def _wanted(self, seen: dict[str, str]) -> str | None:
+        """The version to install, or None when any installed version will do."""
+        if self.version:
+            return self.version
+        if self.state == "latest":
+            return seen.get("candidate") or None
+        return None
+
+    def _apt(self, verb: str, target: str) -> Run:
+        return Run(("apt-get", *APT_OPTS, verb, "--", target), env=APT_ENV, timeout=1800)
+
+    def checks(self) -> list[Check]:
+        def verify(host: object) -> None:
+            pkg = host.package(self.name)  # type: ignore[attr-defined]
+            if self.state == "absent":
+                assert not pkg.is_installed, f"package {self.name} is installed"
+                return
+            assert pkg.is_installed, f"package {self.name} is not installed"
+            if self.version:
+                assert pkg.version == self.version, f"{self.name} is {pkg.version}, pinned {self.version}"
+        return [Check(f"package {self.name} {self.version or self.state}", verify)]
+
+
+def merge_installs(actions: list[Action]) -> list[Action]:
+    """Fold consecutive apt-get installs (and duplicate list updates) into one transaction."""
+    merged: list[Action] = []
+    for action in actions:
+        if action == UPDATE and UPDATE in merged:
+            continue
+        last = merged[-1] if merged else None
+        if _is_install(action) and isinstance(last, Run) and _is_install(last):
+            assert isinstance(action, Run)
+            merged[-1] = Run(last.argv + action.argv[len(APT_OPTS) + 3:], env=last.env, timeout=last.timeout)
+            continue
+        merged.append(action)
+    return merged
+
+
+def _is_install(action: Action) -> bool:
+    return isinstance(action, Run) and action.argv[: len(APT_OPTS) + 3] == ("apt-get", *APT_OPTS, "install", "--")

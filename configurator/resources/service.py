@@ -1,0 +1,76 @@
+"""systemd services: running/stopped, enabled/disabled; reload/restart as handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from configurator.actions import Run, quote
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+
+STATES = ("running", "stopped", "reloaded", "restarted")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A systemd unit's state; `reloaded`/`restarted` are for handlers.
+
+    Example: `service: {name: nginx, state: running, enabled: true}`
+    """
+
+    name: str
+    state: str | None = "running"
+    enabled: bool | None = None
+    type: ClassVar[str] = "service"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.name}]"
+
+    def probe(self) -> str:
+        props = "LoadState,ActiveState,UnitFileState,NeedDaemonReload"
+        return f"systemctl show -p {props} -- {quote(self.name)} 2>&1\n"
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        if seen.get("LoadState") != "loaded":
+            return unknown(f"unit {self.name} is {seen.get('LoadState') or 'not readable'}")
+        actions: list[Run] = []
+        notes: list[str] = []
+        if seen.get("NeedDaemonReload") == "yes":
+            actions.append(Run(("systemctl", "daemon-reload")))
+        active = seen.get("ActiveState") in ("active", "reloading", "activating")
+        verb = self._verb(active)
+        if verb:
+            notes.append(f"{verb} {self.name}")
+            actions.append(Run(("systemctl", verb, "--", self.name)))
+        unit_state = seen.get("UnitFileState", "")
+        if self.enabled is not None and (unit_state == "enabled") != self.enabled:
+            word = "enable" if self.enabled else "disable"
+            notes.append(f"{word} {self.name}")
+            actions.append(Run(("systemctl", word, "--", self.name)))
+        if not notes:
+            return ok(f"{self.name} {seen.get('ActiveState')}")
+        return change(", ".join(notes), *actions)
+
+    def _verb(self, active: bool) -> str:
+        if self.state == "running":
+            return "" if active else "start"
+        if self.state == "stopped":
+            return "stop" if active else ""
+        if self.state == "reloaded":
+            return "reload-or-restart" if active else "start"
+        if self.state == "restarted":
+            return "restart"
+        return ""
+
+    def checks(self) -> list[Check]:
+        def verify(host: object) -> None:
+            svc = host.service(self.name)  # type: ignore[attr-defined]
+            if self.state in ("running", "reloaded", "restarted"):
+                assert svc.is_running, f"service {self.name} is not running"
+            if self.state == "stopped":
+                assert not svc.is_running, f"service {self.name} is running"
+            if self.enabled is not None:
+                assert svc.is_enabled == self.enabled, f"service {self.name} enabled is {svc.is_enabled}"
+        return [Check(f"service {self.name} {self.state or ''}".strip(), verify)]

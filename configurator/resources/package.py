@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ LIST_MAX_AGE = 24 * 3600  # refresh apt lists older than this before installing
 APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
 APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold")
+DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
 UPDATE = Run(("apt-get", "-q", "-o", "DPkg::Lock::Timeout=300", "update"), env=APT_ENV)
 
 
@@ -30,6 +32,14 @@ class Package:
     @property
     def id(self) -> str:
         return f"{self.type}[{self.name}]"
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not DEB_NAME.match(self.name):
+            problems.append(f"{self.name!r} is not a Debian package name (lowercase letters, digits, + . -)")
+        if self.state not in ("present", "absent", "latest"):
+            problems.append(f"state must be present, absent or latest, got {self.state!r}")
+        return problems
 
     def probe(self) -> str:
         name = quote(self.name)
@@ -102,3 +112,4 @@ def merge_installs(actions: list[Action]) -> list[Action]:
 
 def _is_install(action: Action) -> bool:
     return isinstance(action, Run) and action.argv[: len(APT_OPTS) + 3] == ("apt-get", *APT_OPTS, "install", "--")
+

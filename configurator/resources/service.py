@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from configurator.actions import Run, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
+UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")
 STATES = ("running", "stopped", "reloaded", "restarted")
 
 
@@ -26,6 +28,13 @@ class Service:
     @property
     def id(self) -> str:
         return f"{self.type}[{self.name}]"
+
+    def validate(self) -> list[str]:
+        if self.state is not None and self.state not in STATES:
+            return [f"state must be one of {', '.join(STATES)}, got {self.state!r}"]
+        if not UNIT.match(self.name):
+            return [f"{self.name!r} is not a systemd unit name"]
+        return []
 
     def probe(self) -> str:
         props = "LoadState,ActiveState,UnitFileState,NeedDaemonReload"

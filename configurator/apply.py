@@ -1,0 +1,179 @@
+"""Converging one host: probe once, run changed steps in order, re-probe after a change,
+then run the notified handlers once at the end (remembered on the host if the run fails)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from configurator import probe
+from configurator.actions import Action, quote, snippet
+from configurator.catalog import Catalog, Entry
+from configurator.plan import Planned, applies, decide_all
+from configurator.resources.base import Step
+from configurator.resources.package import merge_installs
+from configurator.transport import LOCKED, Session
+
+Event = Callable[[str, Planned, str], None]  # (host, planned step, outcome)
+
+
+class Locked(Exception):
+    """Another run holds this host's lock."""
+
+
+@dataclass
+class Outcome:
+    """What happened on one host: every step with its final status, and any failure."""
+
+    facts: dict[str, str] = field(default_factory=dict)
+    steps: list[tuple[Planned, str]] = field(default_factory=list)  # (planned, applied|ok|pending|failed|skipped)
+    handlers: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for _, status in self.steps if status in ("changed", "pending"))
+
+
+def observe(session: Session, entries: list[Entry], first: bool, check: bool) -> probe.Observed:
+    """One round trip: (facts, pending handlers and) the probes of `entries`."""
+    token = secrets.token_hex(6)
+    lock = ("s" if check else "x") if first else ""
+    result = session.run(probe.script([e.resource for e in entries], token, facts=first), lock=lock)
+    if result.status == LOCKED:
+        raise Locked("another configurator run holds the lock on this host "
+                     f"({probe.PENDING.rsplit('/', 1)[0]}/lock); try again when it has finished")
+    return probe.parse(result.stdout, token, len(entries))
+
+
+def converge(session: Session, catalog: Catalog, check: bool, event: Event) -> Outcome:
+    """Bring one host to its catalog (or, with `check`, only say what would change)."""
+    outcome = Outcome()
+    seen = observe(session, list(catalog.entries), first=True, check=check)
+    outcome.facts = seen.facts
+    variables = {k: v.value for k, v in catalog.variables.items()}
+    live = [(e, s) for e, s in zip(catalog.entries, seen.states, strict=True)
+            if applies(e, seen.facts, variables)]
+    planned = decide_all([e for e, _ in live], tuple(s for _, s in live))
+    queued = [h for h in seen.pending if h in catalog.handlers]
+    if check:
+        for item in planned:
+            _record(outcome, catalog, item, "pending" if item.step.status == "change" else item.step.status, event)
+        outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, planned)]
+        return outcome
+    _apply_steps(session, catalog, planned, queued, outcome, event)
+    if not outcome.error:
+        _run_handlers(session, catalog, queued, outcome, event)
+    return outcome
+
+
+def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list[str]:
+    names = set(queued)
+    for item in planned:
+        if item.step.status == "change":
+            names |= set(item.entry.notify)
+    return [h for h in catalog.handlers if h in names]
+
+
+def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: str, event: Event) -> None:
+    outcome.steps.append((item, status))
+    event(catalog.host.name, item, status)
+
+
+def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], queued: list[str],
+                 outcome: Outcome, event: Event) -> None:
+    index = 0
+    while index < len(planned):
+        item = planned[index]
+        if item.step.status == "ok":
+            _record(outcome, catalog, item, "ok", event)
+            index += 1
+            continue
+        if item.step.status == "unknown":
+            outcome.error = f"{item.id}: {item.step.summary}"
+            _fail_rest(outcome, catalog, planned[index:], event)
+            return
+        group = _batch(planned, index)
+        actions = merge_installs([a for g in group for a in g.step.actions])
+        notify = [n for g in group for n in g.entry.notify]
+        result = session.run(step_script(actions, notify), timeout=_timeout(actions))
+        if result.status != 0:
+            outcome.error = f"{item.id}: {_failure(result.stdout, result.stderr, result.status)}"
+            _fail_rest(outcome, catalog, planned[index:], event, failed=len(group))
+            return
+        queued += [n for n in notify if n not in queued]
+        for g in group:
+            _record(outcome, catalog, g, "changed", event)
+        index += len(group)
+        planned[index:] = _reprobe(session, planned[index:])
+
+
+def _batch(planned: list[Planned], index: int) -> list[Planned]:
+    """A changed package step with the changed package steps right after it (one apt run)."""
+    group = [planned[index]]
+    if planned[index].entry.resource.type != "package":
+        return group
+    for item in planned[index + 1:]:
+        if item.entry.resource.type != "package" or item.step.status != "change":
+            break
+        group.append(item)
+    return group
+
+
+def _reprobe(session: Session, rest: list[Planned]) -> list[Planned]:
+    """Decide the remaining steps on fresh state (one round trip)."""
+    if not rest:
+        return rest
+    seen = observe(session, [p.entry for p in rest], first=False, check=False)
+    return decide_all([p.entry for p in rest], seen.states)
+
+
+def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: Event, failed: int = 1) -> None:
+    for n, item in enumerate(rest):
+        _record(outcome, catalog, item, "failed" if n < failed else "skipped", event)
+
+
+def step_script(actions: list[Action], notify: list[str]) -> str:
+    """Sh for one step: remember its handlers first (so a failure cannot lose them), then act."""
+    token = secrets.token_hex(6)
+    lines = [f"mkdir -p {probe.PENDING.rsplit('/', 1)[0]}"]
+    lines += [f"printf '%s\\n' {quote(n)} >> {probe.PENDING}" for n in notify]
+    for action in actions:
+        lines.append(f"( {snippet(action, token)}) || exit $?")
+    return "\n".join(lines) + "\n"
+
+
+def _timeout(actions: list[Action]) -> float:
+    return 60.0 + sum(float(getattr(a, "timeout", 300)) for a in actions)
+
+
+def _failure(stdout: str, stderr: str, status: int) -> str:
+    text = (stderr.strip() or stdout.strip()).splitlines()[-6:]
+    return f"exit {status}: " + (" | ".join(text) if text else "no output")
+
+
+def _run_handlers(session: Session, catalog: Catalog, queued: list[str], outcome: Outcome,
+                  event: Event) -> None:
+    """Run each queued handler once, in declaration order, then forget them on the host."""
+    names = [h for h in catalog.handlers if h in queued]
+    if not names:
+        return
+    entries = [catalog.handlers[n] for n in names]
+    seen = observe(session, entries, first=False, check=False)
+    for name, item in zip(names, decide_all(entries, seen.states), strict=True):
+        actions = list(item.step.actions)
+        rest = [n for n in names if n != name and n not in outcome.handlers]
+        keep = "".join(f"{n}\n" for n in rest)
+        script = step_script(actions, []) + f"printf %s {quote(keep)} > {probe.PENDING}\n"
+        result = session.run(script, timeout=_timeout(actions))
+        handler = replace(item, step=replace(item.step, summary=f"handler {name}: {item.step.summary}"))
+        if result.status != 0:
+            outcome.error = f"handler {name!r}: {_failure(result.stdout, result.stderr, result.status)}"
+            _record(outcome, catalog, handler, "failed", event)
+            return
+        outcome.handlers.append(name)
+        event(catalog.host.name, handler, "handler")
+
+
+__all__ = ["Locked", "Outcome", "Step", "converge", "step_script"]

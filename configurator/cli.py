@@ -1,0 +1,130 @@
+"""The `configure` command: load → connect → probe → plan → apply → verify → report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from configurator import __version__, executor, inventory, report
+from configurator.catalog import Catalog, build_catalog, inventory_view
+from configurator.errors import ConfigureError, InputError
+from configurator.roles import Role
+from configurator.variables import parse_cli_vars
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inventory", type=Path, help="inventory YAML file")
+    parser.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
+    parser.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a variable (highest precedence); the value is read as YAML")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
+    parser.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    parser.add_argument("--accept-new", action="store_true",
+                        help="accept and record host keys never seen before (a changed key still fails)")
+    parser.add_argument("--verbose", "-v", action="count", default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="configure", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"configure {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("apply", "converge the hosts"), ("check", "show what apply would change; write nothing")):
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        _run_options(p)
+        p.set_defaults(func=cmd_apply, check=name == "check")
+        if name == "apply":
+            p.add_argument("--check", action="store_true", help="same as `configure check`")
+            p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes were made")
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask (apply never asks today)")
+    p = sub.add_parser("vars", help="show a host's variables and where each came from")
+    _common(p)
+    p.add_argument("host")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_vars)
+    p = sub.add_parser("hosts", help="list matched hosts with their groups and roles")
+    _common(p)
+    p.set_defaults(func=cmd_hosts)
+    try:
+        from configurator import sandbox
+    except ImportError:  # pragma: no cover - the sandbox package is optional at import time
+        pass
+    else:
+        sandbox.add_parser(sub)
+    return parser
+
+
+def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:
+    """Load the inventory and build every selected host's catalog; all before any connection."""
+    inv = inventory.load(args.inventory)
+    hosts = inv.select(args.limit)
+    cli_vars = parse_cli_vars(args.var)
+    cache: dict[str, Role] = {}
+    view = inventory_view(inv)
+    return inv, [build_catalog(h, inv, cli_vars, cache, view) for h in hosts]
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """apply / check."""
+    started = time.monotonic()
+    _, catalogs = load_catalogs(args)
+    console = report.Console(diff=args.diff, verbose=args.verbose)
+    options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new)
+    results = executor.run_all(catalogs, options, console.step)
+    console.recap(results, time.monotonic() - started)
+    if args.json:
+        report.write_json(args.json, report.as_json(results, "check" if args.check else "apply"))
+    return executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
+
+
+def cmd_vars(args: argparse.Namespace) -> int:
+    """Each variable of a host, its value and where it came from."""
+    inv = inventory.load(args.inventory)
+    if args.host not in inv.hosts:
+        raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
+    catalog = build_catalog(inv.hosts[args.host], inv, parse_cli_vars(args.var))
+    for name, sourced in sorted(catalog.variables.items()):
+        if args.name and name != args.name:
+            continue
+        print(f"{name} = {sourced.value!r}    # {sourced.describe()}")
+    if args.name and args.name not in catalog.variables:
+        raise InputError(f"host {args.host} has no variable {args.name!r}")
+    return 0
+
+
+def cmd_hosts(args: argparse.Namespace) -> int:
+    """Matched hosts with address, groups and roles."""
+    inv = inventory.load(args.inventory)
+    for host in inv.select(args.limit):
+        print(f"{host.name}  {host.address}  groups={','.join(host.groups) or '-'}  "
+              f"roles={','.join(host.roles) or '-'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user mistakes print one clear line (a traceback only with --debug)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ConfigureError as exc:
+        if args.debug:
+            raise
+        print(f"configure: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("configure: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Hosts in parallel: connect → converge (probe, plan, apply) → close; one host never stops another."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from configurator import apply, transport
+from configurator.catalog import Catalog
+from configurator.errors import ConfigureError, Unreachable
+
+DEFAULT_FORKS = 64
+
+
+@dataclass
+class HostResult:
+    """The result of one host's run."""
+
+    host: str
+    status: str = "ok"  # ok | changed | pending | failed | unreachable
+    outcome: apply.Outcome = field(default_factory=apply.Outcome)
+    error: str = ""
+    round_trips: int = 0
+    seconds: float = 0.0
+    nodelay: bool = False
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: check mode, parallelism, host-key policy, sudo password."""
+
+    check: bool = False
+    forks: int = DEFAULT_FORKS
+    accept_new: bool = False
+    sudo_password: str | None = None
+
+
+def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
+    """Converge (or check) one host; every failure is caught and reported on the result."""
+    result = HostResult(catalog.host.name)
+    started = time.monotonic()
+    session = None
+    try:
+        session = transport.connect(catalog.host, options.accept_new, options.sudo_password)
+        result.nodelay = session.nodelay
+        result.outcome = apply.converge(session, catalog, options.check, event)
+        result.error = result.outcome.error
+        result.status = _status(result, options.check)
+    except Unreachable as exc:
+        result.status, result.error = "unreachable", str(exc)
+    except (ConfigureError, apply.Locked) as exc:
+        result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug or transport fault must fail this host only
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        if session is not None:
+            result.round_trips = session.round_trips
+            session.close()
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _status(result: HostResult, check: bool) -> str:
+    if result.error:
+        return "failed"
+    if result.outcome.changed or result.outcome.handlers:
+        return "pending" if check else "changed"
+    if any(s == "unknown" for _, s in result.outcome.steps):
+        return "pending"
+    return "ok"
+
+
+def run_all(catalogs: list[Catalog], options: Options, event: apply.Event,
+            done: Callable[[HostResult], None] = lambda r: None) -> list[HostResult]:
+    """Run every host in parallel threads; results come back in inventory order."""
+    if not catalogs:
+        return []
+
+    def one(catalog: Catalog) -> HostResult:
+        result = run_host(catalog, options, event)
+        done(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, min(options.forks, len(catalogs)))) as pool:
+        return list(pool.map(one, catalogs))
+
+
+def exit_code(results: list[HostResult], detailed: bool, check: bool) -> int:
+    """The documented exit code: 1 failed, 3 unreachable, 2 pending/changed (when asked), else 0."""
+    statuses = {r.status for r in results}
+    if "failed" in statuses:
+        return 1
+    if "unreachable" in statuses:
+        return 3
+    if "pending" in statuses and check:
+        return 2
+    if "changed" in statuses and detailed:
+        return 2
+    return 0

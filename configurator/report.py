@@ -1,0 +1,96 @@
+"""Reports: the console (plan lines, diffs, recap) and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from configurator import __version__
+from configurator.executor import HostResult
+from configurator.plan import Planned
+
+SYMBOLS = {"create": "+", "modify": "~", "remove": "-", "": "~"}
+JSON_SCHEMA_VERSION = 1
+Redact = Callable[[str], str]
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+class Console:
+    """Line output, safe to call from host threads; secrets pass through `redact`."""
+
+    def __init__(self, out: TextIO = sys.stdout, diff: bool = False, verbose: int = 0,
+                 redact: Redact = _plain) -> None:
+        self.out = out
+        self.diff = diff
+        self.verbose = verbose
+        self.redact = redact
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            self.out.write(self.redact(text))
+            self.out.flush()
+
+    def step(self, host: str, item: Planned, outcome: str) -> None:
+        """One line per step that is not ok (all lines with -v)."""
+        if outcome == "ok" and self.verbose < 1:
+            return
+        mark = {"ok": " ", "unknown": "?", "failed": "!", "skipped": ".", "handler": "*"}.get(
+            outcome, SYMBOLS.get(item.step.kind, "~"))
+        word = {"pending": "would change", "changed": "changed", "handler": "ran"}.get(outcome, outcome)
+        line = f"{host}: {mark} {item.id} {word}"
+        if item.step.summary:
+            line += f": {item.step.summary}"
+        text = line + "\n"
+        if self.diff and item.step.diff and outcome in ("pending", "changed"):
+            text += "".join(f"    {d}\n" for d in item.step.diff.splitlines())
+        self.write(text)
+
+    def recap(self, results: list[HostResult], seconds: float) -> None:
+        """The final table: per host counts, round trips and time."""
+        width = max([len(r.host) for r in results] + [4])
+        lines = ["", "RECAP"]
+        for r in results:
+            counts = _counts(r)
+            lines.append(f"{r.host:<{width}}  {r.status:<11} ok={counts['ok']} changed={counts['changed']} "
+                         f"pending={counts['pending']} failed={counts['failed']}  "
+                         f"{r.round_trips} round trips  {r.seconds:.2f}s")
+            if r.error:
+                lines.append(f"{'':<{width}}  error: {r.error}")
+            if r.outcome.handlers:
+                lines.append(f"{'':<{width}}  handlers: {', '.join(r.outcome.handlers)}")
+        lines.append(f"{len(results)} hosts in {seconds:.2f}s")
+        self.write("\n".join(lines) + "\n")
+
+
+def _counts(result: HostResult) -> dict[str, int]:
+    counts = {"ok": 0, "changed": 0, "pending": 0, "failed": 0, "unknown": 0, "skipped": 0}
+    for _, status in result.outcome.steps:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def as_json(results: list[HostResult], command: str, redact: Redact = _plain) -> dict[str, Any]:
+    """The machine report (schema documented in docs/json-schema.json)."""
+    hosts = []
+    for r in results:
+        steps = [{"resource": p.id, "role": p.entry.role, "status": status, "summary": redact(p.step.summary),
+                  "diff": redact(p.step.diff), "where": str(p.entry.where)} for p, status in r.outcome.steps]
+        hosts.append({"host": r.host, "status": r.status, "error": redact(r.error), "round_trips": r.round_trips,
+                      "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
+    return {"schema_version": JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,
+            "command": command, "hosts": hosts}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a report atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

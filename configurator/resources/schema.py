@@ -1,0 +1,113 @@
+"""Turn role.yml arguments into resource values, with errors that say what and where."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import types
+import typing
+from typing import Any
+
+from configurator.errors import InputError, Location
+
+MODE = re.compile(r"^0?[0-7]{3,4}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*$")
+
+
+def build(cls: type, args: dict[str, Any], where: Location, what: str) -> Any:
+    """An instance of resource class `cls` from checked `args`."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in args.items():
+        if key not in fields:
+            allowed = ", ".join(sorted(fields))
+            raise InputError(f"{what}: unknown argument {key!r}", where, f"allowed: {allowed}")
+        values[key] = convert(hints[key], value, key, where, what)
+    missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING and n not in values]
+    if missing:
+        raise InputError(f"{what}: missing required argument {missing[0]!r}", where)
+    resource = cls(**values)
+    problems = _common_checks(resource) + list(getattr(resource, "validate", lambda: [])())
+    if problems:
+        raise InputError(f"{what}: {problems[0]}", where)
+    return resource
+
+
+def convert(hint: Any, value: Any, key: str, where: Location, what: str) -> Any:
+    """Check and convert one argument to the field's type."""
+    origin, params = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in params:
+            return None
+        inner = [p for p in params if p is not type(None)]
+        return convert(inner[0], value, key, where, what)
+    if origin is typing.Literal:
+        if value not in params:
+            raise InputError(f"{what}: {key} must be one of {', '.join(map(str, params))}, got {value!r}", where)
+        return value
+    if key == "mode":
+        return _mode(value, where, what)
+    if hint is bytes:
+        if isinstance(value, bytes):
+            return value
+        return _text(value, key, where, what).encode("utf-8")
+    if hint is str:
+        return _text(value, key, where, what)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{what}: {key} must be true or false, got {value!r}", where)
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InputError(f"{what}: {key} must be a whole number, got {value!r}", where)
+        return value
+    if origin is tuple:
+        return _items(value, key, where, what)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise InputError(f"{what}: {key} must be a mapping, got {value!r}", where)
+        return {str(k): _text(v, f"{key}.{k}", where, what) for k, v in value.items()}
+    raise InputError(f"{what}: {key} has an unsupported type", where)
+
+
+def _text(value: Any, key: str, where: Location, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        kind = "a number with a fraction" if isinstance(value, float) else type(value).__name__
+        raise InputError(f"{what}: {key} must be a string, got {kind} {value!r}", where,
+                         "quote it in YAML")
+    return str(value)
+
+
+def _items(value: Any, key: str, where: Location, what: str) -> tuple[str, ...]:
+    if key in ("validate", "argv", "unless", "onlyif") and isinstance(value, str):
+        value = shlex.split(value)
+    if not isinstance(value, list):
+        raise InputError(f"{what}: {key} must be a list, got {value!r}", where)
+    return tuple(_text(v, key, where, what) for v in value)
+
+
+def _mode(value: Any, where: Location, what: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise InputError(f"{what}: mode {value} is a number (YAML reads 644 as decimal, 0644 as octal)",
+                         where, f'write it as a quoted string: mode: "0{value}"'.replace('"00', '"0'))
+    if not isinstance(value, str) or not MODE.match(value):
+        raise InputError(f"{what}: mode {value!r} is not an octal mode", where, 'e.g. mode: "0644"')
+    return value if len(value) == 4 else "0" + value
+
+
+def _common_checks(resource: Any) -> list[str]:
+    problems: list[str] = []
+    for f in dataclasses.fields(resource):
+        value = getattr(resource, f.name)
+        if f.name in ("path", "home", "chdir", "creates", "removes") and isinstance(value, str):
+            if not value.startswith("/") or "\n" in value or "\0" in value:
+                problems.append(f"{f.name} {value!r} must be an absolute path on one line")
+        if f.name in ("owner", "group") and isinstance(value, str) and not SAFE_NAME.match(value):
+            problems.append(f"{f.name} {value!r} is not a valid user or group name")
+        if f.name == "name" and isinstance(value, str) and (
+                not value or value.startswith("-") or any(c.isspace() for c in value)):
+            problems.append(f"name {value!r} must not be empty, start with '-' or contain spaces")
+    return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import typing
 from pathlib import Path
 
 from configurator import __version__, executor, inventory, report
@@ -12,6 +13,17 @@ from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
 from configurator.variables import parse_cli_vars
+
+
+USAGE = 64  # a command-line usage error (never 2, which means "changes")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage-error exit code that cannot be mistaken for "changes pending"."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +44,10 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="configure", description=__doc__)
+    parser = Parser(prog="configure", description=__doc__)
     parser.add_argument("--version", action="version", version=f"configure {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, text in (("apply", "converge the hosts"), ("check", "show what apply would change; write nothing")):
         p = sub.add_parser(name, help=text)
         _common(p)

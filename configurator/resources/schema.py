@@ -30,7 +30,8 @@ def build(cls: type, args: dict[str, Any], where: Location, what: str) -> Any:
     if missing:
         raise InputError(f"{what}: missing required argument {missing[0]!r}", where)
     resource = cls(**values)
-    problems = _common_checks(resource) + list(getattr(resource, "validate", lambda: [])())
+    own = getattr(resource, "validate", None)  # File's `validate` is an argv field, not a method
+    problems = _common_checks(resource) + (list(own()) if callable(own) else [])
     if problems:
         raise InputError(f"{what}: {problems[0]}", where)
     return resource

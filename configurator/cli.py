@@ -14,7 +14,6 @@ from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
 from configurator.variables import parse_cli_vars
 
-
 USAGE = 64  # a command-line usage error (never 2, which means "changes")
 
 

@@ -175,8 +175,8 @@ def _load_groups(data: Mapping, path: Path) -> dict[str, Group]:
         if serial is not None:
             _expect(serial, int, f"group {name} serial", at)
         groups[name] = Group(
-            name, _names(get("hosts"), f"group {name} hosts", at), _names(get("children"), f"group {name} children", at),
-            _names(get("roles"), f"group {name} roles", at),
+            name, _names(get("hosts"), f"group {name} hosts", at),
+            _names(get("children"), f"group {name} children", at), _names(get("roles"), f"group {name} roles", at),
             layer(f"group vars ({name})", spec.get("vars"), at), serial, int(get("max_fail") or 0), at)
     for group in groups.values():
         for child in group.children:
@@ -231,8 +231,8 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
         ssh = replace(base_ssh, **{k: getattr(ssh, k) for k in spec if k in SSH_KEYS})
         in_groups = tuple(g for g in groups if g in members.get(name, set()))
         roles: list[str] = []
-        for group in in_groups:
-            roles += [r for r in groups[group].roles if r not in roles]
+        for group_name in in_groups:
+            roles += [r for r in groups[group_name].roles if r not in roles]
         roles += [r for r in _names(spec.get("roles"), f"host {name} roles", at) if r not in roles]
         layers = (inv_vars, *(groups[g].vars for g in in_groups), layer("host vars", spec.get("vars"), at))
         hosts[name] = Host(name, address, ssh, in_groups, tuple(roles), layers, at)

@@ -43,7 +43,7 @@ class _Loader(yaml.SafeLoader):
         result.key_lines = {}
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool) or key is None:
                 raise InputError(f"mapping key {key!r} must be a plain string", Location(self.source, line))
@@ -55,12 +55,12 @@ class _Loader(yaml.SafeLoader):
                     Location(self.source, line),
                     "remove one of them",
                 )
-            result[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> Sequence:  # type: ignore[override]
-        result = Sequence(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> Sequence:
+        result = Sequence(self.construct_object(child, deep=True) for child in node.value)
         result.where = Location(self.source, node.start_mark.line + 1)
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
@@ -88,7 +88,7 @@ def load_text(text: str, source: str) -> Any:
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", Location(source)) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def load_file(path: Path) -> Any:

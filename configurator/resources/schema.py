@@ -103,9 +103,9 @@ def _common_checks(resource: Any) -> list[str]:
     problems: list[str] = []
     for f in dataclasses.fields(resource):
         value = getattr(resource, f.name)
-        if f.name in ("path", "home", "chdir", "creates", "removes") and isinstance(value, str):
-            if not value.startswith("/") or "\n" in value or "\0" in value:
-                problems.append(f"{f.name} {value!r} must be an absolute path on one line")
+        is_path = f.name in ("path", "home", "chdir", "creates", "removes") and isinstance(value, str)
+        if is_path and (not value.startswith("/") or "\n" in value or "\0" in value):
+            problems.append(f"{f.name} {value!r} must be an absolute path on one line")
         if f.name in ("owner", "group") and isinstance(value, str) and not SAFE_NAME.match(value):
             problems.append(f"{f.name} {value!r} is not a valid user or group name")
         if f.name == "name" and isinstance(value, str) and (

@@ -1,0 +1,47 @@
+"""Developer tasks: `invoke test`, `invoke lint`, `invoke sandbox-up`, `invoke bench`, `invoke docs`."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+
+@task
+def lint(c: Context) -> None:
+    """ruff over the tree, mypy --strict over the package."""
+    c.run("ruff check configurator tests bench tasks.py", pty=False)
+    c.run("mypy", pty=False)
+
+
+@task
+def unit(c: Context) -> None:
+    """Unit tests only (no root, no network)."""
+    c.run("python3 -m pytest tests/unit -q", pty=False)
+
+
+@task(pre=[lint])
+def test(c: Context) -> None:
+    """The whole suite: lint, unit and integration tests (integration boots the sandbox; needs root)."""
+    result = c.run("python3 -m pytest tests -q -p no:cacheprovider", pty=False, warn=True)
+    code = result.exited if result is not None else 1
+    if code == 5:
+        raise SystemExit("no tests were collected")
+    if code:
+        raise SystemExit(code)
+
+
+@task(name="sandbox-up")
+def sandbox_up(c: Context, hosts: int = 3) -> None:
+    """Boot the sandbox hosts."""
+    c.run(f"configure sandbox up --hosts {hosts}", pty=False)
+
+
+@task(name="sandbox-down")
+def sandbox_down(c: Context) -> None:
+    """Stop the sandbox hosts and remove their state."""
+    c.run("configure sandbox down", pty=False)
+
+
+@task
+def bench(c: Context) -> None:
+    """The benchmark against pyinfra and Ansible (see bench/README.md)."""
+    c.run("python3 bench/run.py", pty=False)

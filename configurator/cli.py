@@ -8,7 +8,7 @@ import time
 import typing
 from pathlib import Path
 
-from configurator import __version__, executor, inventory, report
+from configurator import __version__, executor, inventory, report, rollout
 from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
@@ -86,10 +86,10 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
 def cmd_apply(args: argparse.Namespace) -> int:
     """apply / check."""
     started = time.monotonic()
-    _, catalogs = load_catalogs(args)
+    inv, catalogs = load_catalogs(args)
     console = report.Console(diff=args.diff, verbose=args.verbose)
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new)
-    results = executor.run_all(catalogs, options, console.step)
+    results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
     console.recap(results, time.monotonic() - started)
     if args.json:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply"))

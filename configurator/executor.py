@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from configurator import apply, transport
+from configurator import apply, rollout, transport
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 
@@ -19,7 +19,7 @@ class HostResult:
     """The result of one host's run."""
 
     host: str
-    status: str = "ok"  # ok | changed | pending | failed | unreachable
+    status: str = "ok"  # ok | changed | pending | failed | unreachable | skipped
     outcome: apply.Outcome = field(default_factory=apply.Outcome)
     error: str = ""
     round_trips: int = 0
@@ -35,6 +35,7 @@ class Options:
     forks: int = DEFAULT_FORKS
     accept_new: bool = False
     sudo_password: str | None = None
+    after: Callable[[Catalog, HostResult], None] | None = None  # e.g. verify; may set status "failed"
 
 
 def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
@@ -72,14 +73,28 @@ def _status(result: HostResult, check: bool) -> str:
     return "ok"
 
 
-def run_all(catalogs: list[Catalog], options: Options, event: apply.Event,
+def run_all(plan: rollout.Plan, options: Options, event: apply.Event,
             done: Callable[[HostResult], None] = lambda r: None) -> list[HostResult]:
-    """Run every host in parallel threads; results come back in inventory order."""
-    if not catalogs:
-        return []
+    """Run batch after batch, hosts of a batch in parallel; stop when the failure budget is spent."""
+    results: list[HostResult] = []
+    failures = 0
+    for batch in plan.batches:
+        if failures > plan.max_fail:
+            results += [HostResult(c.host.name, "skipped", error="not started: an earlier batch failed "
+                                   f"({failures} failed hosts, max_fail {plan.max_fail})") for c in batch]
+            continue
+        found = _run_batch(list(batch), options, event, done)
+        failures += sum(1 for r in found if r.status in ("failed", "unreachable"))
+        results += found
+    return results
 
+
+def _run_batch(catalogs: list[Catalog], options: Options, event: apply.Event,
+               done: Callable[[HostResult], None]) -> list[HostResult]:
     def one(catalog: Catalog) -> HostResult:
         result = run_host(catalog, options, event)
+        if options.after is not None and result.status in ("ok", "changed"):
+            options.after(catalog, result)
         done(result)
         return result
 
@@ -90,7 +105,7 @@ def run_all(catalogs: list[Catalog], options: Options, event: apply.Event,
 def exit_code(results: list[HostResult], detailed: bool, check: bool) -> int:
     """The documented exit code: 1 failed, 3 unreachable, 2 pending/changed (when asked), else 0."""
     statuses = {r.status for r in results}
-    if "failed" in statuses:
+    if statuses & {"failed", "skipped"}:
         return 1
     if "unreachable" in statuses:
         return 3

@@ -1,0 +1,138 @@
+"""The shared read-only base: a debootstrapped Debian bookworm root with fixed tweaks."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import SandboxError
+from .layout import BASE_DIR, MIRROR, PROXY_URL, SECURITY_MIRROR, SUITE
+
+TWEAKS_VERSION = "1"
+STAMP = ".configurator-tweaks"
+PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,sudo,apt-utils"
+MASKED_UNITS = (
+    "systemd-udevd.service",
+    "systemd-udevd-control.socket",
+    "systemd-udevd-kernel.socket",
+    "systemd-udev-trigger.service",
+    "systemd-udev-settle.service",
+    "getty@.service",
+    "getty@tty1.service",
+    "console-getty.service",
+    "serial-getty@.service",
+    "systemd-networkd-wait-online.service",
+    "systemd-timesyncd.service",
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "e2scrub_all.timer",
+    "e2scrub_reap.service",
+    "fstrim.timer",
+    "systemd-modules-load.service",
+    "systemd-pstore.service",
+    "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount",
+    "dev-hugepages.mount",
+    "sys-kernel-debug.mount",
+    "sys-kernel-tracing.mount",
+    "sys-kernel-config.mount",
+    "sys-fs-fuse-connections.mount",
+    "systemd-hwdb-update.service",
+    "systemd-firstboot.service",
+)
+REMOVED = ("etc/machine-id", "var/lib/dbus/machine-id", "etc/hostname")
+SSHD_CONFIG = """\
+# configurator sandbox: key-only root login, no DNS lookups, one host key type
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+HostKey /etc/ssh/ssh_host_ed25519_key
+"""
+
+
+def base_files() -> dict[str, str]:
+    """Return the files (path relative to the root, content) every host starts with."""
+    sources = f"deb {MIRROR} {SUITE} main\ndeb {MIRROR} {SUITE}-updates main\n"
+    sources += f"deb {SECURITY_MIRROR} {SUITE}-security main\n"
+    return {
+        "etc/apt/sources.list": sources,
+        "etc/apt/apt.conf.d/01configurator-proxy": f'Acquire::http::Proxy "{PROXY_URL}";\n',
+        "etc/ssh/sshd_config.d/configurator.conf": SSHD_CONFIG,
+        "etc/resolv.conf": "# no DNS in the sandbox; apt reaches mirrors through the proxy\n",
+    }
+
+
+def put(root: Path, relative: str, text: str) -> None:
+    """Write a file inside a root tree, replacing a symlink instead of following it."""
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    target.write_text(text)
+
+
+def mask(root: Path, unit: str) -> None:
+    """Mask a systemd unit inside a root tree."""
+    link = root / "etc/systemd/system" / unit
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to("/dev/null")
+
+
+def apply_tweaks(root: Path) -> None:
+    """Apply the fixed tweaks to a debootstrapped root (idempotent)."""
+    for relative, text in base_files().items():
+        put(root, relative, text)
+    for unit in MASKED_UNITS:
+        mask(root, unit)
+    for relative in REMOVED:
+        (root / relative).unlink(missing_ok=True)
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (root / STAMP).write_text(TWEAKS_VERSION + "\n")
+
+
+def is_current(root: Path = BASE_DIR) -> bool:
+    """Tell whether the base exists with the current tweaks applied."""
+    stamp = root / STAMP
+    return stamp.exists() and stamp.read_text().strip() == TWEAKS_VERSION
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock while the base is built or changed."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(root.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def debootstrap(target: Path) -> None:
+    """Build a fresh minimal bookworm root in ``target``."""
+    shutil.rmtree(target, ignore_errors=True)
+    argv = ["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, str(target)]
+    result = subprocess.run([*argv, MIRROR], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
+        raise SandboxError(f"debootstrap failed: {' '.join(tail) or result.returncode}")
+
+
+def ensure_base(root: Path = BASE_DIR, hosts_running: bool = False) -> Path:
+    """Build the base once (into a .partial directory, renamed when complete) and tweak it."""
+    with _locked(root):
+        if is_current(root):
+            return root
+        if root.exists() and hosts_running:
+            raise SandboxError(f"{root} needs new tweaks; run `configure sandbox down` first")
+        if not root.exists():
+            partial = root.with_name(root.name + ".partial")
+            debootstrap(partial)
+            apply_tweaks(partial)
+            partial.rename(root)
+        apply_tweaks(root)
+    return root

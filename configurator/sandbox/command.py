@@ -1,0 +1,76 @@
+"""The ``configure sandbox up|down|status`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import cgroup
+from .errors import SandboxError
+from .lifecycle import down, up
+from .status import status
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Bring the sandbox up and print its hosts."""
+    started = time.monotonic()
+    sandbox = up(hosts=args.hosts)
+    elapsed = time.monotonic() - started
+    for h in sandbox.hosts:
+        memory = cgroup.pss_kib(h.cgroup) / 1024
+        print(f"{h.name}\t{h.address}\tpid {h.pid}\t{memory:.0f} MiB")
+    print(f"{len(sandbox.hosts)} hosts up in {elapsed:.1f} s; inventory: {sandbox.inventory_path}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Take the sandbox down."""
+    down()
+    print("sandbox down")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print one line per host; exit 3 when a host does not answer."""
+    rows = status()
+    if not rows:
+        print("no sandbox hosts")
+        return 0
+    for row in rows:
+        reach = "ssh ok" if row.ssh else f"ssh FAILED: {row.error}"
+        print(f"{row.name}\t{row.address}\t{reach}\t{row.system_state}")
+    return 0 if all(r.ssh for r in rows) else 3
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def guarded(func: Command) -> Command:
+    """Wrap a command so a SandboxError prints one line and exits 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        try:
+            return int(func(args))
+        except SandboxError as exc:
+            print(f"configure sandbox: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``sandbox up|down|status`` on an argparse subparsers object."""
+    parser = subparsers.add_parser("sandbox", help="local Debian test hosts (needs root)")
+    actions = parser.add_subparsers(dest="sandbox_action", required=True)
+    up_parser = actions.add_parser("up", help="boot the hosts (idempotent)")
+    up_parser.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    up_parser.set_defaults(func=guarded(cmd_up))
+    down_parser = actions.add_parser("down", help="stop the hosts and remove them")
+    down_parser.set_defaults(func=guarded(cmd_down))
+    actions.add_parser("status", help="show the hosts").set_defaults(func=guarded(cmd_status))

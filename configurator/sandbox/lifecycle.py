@@ -1,0 +1,159 @@
+"""``up`` and ``down``: bring the sandbox to N running hosts, or remove it entirely."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+from . import base, host, keys, layout, network, ownership, proxy, readiness, state, teardown
+from .addressing import check_count, host_address, host_name
+from .errors import SandboxError
+from .inventory import etc_hosts_text, inventory_text
+from .state import Sandbox, SandboxHost
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def require_root() -> None:
+    """Refuse to run anywhere but on Linux as root."""
+    if not sys.platform.startswith("linux"):
+        raise SandboxError("the sandbox runs on Linux only")
+    if os.geteuid() != 0:
+        raise SandboxError("the sandbox needs root (namespaces, bridge, mounts): run it as root")
+    for tool in ("unshare", "nsenter", "ip", "nft", "ssh-keygen", "apt-cacher-ng"):
+        if shutil.which(tool) is None:
+            raise SandboxError(f"{tool} is missing: run scripts/install-system-deps.sh")
+
+
+def parallel(func: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
+    """Run ``func`` over ``items`` in threads; return results or the exceptions raised."""
+
+    def guarded(item: T) -> R | Exception:
+        try:
+            return func(item)
+        except Exception as exc:  # noqa: BLE001 - reported per host by the caller
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(items)))) as pool:
+        return list(pool.map(guarded, items))
+
+
+def recover(state_dir: Path) -> Sandbox:
+    """Load the recorded sandbox, keep live hosts, clean up after dead ones and stale leftovers."""
+    recorded = state.load(state_dir) or state.empty(state_dir)
+    live = tuple(h for h in recorded.hosts if host.is_running(h))
+    for dead in (h for h in recorded.hosts if h not in live):
+        log.info("%s: not running any more; cleaning up", dead.name)
+        host.stop(dead)
+    for name in network.stale_veths({h.veth for h in live}):
+        network.delete_link(name)
+    for group in teardown.observed_cgroups():
+        if group not in {h.cgroup for h in live}:
+            host.kill_leftovers(group)
+    return replace(recorded, hosts=live)
+
+
+def host_pairs(count: int) -> list[tuple[str, str]]:
+    """Return (name, address) of hosts 1..count."""
+    return [(host_name(i), host_address(i)) for i in range(1, count + 1)]
+
+
+def start_hosts(sandbox: Sandbox, count: int, client_key: str) -> Sandbox:
+    """Prepare and launch the hosts 1..count that do not run yet; record them."""
+    have = {h.index for h in sandbox.hosts}
+    new = [host.planned(i, sandbox.state_dir / "hosts") for i in range(1, count + 1) if i not in have]
+    etc_hosts = etc_hosts_text(host_pairs(count))
+
+    def boot(planned: SandboxHost) -> SandboxHost:
+        host.prepare(planned, client_key, etc_hosts)
+        return host.launch(planned)
+
+    results = parallel(boot, new)
+    started = [r for r in results if isinstance(r, SandboxHost)]
+    hosts = tuple(sorted((*sandbox.hosts, *started), key=lambda h: h.index))
+    sandbox = replace(sandbox, hosts=hosts)
+    state.save(sandbox)
+    errors = [f"{p.name}: {r}" for p, r in zip(new, results, strict=True) if isinstance(r, Exception)]
+    if errors:
+        raise SandboxError("booting failed: " + "; ".join(errors))
+    return sandbox
+
+
+def wait_all(sandbox: Sandbox) -> None:
+    """Wait until every host answers SSH and systemd is up; log degraded units."""
+    results = parallel(readiness.wait_ready, sandbox.hosts)
+    errors = [str(r) for r in results if isinstance(r, Exception)]
+    if errors:
+        raise SandboxError("; ".join(errors))
+    for h, result in zip(sandbox.hosts, results, strict=True):
+        if result == "degraded":
+            log.warning("%s: degraded (failed: %s)", h.name, ", ".join(readiness.failed_units(h)))
+
+
+def refresh_etc_hosts(hosts: Sequence[SandboxHost], count: int) -> None:
+    """Rewrite /etc/hosts in hosts that were booted with a shorter host list."""
+    text = etc_hosts_text(host_pairs(count))
+    for h in hosts:
+        host.run_in(h, ["tee", "/etc/hosts"], input=text, text=True, stdout=subprocess.DEVNULL, check=True)
+
+
+def write_client_files(sandbox: Sandbox) -> None:
+    """Write known_hosts and inventory.yml for the running hosts."""
+    entries = [(h.name, h.address, keys.host_public_key(host.upper(h))) for h in sandbox.hosts]
+    state.write_atomic(sandbox.known_hosts, keys.known_hosts_text(entries))
+    pairs = [(h.name, h.address) for h in sandbox.hosts]
+    text = inventory_text(pairs, sandbox.key_path, sandbox.known_hosts)
+    state.write_atomic(sandbox.inventory_path, text)
+
+
+def up(hosts: int = 3, state_dir: Path | None = None) -> Sandbox:
+    """Bring the sandbox to at least ``hosts`` running hosts and return it."""
+    require_root()
+    check_count(hosts)
+    directory = layout.state_dir(state_dir)
+    with ownership.machine_lock():
+        ownership.claim(directory)
+        sandbox = recover(directory)
+        base.ensure_base(hosts_running=bool(sandbox.hosts))
+        client_key = keys.ensure_client_key(sandbox.key_path)
+        network.ensure_bridge()
+        network.install_guard()
+        sandbox = replace(sandbox, proxy=proxy.ensure(sandbox.proxy))
+        state.save(sandbox)
+        kept, count = sandbox.hosts, max([hosts, *(h.index for h in sandbox.hosts)])
+        sandbox = start_hosts(sandbox, count, client_key)
+        write_client_files(sandbox)
+        wait_all(sandbox)
+        if len(kept) < len(sandbox.hosts):
+            refresh_etc_hosts(kept, count)
+    return sandbox
+
+
+def down(state_dir: Path | None = None) -> None:
+    """Stop every host and the proxy and remove all the sandbox made, except the caches."""
+    require_root()
+    directory = layout.state_dir(state_dir)
+    with ownership.machine_lock():
+        ownership.refuse_foreign(directory)
+        recorded = state.load(directory) or state.empty(directory)
+        plan = teardown.observed_plan(recorded)
+        teardown.execute(plan)
+        ownership.release(directory)
+        remaining = teardown.leftovers(plan)
+    if remaining:
+        raise SandboxError("down left behind: " + ", ".join(remaining))
+
+
+def load(state_dir: Path | None = None) -> Sandbox | None:
+    """Return the recorded sandbox, or None when there is none."""
+    return state.load(layout.state_dir(state_dir))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from configurator.actions import Run, Upload, quote
-from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
 

@@ -1,0 +1,81 @@
+"""The batched probe script and its parsing, step scripts, and the remote shell framing (no network)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from configurator import probe
+from configurator.actions import Run, Upload, snippet
+from configurator.apply import step_script
+from configurator.resources.file import Directory, File
+from configurator.resources.package import Package, merge_installs
+
+
+def run_sh(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+
+
+def test_probe_script_runs_and_parses_locally(tmp_path):
+    target = tmp_path / "a b.txt"
+    target.write_text("hello\n")
+    resources = [File(str(target), b"hello\n"), Directory(str(tmp_path / "missing")), File(str(target), b"other\n")]
+    done = run_sh(probe.script(resources, "tok"))
+    assert done.returncode == 0, done.stderr
+    seen = probe.parse(done.stdout, "tok", 3)
+    assert seen.facts["pkg"] in ("apt", "none") and seen.facts["os_id"]
+    steps = [r.plan(s) for r, s in zip(resources, seen.states, strict=True)]
+    assert [s.status for s in steps] == ["ok", "change", "change"]
+    assert "+other" in steps[2].diff and "-hello" in steps[2].diff
+
+
+def test_probe_parse_rejects_missing_sections():
+    with pytest.raises(ValueError, match="missing"):
+        probe.parse("@@tok facts\nos_id=debian\n", "tok", 2)
+
+
+def test_step_script_uploads_atomically_and_records_handlers(tmp_path, monkeypatch):
+    monkeypatch.setattr(probe, "PENDING", str(tmp_path / "pending"))
+    path = tmp_path / "dir" / "f's.conf"
+    path.parent.mkdir()
+    script = step_script([Upload(str(path), b"x=1\n$(touch /tmp/pwned)\n", mode="0640",
+                                 owner="", group="")], ["reload x"])
+    script = script.replace("chown :", "true ")  # not root in unit tests: no chown
+    script = script.replace(f"mkdir -p {probe.LOCK_DIR}", "true")
+    done = run_sh(script.replace(f">> {probe.LOCK_DIR}/handlers.pending", f">> {tmp_path}/pending"))
+    assert done.returncode == 0, done.stderr
+    assert path.read_bytes() == b"x=1\n$(touch /tmp/pwned)\n"
+    assert oct(path.stat().st_mode & 0o777) == "0o640"
+    assert (tmp_path / "pending").read_text() == "reload x\n"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+
+def test_failed_validation_leaves_the_live_file(tmp_path):
+    live = tmp_path / "live.conf"
+    live.write_text("old\n")
+    action = Upload(str(live), b"new\n", owner="", group="", validate=("false", "%s"))
+    done = run_sh(snippet(action, "t").replace("chown :", "true "))
+    assert done.returncode != 0
+    assert "validation refused" in done.stderr
+    assert live.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("argv", [("echo", "a b"), ("echo", "$(id)"), ("echo", "'; rm -rf /"), ("echo", "-n", "é\n")])
+def test_run_arguments_are_literal(argv):
+    done = run_sh(snippet(Run(argv), "t"))
+    assert done.stdout == subprocess.run(list(argv), capture_output=True, text=True, check=True).stdout
+
+
+def test_secret_stdin_is_not_on_the_command_line():
+    text = snippet(Run(("cat",), stdin=b"s3cret-value"), "t")
+    assert "s3cret-value" not in text
+    assert run_sh(text).stdout == "s3cret-value"
+
+
+def test_package_installs_merge_into_one_transaction():
+    a = Package("nginx-light").plan("status=\nlists_age=999999\n").actions
+    b = Package("tree").plan("status=\nlists_age=999999\n").actions
+    merged = merge_installs([*a, *b])
+    assert len(merged) == 2  # one list update, one install
+    assert merged[1].argv[-3:] == ("--", "nginx-light", "tree")  # type: ignore[union-attr]

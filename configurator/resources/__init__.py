@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from configurator.resources.command import Command
+from configurator.resources.cron import Cron
 from configurator.resources.file import Directory, File, Link
+from configurator.resources.line import Line
 from configurator.resources.package import Package
 from configurator.resources.service import Service
+from configurator.resources.sysctl import Sysctl
+from configurator.resources.user import Group, User
 
 # type name in role.yml -> class; `template` is a File whose content is rendered locally
 TYPES: dict[str, type] = {
@@ -14,4 +19,10 @@ TYPES: dict[str, type] = {
     "template": File,
     "directory": Directory,
     "link": Link,
+    "line": Line,
+    "user": User,
+    "group": Group,
+    "command": Command,
+    "sysctl": Sysctl,
+    "cron": Cron,
 }

@@ -63,6 +63,8 @@ def mount_kernel_fs(root: Path) -> None:
     mount("proc", root / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     bind(root / "proc/sys", root / "proc/sys", readonly=True)
     bind(root / "proc/sys/net", root / "proc/sys/net")
+    # a bind under a read-only mount starts read-only; net.* is per network namespace, so allow it
+    mount("none", root / "proc/sys/net", None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
     if (root / "proc/sysrq-trigger").exists():
         bind(root / "proc/sysrq-trigger", root / "proc/sysrq-trigger", readonly=True)
     mount("sysfs", root / "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)

@@ -1,0 +1,272 @@
+"""Local users and groups through the shadow tools (useradd, usermod, groupadd, ...)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from configurator.actions import Action, Run, Upload, quote
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+
+# What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
+ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+
+# Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
+_KEYS_PROBE = """\
+  if [ -L "$k" ] || [ -L "$k/authorized_keys" ]; then echo keys=link
+  else stat --printf 'ssh_dir=%F %a %U:%G\\n' -- "$k" 2>/dev/null
+    if [ -f "$k/authorized_keys" ]; then stat --printf 'keys=%a %U:%G\\n' -- "$k/authorized_keys"
+      s=$(sha256sum < "$k/authorized_keys") && echo "keys_sha256=${s%% *}"; fi
+  fi
+"""
+
+
+def name_problems(what: str, name: str) -> list[str]:
+    """Why `name` is not a usable user or group name (empty when it is)."""
+    if ACCOUNT_NAME.match(name):
+        return []
+    return [f"{what} name {name!r} is not valid: use at most 32 letters, digits, '_', '.' or '-', "
+            "starting with a letter or '_'"]
+
+
+def _getent(database: str, name: str, key: str) -> str:
+    """sh that prints `key=<entry>`, `key=absent` (exit 2: no such name) or `key_error=<rc>`."""
+    return (f"e=$(getent {database} -- {quote(name)}); r=$?\n"
+            f'if [ $r = 0 ]; then echo "{key}=$e"\n'
+            f"elif [ $r = 2 ]; then echo {key}=absent\n"
+            f'else echo "{key}_error=$r"; fi\n')
+
+
+@dataclass(frozen=True)
+class User:
+    """A local user account with its groups, shell, home and SSH authorized_keys.
+
+    Example: `user: {name: deploy, groups: [sudo], authorized_keys: ["ssh-ed25519 AAAA... ops"]}`
+
+    `groups` is the exact list of supplementary groups; `authorized_keys` the exact content
+    of `~/.ssh/authorized_keys` (0600, `.ssh` 0700, both owned by the user). Unset fields
+    are left as they are. `system` and `create_home` only matter when the user is created;
+    a changed `home` is not moved; `state: absent` keeps the home directory.
+    """
+
+    name: str
+    state: Literal["present", "absent"] = "present"
+    uid: int | None = None
+    group: str | None = None
+    groups: tuple[str, ...] | None = None
+    shell: str | None = None
+    home: str | None = None
+    system: bool = False
+    comment: str | None = None
+    create_home: bool = True
+    authorized_keys: tuple[str, ...] | None = None
+    type: ClassVar[str] = "user"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.name}]"
+
+    @property
+    def keys_content(self) -> bytes:
+        return "".join(f"{key}\n" for key in self.authorized_keys or ()).encode()
+
+    def validate(self) -> list[str]:
+        problems = name_problems("user", self.name)
+        for group in (self.group, *(self.groups or ())):
+            if group is not None and not group.isdigit():
+                problems += name_problems("group", group)
+        if self.uid is not None and not 0 <= self.uid < 2**32 - 1:
+            problems.append(f"uid {self.uid} is out of range")
+        for label, value in (("shell", self.shell), ("home", self.home)):
+            if value is not None and (not value.startswith("/") or ":" in value or "\n" in value):
+                problems.append(f"{label} {value!r} must be an absolute path without ':'")
+        if self.comment is not None and (":" in self.comment or "\n" in self.comment):
+            problems.append("comment must not contain ':' or a newline")
+        if any("\n" in key or not key.strip() for key in self.authorized_keys or ()):
+            problems.append("each authorized_keys entry must be one non-empty line")
+        return problems
+
+    def probe(self) -> str:
+        text = _getent("passwd", self.name, "passwd")
+        if self.state == "absent":
+            return text
+        text += (f"if [ $r = 0 ]; then u={quote(self.name)}\n"
+                 '  echo "primary=$(id -gn -- "$u")"; echo "groups=$(id -Gn -- "$u")"\n')
+        if self.authorized_keys is not None:
+            home = quote(self.home) if self.home else '"$h"'
+            text += '  h=${e#*:*:*:*:*:}; h=${h%%:*}\n' + f"  k={home}/.ssh\n" + _KEYS_PROBE
+        return text + "fi\n"
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        entry = seen.get("passwd")
+        if entry is None:
+            return unknown(f"user {self.name}: the passwd database could not be read")
+        if self.state == "absent":
+            if entry == "absent":
+                return ok()
+            return change(f"remove user {self.name}", Run(("userdel", "--", self.name)), kind="remove")
+        if entry == "absent":
+            return self._create()
+        fields = entry.split(":")
+        if len(fields) != 7:
+            return unknown(f"user {self.name}: unexpected passwd entry {entry!r}")
+        if seen.get("keys") == "link":
+            return unknown(f"user {self.name}: ~/.ssh or its authorized_keys is a symlink; "
+                           "refusing to write through it")
+        notes, options = self._changes(fields, seen)
+        actions: list[Action] = [Run(("usermod", *options, "--", self.name))] if options else []
+        primary = self.group or seen.get("primary") or self.name
+        key_notes, key_actions = self._keys(self.home or fields[5], primary, seen)
+        if not notes and not key_notes:
+            return ok()
+        summary = f"modify user {self.name}: " + "; ".join(notes + key_notes)
+        return change(summary, *actions, *key_actions)
+
+    def _create(self) -> Step:
+        argv = ["useradd"]
+        if self.system:
+            argv.append("--system")
+        for option, value in (("--uid", None if self.uid is None else str(self.uid)),
+                              ("--gid", self.group), ("--shell", self.shell),
+                              ("--home-dir", self.home), ("--comment", self.comment)):
+            if value is not None:
+                argv += [option, value]
+        if self.groups:
+            argv += ["--groups", ",".join(self.groups)]
+        argv += ["--create-home" if self.create_home else "--no-create-home", "--", self.name]
+        home = self.home or f"/home/{self.name}"
+        _, key_actions = self._keys(home, self.group or self.name, {})
+        return change(f"create user {self.name}", Run(tuple(argv)), *key_actions, kind="create")
+
+    def _changes(self, fields: list[str], seen: dict[str, str]) -> tuple[list[str], list[str]]:
+        """What differs from the passwd entry and group lists, and the usermod options."""
+        _, _, uid, gid, comment, home, shell = fields
+        primary = seen.get("primary", "")
+        notes: list[str] = []
+        options: list[str] = []
+        if self.group is not None and self.group not in (primary, gid):
+            notes.append(f"group {primary} -> {self.group}")
+            options += ["--gid", self.group]
+        for label, option, wanted, current in (
+                ("uid", "--uid", None if self.uid is None else str(self.uid), uid),
+                ("shell", "--shell", self.shell, shell), ("home", "--home", self.home, home),
+                ("comment", "--comment", self.comment, comment)):
+            if wanted is not None and wanted != current:
+                notes.append(f"{label} {current!r} -> {wanted!r}")
+                options += [option, wanted]
+        if self.groups is not None:
+            keep = {primary, self.group}
+            current_groups = sorted(set(seen.get("groups", "").split()) - keep)
+            wanted_groups = sorted(set(self.groups) - keep)
+            if current_groups != wanted_groups:
+                notes.append(f"groups {','.join(current_groups) or '(none)'} -> "
+                             f"{','.join(wanted_groups) or '(none)'}")
+                options += ["--groups", ",".join(wanted_groups)]
+        return notes, options
+
+    def _keys(self, home: str, group: str, seen: dict[str, str]) -> tuple[list[str], list[Action]]:
+        """Notes and actions that make ~/.ssh and authorized_keys exact (nothing if unmanaged)."""
+        if self.authorized_keys is None:
+            return [], []
+        ssh = home.rstrip("/") + "/.ssh"
+        owner = f"{self.name}:{group}"
+        notes: list[str] = []
+        actions: list[Action] = []
+        if seen.get("ssh_dir") != f"directory 700 {owner}":
+            notes.append(f"{ssh} is {seen.get('ssh_dir', 'missing')}, wanted 0700 {owner}")
+            actions.append(Run(("install", "-d", "-m", "0700", "-o", self.name, "-g", group, "--", ssh)))
+        sha = hashlib.sha256(self.keys_content).hexdigest()
+        if seen.get("keys_sha256") != sha or seen.get("keys") != f"600 {owner}":
+            count = len(self.authorized_keys)
+            notes.append(f"authorized_keys ({count} key{'' if count == 1 else 's'})")
+            actions.append(Upload(f"{ssh}/authorized_keys", self.keys_content, "0600", self.name, group))
+        return notes, actions
+
+    def checks(self) -> list[Check]:
+        return [Check(f"user {self.name} {self.state}", self._verify)]
+
+    def _verify(self, host: Any) -> None:
+        user = host.user(self.name)
+        if self.state == "absent":
+            assert not user.exists, f"user {self.name} exists"
+            return
+        assert user.exists, f"user {self.name} does not exist"
+        wanted: list[tuple[str, Any, Any]] = [
+            ("uid", self.uid, user.uid), ("shell", self.shell, user.shell),
+            ("home", self.home, user.home), ("comment", self.comment, user.gecos)]
+        if self.group is not None:
+            wanted.append(("group", self.group, str(user.gid) if self.group.isdigit() else user.group))
+        if self.groups is not None:
+            keep = {user.group, self.group}
+            wanted.append(("groups", sorted(set(self.groups) - keep), sorted(set(user.groups) - keep)))
+        for label, expected, actual in wanted:
+            assert expected is None or expected == actual, \
+                f"user {self.name} {label} is {actual!r}, expected {expected!r}"
+        if self.authorized_keys is not None:
+            keys = host.file(f"{(self.home or user.home).rstrip('/')}/.ssh/authorized_keys")
+            what = f"{self.name}'s authorized_keys"
+            assert keys.is_file, f"{what} is missing"
+            assert keys.content == self.keys_content, f"{what} has other content"
+            assert keys.mode == 0o600, f"{what} mode is {keys.mode:o}, expected 600"
+            assert keys.user == self.name, f"{what} is owned by {keys.user}"
+
+
+@dataclass(frozen=True)
+class Group:
+    """A local group, optionally with a fixed gid.
+
+    Example: `group: {name: deploy, gid: 2000}`
+    """
+
+    name: str
+    state: Literal["present", "absent"] = "present"
+    gid: int | None = None
+    system: bool = False
+    type: ClassVar[str] = "group"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.name}]"
+
+    def validate(self) -> list[str]:
+        problems = name_problems("group", self.name)
+        if self.gid is not None and not 0 <= self.gid < 2**32 - 1:
+            problems.append(f"gid {self.gid} is out of range")
+        return problems
+
+    def probe(self) -> str:
+        return _getent("group", self.name, "group")
+
+    def plan(self, observed: str) -> Step:
+        entry = field_lines(observed).get("group")
+        if entry is None:
+            return unknown(f"group {self.name}: the group database could not be read")
+        if self.state == "absent":
+            if entry == "absent":
+                return ok()
+            return change(f"remove group {self.name}", Run(("groupdel", "--", self.name)), kind="remove")
+        gid = ("--gid", str(self.gid)) if self.gid is not None else ()
+        if entry == "absent":
+            system = ("--system",) if self.system else ()
+            create = Run(("groupadd", *system, *gid, "--", self.name))
+            return change(f"create group {self.name}", create, kind="create")
+        current = entry.split(":")[2] if entry.count(":") == 3 else "?"
+        if gid and current != gid[1]:
+            return change(f"group {self.name} gid {current} -> {self.gid}",
+                          Run(("groupmod", *gid, "--", self.name)))
+        return ok()
+
+    def checks(self) -> list[Check]:
+        def verify(host: Any) -> None:
+            group = host.group(self.name)
+            if self.state == "absent":
+                assert not group.exists, f"group {self.name} exists"
+                return
+            assert group.exists, f"group {self.name} does not exist"
+            if self.gid is not None:
+                assert group.gid == self.gid, \
+                    f"group {self.name} gid is {group.gid}, expected {self.gid}"
+        return [Check(f"group {self.name} {self.state}", verify)]

@@ -1,0 +1,188 @@
+"""File, Directory and Link: observed text in, uploads and commands out; probes run for real."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from configurator.actions import Run, Upload
+from configurator.resources.file import Directory, File, Link, content_diff, metadata_actions
+
+P = "/etc/app.conf"
+NEW = b"a = 1\n"
+SHA = hashlib.sha256(NEW).hexdigest()
+
+def seen(kind: str = "regular file", mode: str = "644", owner: str = "root", group: str = "root",
+         **extra: str) -> str:
+    text = f"type={kind}\nmode={mode}\nowner={owner}\ngroup={group}\n"
+    return text + "".join(f"{key}={value}\n" for key, value in extra.items())
+
+
+def run_probe(resource: File | Directory | Link) -> str:
+    result = subprocess.run(["sh", "-c", resource.probe()], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, check=True)
+    return result.stdout
+
+
+def test_content_diff() -> None:
+    assert content_diff(P, b"a = 0\n", NEW) == (
+        f"--- {P} (host)\n+++ {P} (wanted)\n@@ -1 +1 @@\n-a = 0\n+a = 1\n")
+    assert content_diff(P, None, NEW).endswith("@@ -0,0 +1 @@\n+a = 1\n")
+    assert content_diff(P, b"a = 1", NEW).endswith("-a = 1\n\\ No newline at end of file\n+a = 1\n")
+    assert content_diff(P, b"\xff\x00", NEW) == f"binary content of {P} differs (2 -> 6 bytes)\n"
+    assert content_diff(P, NEW, NEW) == ""
+
+
+@pytest.mark.parametrize(("mode", "owner", "group", "notes", "argvs"), [
+    (None, None, None, [], []),
+    ("0644", "root", "root", [], []),
+    ("644", None, None, [], []),
+    ("0600", None, None, ["mode 644 -> 0600"], [("chmod", "0600", "--", P)]),
+    (None, "www-data", None, ["owner root:root -> www-data:root"], [("chown", "www-data:root", "--", P)]),
+    (None, None, "adm", ["owner root:root -> root:adm"], [("chown", "root:adm", "--", P)]),
+    ("2755", "bob", "bob", ["mode 644 -> 2755", "owner root:root -> bob:bob"],
+     [("chmod", "2755", "--", P), ("chown", "bob:bob", "--", P)]),
+])
+def test_metadata_actions(mode: str | None, owner: str | None, group: str | None, notes: list[str],
+                          argvs: list[tuple[str, ...]]) -> None:
+    observed = {"mode": "644", "owner": "root", "group": "root"}
+    assert metadata_actions(P, observed, mode, owner, group) == (notes, [Run(a) for a in argvs])
+
+
+UPLOAD = Upload(P, NEW, "0640", "root", "adm")
+
+
+@pytest.mark.parametrize(("resource", "observed", "status", "actions"), [
+    (File(P, NEW), seen(sha256=SHA), "ok", ()),
+    (File(P, NEW, mode="0640", group="adm"), "type=absent\n", "change", (UPLOAD,)),
+    (File(P, NEW), "type=absent\n", "change", (Upload(P, NEW, "0644", "root", "root"),)),
+    (File(P, NEW), seen("regular empty file", mode="600", owner="bob", sha256="e3b0"), "change",
+     (Upload(P, NEW, "600", "bob", "root"),)),  # observed metadata is kept as stat printed it
+    (File(P, NEW, mode="0640", group="adm"), seen(sha256="0" * 64), "change", (UPLOAD,)),
+    (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "0640", "--", P)),)),
+    (File(P, NEW, validate=("nginx", "-t", "-c", "%s")), "type=absent\n", "change",
+     (Upload(P, NEW, "0644", "root", "root", ("nginx", "-t", "-c", "%s")),)),
+    (File(P, NEW), seen("directory"), "unknown", ()),
+    (File(P, NEW), "type=link\n", "unknown", ()),
+    (File(P, NEW), "", "unknown", ()),
+    (File(P, state="absent"), "type=absent\n", "ok", ()),
+    (File(P, state="absent"), seen(sha256=SHA), "change", (Run(("rm", "-f", "--", P)),)),
+])
+def test_file_plan(resource: File, observed: str, status: str, actions: tuple[Any, ...]) -> None:
+    step = resource.plan(observed)
+    assert (step.status, step.actions) == (status, actions)
+
+
+def test_file_plan_diff_from_the_observed_content() -> None:
+    step = File(P, NEW).plan(seen(sha256="0" * 64, content_b64="YSA9IDAK"))  # "a = 0\n"
+    assert (step.summary, step.kind) == (f"content of {P} changed", "modify")
+    assert "-a = 0\n+a = 1\n" in step.diff
+    assert File(P, NEW).plan(seen(sha256="0" * 64)).diff == ""  # too large for a diff: none
+    created = File(P, NEW).plan("type=absent\n")
+    assert (created.summary, created.kind) == (f"create {P}", "create")
+
+
+D = "/srv/data"
+
+
+@pytest.mark.parametrize(("resource", "observed", "status", "actions"), [
+    (Directory(D), seen("directory", mode="755"), "ok", ()),
+    (Directory(D), "type=absent\n", "change", (Run(("mkdir", "-p", "-m", "0755", "--", D)),)),
+    (Directory(D, mode="0750", owner="app"), "type=absent\n", "change",
+     (Run(("mkdir", "-p", "-m", "0750", "--", D)), Run(("chown", "app:root", "--", D)))),
+    (Directory(D, mode="0700"), seen("directory", mode="755"), "change", (Run(("chmod", "0700", "--", D)),)),
+    (Directory(D), seen("regular file"), "unknown", ()),
+    (Directory(D, state="absent"), seen("directory"), "change", (Run(("rm", "-rf", "--", D)),)),
+    (Directory(D, state="absent"), "type=absent\n", "ok", ()),
+])
+def test_directory_plan(resource: Directory, observed: str, status: str, actions: tuple[Run, ...]) -> None:
+    step = resource.plan(observed)
+    assert (step.status, step.actions) == (status, actions)
+
+
+L = "/etc/nginx/sites-enabled/app"
+SWITCH = (Run(("ln", "-sfn", "--", "../sites-available/app", f"{L}.cfg-new")),
+          Run(("mv", "-Tf", "--", f"{L}.cfg-new", L)))
+
+
+@pytest.mark.parametrize(("resource", "observed", "status", "summary", "actions"), [
+    (Link(L, "../sites-available/app"), "target=../sites-available/app\n", "ok", "", ()),
+    (Link(L, "../sites-available/app"), "type=absent\n", "change", f"link {L} -> ../sites-available/app", SWITCH),
+    (Link(L, "../sites-available/app"), "target=/old\n", "change",
+     f"link {L} -> ../sites-available/app (was /old)", SWITCH),
+    (Link(L, "../sites-available/app"), "type=other\n", "unknown", f"{L} exists and is not a link", ()),
+    (Link(L, state="absent"), "type=absent\n", "ok", "", ()),
+    (Link(L, state="absent"), "target=/x\n", "change", f"remove link {L}", (Run(("rm", "-f", "--", L)),)),
+    (Link(L, state="absent"), "type=other\n", "unknown", f"{L} is not a link; refusing to remove it", ()),
+])
+def test_link_plan(resource: Link, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:
+    step = resource.plan(observed)
+    assert (step.status, step.summary, step.actions) == (status, summary, actions)
+
+
+@pytest.mark.parametrize("resource", [
+    File("/a b/'c'$(x)", NEW), File(P, state="absent"), Directory("/a b"), Link("/a b", "/c 'd'"),
+])
+def test_probe_is_valid_sh(resource: File | Directory | Link) -> None:
+    subprocess.run(["sh", "-n", "-c", resource.probe()], check=True)
+
+
+def test_probes_and_plans_agree_on_missing_paths(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope")
+    for resource in (File(missing, NEW), Directory(missing), Link(missing, "/etc")):
+        assert resource.plan(run_probe(resource)).kind == "create"
+
+
+def test_link_probe_and_plan_agree(tmp_path: Path) -> None:
+    link = tmp_path / "l"
+    os.symlink("../t", link)
+    assert Link(str(link), "../t").plan(run_probe(Link(str(link), "../t"))).status == "ok"
+    assert Link(str(link), "/u").plan(run_probe(Link(str(link), "/u"))).summary == f"link {link} -> /u (was ../t)"
+    assert Link(str(tmp_path), "/u").plan(run_probe(Link(str(tmp_path), "/u"))).status == "unknown"
+
+
+def test_file_probe_and_plan_agree_on_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(NEW)
+    resource = File(str(path), NEW)
+    assert resource.plan(run_probe(resource)).status == "ok"
+
+
+def test_file_probe_and_plan_agree_on_changed_content(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a = 0\n")
+    resource = File(str(path), NEW)
+    step = resource.plan(run_probe(resource))
+    assert step.status == "change" and "-a = 0\n+a = 1\n" in step.diff
+
+
+def test_directory_probe_and_plan_agree_on_an_existing_directory(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    resource = Directory(str(tmp_path), mode="0755")
+    assert resource.plan(run_probe(resource)).status == "ok"
+
+
+def test_checks_on_the_local_host(tmp_path: Path) -> None:
+    testinfra = pytest.importorskip("testinfra")
+    host = testinfra.get_host("local://")
+    path = tmp_path / "f"
+    path.write_bytes(NEW)
+    path.chmod(0o640)
+    File(str(path), NEW, mode="0640", owner="root").checks()[0].test(host)
+    with pytest.raises(AssertionError, match="content differs"):
+        File(str(path), b"other\n").checks()[0].test(host)
+    with pytest.raises(AssertionError, match="mode is 640, expected 0600"):
+        File(str(path), NEW, mode="0600").checks()[0].test(host)
+    File(str(tmp_path / "nope"), state="absent").checks()[0].test(host)
+    Directory(str(tmp_path)).checks()[0].test(host)
+    with pytest.raises(AssertionError, match="is not a directory"):
+        Directory(str(path)).checks()[0].test(host)
+    os.symlink("f", tmp_path / "l")
+    Link(str(tmp_path / "l"), "f").checks()[0].test(host)
+    with pytest.raises(AssertionError, match="points elsewhere"):
+        Link(str(tmp_path / "l"), "g").checks()[0].test(host)

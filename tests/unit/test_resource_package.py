@@ -1,0 +1,107 @@
+"""Package: dpkg-query/apt-cache text in, apt-get argv out; the probe runs against local dpkg."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from configurator.actions import Run
+from configurator.resources.package import APT_ENV, APT_OPTS, LIST_MAX_AGE, UPDATE, Package, merge_installs
+
+INSTALLED = "status=install ok installed\nversion=1.22.1-9\n"
+FRESH = f"lists_age={LIST_MAX_AGE - 1}\n"
+STALE = f"lists_age={LIST_MAX_AGE + 1}\n"
+
+
+def apt(verb: str, *targets: str) -> Run:
+    return Run(("apt-get", *APT_OPTS, verb, "--", *targets), env=APT_ENV, timeout=1800)
+
+
+@pytest.mark.parametrize(("package", "observed", "status", "summary", "actions"), [
+    (Package("nginx"), INSTALLED + FRESH, "ok", "nginx 1.22.1-9", ()),
+    (Package("nginx"), FRESH, "change", "install nginx", (apt("install", "nginx"),)),
+    (Package("nginx"), STALE, "change", "install nginx", (UPDATE, apt("install", "nginx"))),
+    (Package("nginx"), "", "change", "install nginx", (apt("install", "nginx"),)),
+    (Package("nginx"), "status=deinstall ok config-files\nversion=1.22.1-9\n" + FRESH, "change",
+     "install nginx", (apt("install", "nginx"),)),
+    (Package("nginx"), "status=install ok unpacked\nversion=1.22.1-9\n" + FRESH, "change",
+     "install nginx", (apt("install", "nginx"),)),
+    (Package("nginx", state="latest"), INSTALLED + FRESH + "candidate=1.22.1-9\n", "ok", "nginx 1.22.1-9", ()),
+    (Package("nginx", state="latest"), INSTALLED + FRESH + "candidate=1.22.1-10\n", "change",
+     "upgrade nginx 1.22.1-9 -> 1.22.1-10", (apt("install", "nginx=1.22.1-10"),)),
+    (Package("nginx", state="latest"), INSTALLED + FRESH, "ok", "nginx 1.22.1-9", ()),
+    (Package("nginx", state="latest"), FRESH + "candidate=(none)\n", "unknown",
+     "nginx: no installable version known to apt", ()),
+    (Package("nginx", version="1.22.1-9"), INSTALLED + FRESH, "ok", "nginx 1.22.1-9", ()),
+    (Package("nginx", version="1.22.1-8"), INSTALLED + STALE, "change", "upgrade nginx 1.22.1-9 -> 1.22.1-8",
+     (UPDATE, apt("install", "nginx=1.22.1-8"))),
+    (Package("nginx", version="1.22.1-8"), FRESH, "change", "install nginx=1.22.1-8",
+     (apt("install", "nginx=1.22.1-8"),)),
+    (Package("nginx", state="absent"), INSTALLED + STALE, "change", "remove nginx 1.22.1-9",
+     (apt("purge", "nginx"),)),
+    (Package("nginx", state="absent"), FRESH, "ok", "", ()),
+])
+def test_plan(package: Package, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:
+    step = package.plan(observed)
+    assert (step.status, step.summary, step.actions) == (status, summary, actions)
+
+
+def test_plan_kinds() -> None:
+    assert Package("nginx").plan(FRESH).kind == "create"
+    assert Package("nginx", state="latest").plan(INSTALLED + "candidate=2\n").kind == "modify"
+    assert Package("nginx", state="absent").plan(INSTALLED).kind == "remove"
+
+
+@pytest.mark.parametrize(("actions", "merged"), [
+    ([apt("install", "a"), apt("install", "b")], [apt("install", "a", "b")]),
+    ([UPDATE, apt("install", "a"), UPDATE, apt("install", "b")], [UPDATE, apt("install", "a", "b")]),
+    ([apt("install", "a"), Run(("true",)), apt("install", "b")],
+     [apt("install", "a"), Run(("true",)), apt("install", "b")]),
+    ([apt("purge", "a"), apt("purge", "b")], [apt("purge", "a"), apt("purge", "b")]),
+    ([apt("install", "a=1"), apt("install", "b"), apt("install", "c")], [apt("install", "a=1", "b", "c")]),
+    ([], []),
+])
+def test_merge_installs(actions: list[Run], merged: list[Run]) -> None:
+    assert merge_installs(list(actions)) == merged
+
+
+@pytest.mark.parametrize("package", [Package("nginx"), Package("a b'c", state="latest"), Package("x", version="1")])
+def test_probe_is_valid_sh(package: Package) -> None:
+    subprocess.run(["sh", "-n", "-c", package.probe()], check=True)
+
+
+def installed_version(name: str) -> str:
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name], capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian machine")
+def test_probe_and_plan_agree_on_this_machine() -> None:
+    version = installed_version("dash")
+    for package, status, kind in [
+        (Package("dash"), "ok", ""),
+        (Package("dash", version=version), "ok", ""),
+        (Package("dash", version=version + "+other"), "change", "modify"),
+        (Package("dash", state="absent"), "change", "remove"),
+        (Package("no-such-package-cfg"), "change", "create"),
+        (Package("no-such-package-cfg", state="absent"), "ok", ""),
+    ]:
+        probe = subprocess.run(["sh", "-c", package.probe()], capture_output=True, text=True, check=True,
+                               stdin=subprocess.DEVNULL)
+        step = package.plan(probe.stdout)
+        assert (step.status, step.kind) == (status, kind), (package, probe.stdout)
+
+
+def test_checks_on_the_local_host() -> None:
+    testinfra = pytest.importorskip("testinfra")
+    if shutil.which("dpkg-query") is None:
+        pytest.skip("needs a Debian machine")
+    host = testinfra.get_host("local://")
+    Package("dash").checks()[0].test(host)
+    Package("no-such-package-cfg", state="absent").checks()[0].test(host)
+    with pytest.raises(AssertionError, match="package no-such-package-cfg is not installed"):
+        Package("no-such-package-cfg").checks()[0].test(host)
+    with pytest.raises(AssertionError, match="pinned 0"):
+        Package("dash", version="0").checks()[0].test(host)

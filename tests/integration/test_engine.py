@@ -11,10 +11,22 @@ from tests.integration.engine_helpers import changed_steps, configure, etc_check
 pytestmark = pytest.mark.integration
 
 
+RESET = """
+export DEBIAN_FRONTEND=noninteractive
+apt-get -y -q purge nginx-light nginx-common tree less >/dev/null 2>&1 || true
+userdel -r demo >/dev/null 2>&1; groupdel demo >/dev/null 2>&1
+rm -rf /srv/demo /etc/cron.d/demo-cleanup /etc/nginx /etc/sysctl.d/60-configurator-* /etc/motd
+echo 60 > /proc/sys/net/ipv4/tcp_fin_timeout
+true
+"""
+
+
 @pytest.fixture(scope="module")
 def demo(sandbox, tmp_path_factory):
     """Three hosts with the engine_demo role, applied once."""
     names = [h.name for h in sandbox.hosts[:3]]
+    for host in sandbox.hosts[:3]:
+        sh(host, RESET)
     path = tmp_path_factory.mktemp("engine") / "inventory.yml"
     write_inventory(sandbox, path, {"demo": {"hosts": names, "roles": ["engine_demo"]}})
     code, data = configure("apply", path, report=path.with_name("first.json"))
@@ -76,7 +88,8 @@ def test_check_names_exactly_the_drift_and_writes_nothing(sandbox, demo, tmp_pat
         target.name: ["package[tree]", "file[/srv/demo/conf/static.txt]", "service[nginx]"]}
     assert {h.name: etc_checksum(h) for h in hosts_by_name(sandbox, names)} == before
     assert sh(target, "cat /srv/demo/conf/static.txt") == "tampered\n"
-    step = next(s for h in data["hosts"] for s in h["steps"] if s["resource"] == "file[/srv/demo/conf/static.txt]")
+    step = next(s for h in data["hosts"] for s in h["steps"]
+                if h["host"] == target.name and s["resource"] == "file[/srv/demo/conf/static.txt]")
     assert "-tampered" in step["diff"] and "+static content" in step["diff"]
 
     code, data = configure("apply", path, "--detailed-exitcode", report=tmp_path / "repair.json")

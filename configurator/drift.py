@@ -1,0 +1,163 @@
+"""`configure drift`: plan without writing plus verify, for the whole inventory; report and remember findings."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from configurator import __version__, executor, history, junit, report
+from configurator.catalog import Catalog
+from configurator.verification.findings import Finding, HostDrift, StepView, findings
+from configurator.verification.markdown import render as render_markdown
+from configurator.verify import verify_host
+
+Redact = Callable[[str], str]
+CLEAN, DRIFT, ERROR, UNREACHABLE = 0, 2, 1, 3
+
+
+def drift_host(catalog: Catalog, options: executor.Options) -> HostDrift:
+    """Check mode, then verify (only on a host that could be planned); nothing is written to the host."""
+    result = executor.run_host(catalog, options, lambda host, item, outcome: None)
+    steps = [StepView(p.id, p.entry.role, status, p.step.summary, p.step.diff) for p, status in result.outcome.steps]
+    if result.status == "unreachable":
+        return HostDrift(result.host, "unreachable", result.error, steps)
+    if result.status not in ("ok", "pending"):
+        return HostDrift(result.host, "error", result.error or result.status, steps)
+    checks = verify_host(catalog, options.accept_new, result.outcome.facts, options.sudo_password)
+    trouble = [c for c in checks if c.kind == "host"]
+    if trouble:
+        return HostDrift(result.host, "unreachable" if trouble[0].status == "unreachable" else "error",
+                         trouble[0].message, steps, checks)
+    found = findings(result.host, steps, checks)
+    return HostDrift(result.host, "drift" if found else "clean", "", steps, checks, found)
+
+
+def drift_all(catalogs: Sequence[Catalog], options: executor.Options) -> list[HostDrift]:
+    """Every host in parallel (drift writes nothing, so rolling batches do not apply)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(options.forks, len(catalogs)))) as pool:
+        return list(pool.map(lambda c: drift_host(c, options), catalogs))
+
+
+def exit_code(hosts: Sequence[HostDrift]) -> int:
+    """1 a host failed, 3 a host unreachable, 2 drift found, else 0 (the order of `configure check`)."""
+    statuses = {h.status for h in hosts}
+    for status, code in (("error", ERROR), ("unreachable", UNREACHABLE), ("drift", DRIFT)):
+        if status in statuses:
+            return code
+    return CLEAN
+
+
+def classify(hosts: Sequence[HostDrift], folder: Path | None, at: str) -> history.Classes:
+    """Record this run in the folder's history (without a folder, every finding is new)."""
+    current = [f.key for h in hosts for f in h.findings]
+    checked = [h.host for h in hosts if h.status in ("clean", "drift")]
+    if folder is None:
+        return history.classify(current, {}, checked)
+    with history.History(folder / "history.sqlite") as db:
+        return db.record(current, checked, at)
+
+
+def as_json(hosts: Sequence[HostDrift], classes: history.Classes, at: str, redact: Redact) -> dict[str, Any]:
+    """The machine report of a drift run."""
+    def finding(f: Finding) -> dict[str, Any]:
+        return {"kind": f.kind, "subject": f.subject, "role": f.role, "state": classes.state(f.key),
+                "since": classes.still.get(f.key, at), "summary": redact(f.summary), "diff": redact(f.diff),
+                "checks": [{"name": n, "message": redact(m)} for n, m in f.checks]}
+
+    entries = [{"host": h.host, "status": h.status, "error": redact(h.error),
+                "findings": [finding(f) for f in h.findings]} for h in hosts]
+    resolved = [{"host": host, "subject": subject, "since": since}
+                for (host, subject), since in sorted(classes.resolved.items())]
+    return {"schema_version": report.JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,
+            "command": "drift", "at": at, "previous_run": classes.previous_run, "exit_code": exit_code(hosts),
+            "summary": summary(hosts, classes), "hosts": entries, "resolved": resolved}
+
+
+def summary(hosts: Sequence[HostDrift], classes: history.Classes) -> dict[str, int]:
+    """Counts for the top of every report."""
+    count = sum(len(h.findings) for h in hosts)
+    return {"hosts": len(hosts), "drifted_hosts": sum(h.status == "drift" for h in hosts), "findings": count,
+            "new": len(classes.new), "still": len(classes.still), "resolved": len(classes.resolved),
+            "unreachable": sum(h.status == "unreachable" for h in hosts),
+            "errors": sum(h.status == "error" for h in hosts)}
+
+
+def junit_cases(hosts: Sequence[HostDrift], redact: Redact) -> list[junit.Case]:
+    """A testcase per resource and role test of each host; drifted ones fail, unreachable hosts error."""
+    cases: list[junit.Case] = []
+    for h in hosts:
+        if h.status in ("unreachable", "error"):
+            cases.append(junit.Case(h.host, "host", "error", redact(f"{h.status}: {h.error}")))
+            continue
+        by_subject = {f.subject: f for f in h.findings}
+        subjects = [s.id for s in h.steps] + [c.subject for c in h.checks]
+        for subject in dict.fromkeys(subjects):
+            f = by_subject.get(subject)
+            cases.append(junit.Case(h.host, subject, "failed" if f else "passed", redact(_evidence(f)) if f else ""))
+    return cases
+
+
+def _evidence(f: Finding) -> str:
+    parts = [f"drift: {f.summary}"] if f.summary else []
+    parts += [f"{name}: {message}" for name, message in f.checks]
+    if f.diff:
+        parts.append(f.diff)
+    return "\n".join(parts)
+
+
+def write_reports(folder: Path, hosts: Sequence[HostDrift], classes: history.Classes, at: str,
+                  redact: Redact) -> str:
+    """drift.json, drift.xml and drift.md in `folder`; returns the Markdown."""
+    report.write_json(folder / "drift.json", as_json(hosts, classes, at, redact))
+    junit.write(folder / "drift.xml", "configure drift", junit_cases(hosts, redact))
+    text = render_markdown(hosts, classes, at, exit_code(hosts), redact)
+    tmp = folder / "drift.md.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(folder / "drift.md")
+    return text
+
+
+def run(catalogs: Sequence[Catalog], options: executor.Options, folder: Path | None,
+        redact: Redact = str) -> tuple[int, str]:
+    """A whole drift run: check, verify, classify, report; returns the exit code and the Markdown."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    hosts = drift_all(catalogs, options)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    classes = classify(hosts, folder, at)
+    if folder is None:
+        return exit_code(hosts), render_markdown(hosts, classes, at, exit_code(hosts), redact)
+    return exit_code(hosts), write_reports(folder, hosts, classes, at, redact)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """drift."""
+    from configurator.cli import load_catalogs  # the CLI imports this module to register the command
+    from configurator.verify import load_role_tests
+
+    _, catalogs = load_catalogs(args)
+    for catalog in catalogs:
+        load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
+    options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new)
+    code, text = run(catalogs, options, args.report)
+    print(text, end="")
+    return code
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `configure drift`."""
+    p = subparsers.add_parser("drift", help="find drift: plan without writing, plus verify; report and remember")
+    p.add_argument("inventory", type=Path, help="inventory YAML file")
+    p.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
+    p.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a variable (highest precedence); the value is read as YAML")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write drift.json, drift.xml, drift.md here and keep history.sqlite")
+    p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
+    p.add_argument("--accept-new", action="store_true",
+                   help="accept and record host keys never seen before (a changed key still fails)")
+    p.set_defaults(func=cmd_drift)

@@ -1,0 +1,96 @@
+"""Drift history in SQLite: each finding (host, subject) is new, still present (since when) or resolved.
+
+A host that could not be checked this run (unreachable, failed) keeps its open findings: not
+seeing drift on a host we could not reach is not the same as the drift being gone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Key = tuple[str, str]  # (host, subject)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved TEXT
+);
+CREATE INDEX IF NOT EXISTS open_findings ON findings (host, subject) WHERE resolved IS NULL;
+"""
+
+
+@dataclass(frozen=True)
+class Classes:
+    """This run's findings by class; `still` and `resolved` map each key to when it was first seen."""
+
+    new: frozenset[Key] = frozenset()
+    still: dict[Key, str] = field(default_factory=dict)
+    resolved: dict[Key, str] = field(default_factory=dict)
+    previous_run: str | None = None
+
+    def state(self, key: Key) -> str:
+        """`new` or `still` for a current finding."""
+        return "new" if key in self.new else "still"
+
+
+def classify(current: Iterable[Key], open_: dict[Key, str], checked: Iterable[str]) -> Classes:
+    """Pure: today's findings against the open ones (key -> first seen), for the hosts actually checked."""
+    now = set(current)
+    hosts = set(checked)
+    return Classes(
+        new=frozenset(k for k in now if k not in open_),
+        still={k: since for k, since in open_.items() if k in now},
+        resolved={k: since for k, since in open_.items() if k not in now and k[0] in hosts},
+    )
+
+
+class History:
+    """The history file of one report directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.executescript(SCHEMA)
+
+    def open_findings(self) -> dict[Key, str]:
+        """Findings not resolved yet: key -> first seen."""
+        rows = self.db.execute("SELECT host, subject, first_seen FROM findings WHERE resolved IS NULL")
+        return {(host, subject): since for host, subject, since in rows}
+
+    def last_run(self) -> str | None:
+        """When the previous run was, if any."""
+        row = self.db.execute("SELECT at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return str(row[0]) if row else None
+
+    def record(self, current: Iterable[Key], checked: Iterable[str], at: str) -> Classes:
+        """Classify this run's findings and store them, in one transaction."""
+        found = set(current)
+        previous = self.last_run()
+        classes = classify(found, self.open_findings(), checked)
+        with self.db:
+            self.db.execute("INSERT INTO runs (at) VALUES (?)", (at,))
+            self.db.executemany("INSERT INTO findings (host, subject, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+                                [(h, s, at, at) for h, s in sorted(classes.new)])
+            self.db.executemany("UPDATE findings SET last_seen = ? WHERE host = ? AND subject = ? AND resolved IS NULL",
+                                [(at, h, s) for h, s in sorted(classes.still)])
+            self.db.executemany("UPDATE findings SET resolved = ? WHERE host = ? AND subject = ? AND resolved IS NULL",
+                                [(at, h, s) for h, s in sorted(classes.resolved)])
+        return Classes(classes.new, classes.still, classes.resolved, previous)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

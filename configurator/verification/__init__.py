@@ -1,0 +1,1 @@
+"""Verification internals: check results, the testinfra connection and role tests."""

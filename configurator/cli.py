@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import typing
 from pathlib import Path
 
-from configurator import __version__, executor, inventory, report, rollout
+from configurator import __version__, apply, executor, inventory, report, rollout, scaffold, transport
 from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
@@ -64,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hosts", help="list matched hosts with their groups and roles")
     _common(p)
     p.set_defaults(func=cmd_hosts)
+    p = sub.add_parser("facts", help="connect to a host and print its gathered facts")
+    _common(p)
+    p.add_argument("host")
+    p.add_argument("--accept-new", action="store_true")
+    p.set_defaults(func=cmd_facts)
+    p = sub.add_parser("role", help="role authoring: `configure role new NAME [--path roles]`")
+    role_sub = p.add_subparsers(dest="role_command", required=True, parser_class=Parser)
+    p = role_sub.add_parser("new", help="scaffold a role with a resource, a template and a test")
+    p.add_argument("name")
+    p.add_argument("--path", type=Path, default=Path("roles"), help="parent folder (default: ./roles)")
+    p.set_defaults(func=cmd_role_new)
     try:
         from configurator import sandbox
     except ImportError:  # pragma: no cover - the sandbox package is optional at import time
@@ -120,10 +132,34 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    """Facts of one host, from the same single round trip the engine uses."""
+    inv = inventory.load(args.inventory)
+    if args.host not in inv.hosts:
+        raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
+    session = transport.connect(inv.hosts[args.host], args.accept_new)
+    try:
+        seen = apply.observe(session, [], first=True, check=True)
+    finally:
+        session.close()
+    for key, value in sorted(seen.facts.items()):
+        print(f"{key} = {value}")
+    return 0
+
+
+def cmd_role_new(args: argparse.Namespace) -> int:
+    """Scaffold a role."""
+    folder = scaffold.new_role(args.name, args.path)
+    print(f"created {folder}: edit role.yml, then `configure verify` runs tests/test_{args.name}.py")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user mistakes print one clear line (a traceback only with --debug)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # paramiko logs tracebacks for failures this tool already reports in one line
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL + 1)
     try:
         code: int = args.func(args)
         return code

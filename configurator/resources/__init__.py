@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from configurator.resources.block import Block
 from configurator.resources.command import Command
 from configurator.resources.cron import Cron
 from configurator.resources.file import Directory, File, Link
@@ -25,4 +26,5 @@ TYPES: dict[str, type] = {
     "command": Command,
     "sysctl": Sysctl,
     "cron": Cron,
+    "block": Block,
 }

@@ -1,0 +1,173 @@
+"""A block of lines between marker comments in a text file; the rest of the file is kept."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from configurator.actions import Upload, quote
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.file import content_diff
+
+MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
+
+_STAT = "stat --printf 'mode=%a\\nowner=%U\\ngroup=%G\\nsize=%s' -- \"$p\""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Lines kept between `# BEGIN <marker>` and `# END <marker>` in a text file.
+
+    Example: `block: {path: /etc/hosts, marker: "configurator hosts", content: "10.0.0.1 db\\n"}`
+
+    The block is replaced where it is, or appended at the end of the file when it is not
+    there yet; everything outside the markers is left alone. `state: absent` removes the
+    block with its markers. A missing file is created (0644 root:root) only with
+    `create: true`. Symlinks and files over 1 MiB are refused.
+    """
+
+    path: str
+    content: str = ""
+    marker: str = "configurator"
+    state: Literal["present", "absent"] = "present"
+    create: bool = False
+    type: ClassVar[str] = "block"
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.path}: {self.marker}]"
+
+    @property
+    def begin(self) -> str:
+        return f"# BEGIN {self.marker}"
+
+    @property
+    def end(self) -> str:
+        return f"# END {self.marker}"
+
+    def validate(self) -> list[str]:
+        problems: list[str] = []
+        if not self.marker.strip() or "\n" in self.marker or "\r" in self.marker:
+            problems.append("marker must be one non-empty line")
+        inner = _split(self.content)
+        if self.begin in inner or self.end in inner:
+            problems.append("content must not contain the block's own marker lines")
+        if "\0" in self.content:
+            problems.append("content must not contain NUL bytes")
+        return problems
+
+    def block_lines(self) -> list[str]:
+        """The block as it should appear, markers included."""
+        return [self.begin, *_split(self.content), self.end]
+
+    def probe(self) -> str:
+        return (
+            f"p={quote(self.path)}\n"
+            'if [ -L "$p" ]; then echo type=link\n'
+            f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
+            f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
+            '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
+            "  else echo unreadable=1; fi\n"
+            'elif [ -e "$p" ]; then echo type=other\n'
+            "else echo type=absent; fi\n"
+        )
+
+    def plan(self, observed: str) -> Step:
+        seen = field_lines(observed)
+        kind = seen.get("type", "")
+        if kind == "absent":
+            return self._plan_missing()
+        if kind != "file":
+            what = {"link": "a symlink (manage its target instead)", "other": "not a regular file"}
+            return unknown(f"{self.path} is {what.get(kind, 'not described by the probe')}")
+        if "too_large" in seen:
+            return unknown(f"{self.path} is larger than {MAX_SIZE} bytes; refusing to edit it")
+        old = _content(seen)
+        if old is None:
+            return unknown(f"{self.path} could not be read (or changed while it was read)")
+        try:
+            lines, summary = self.edit(_split(old.decode("utf-8", "surrogateescape")))
+        except ValueError as exc:
+            return unknown(f"{self.path}: {exc}")
+        if not summary:
+            return ok()
+        new = _join(lines).encode("utf-8", "surrogateescape")
+        upload = Upload(self.path, new, f"{int(seen.get('mode', '644'), 8):04o}",
+                        seen.get("owner", "root"), seen.get("group", "root"))
+        return change(summary, upload, diff=content_diff(self.path, old, new))
+
+    def _plan_missing(self) -> Step:
+        if self.state == "absent":
+            return ok(f"{self.path} does not exist")
+        if not self.create:
+            return unknown(f"{self.path} does not exist (set create: true to create it)")
+        new = _join(self.block_lines()).encode("utf-8", "surrogateescape")
+        upload = Upload(self.path, new, "0644", "root", "root")
+        return change(f"create {self.path} with block {self.marker!r}", upload,
+                      diff=content_diff(self.path, None, new), kind="create")
+
+    def edit(self, lines: list[str]) -> tuple[list[str], str]:
+        """The file's lines after the edit and a summary (empty when nothing changes)."""
+        span = self.find(lines)
+        if self.state == "absent":
+            if span is None:
+                return lines, ""
+            return lines[:span[0]] + lines[span[1] + 1:], f"remove block {self.marker!r} from {self.path}"
+        wanted = self.block_lines()
+        if span is None:
+            return lines + wanted, f"add block {self.marker!r} to {self.path}"
+        start, stop = span
+        if lines[start:stop + 1] == wanted:
+            return lines, ""
+        return lines[:start] + wanted + lines[stop + 1:], f"update block {self.marker!r} in {self.path}"
+
+    def find(self, lines: list[str]) -> tuple[int, int] | None:
+        """Indexes of the BEGIN and END lines, or None; a half or repeated block is an error."""
+        begins = [i for i, text in enumerate(lines) if text.rstrip() == self.begin]
+        ends = [i for i, text in enumerate(lines) if text.rstrip() == self.end]
+        if not begins and not ends:
+            return None
+        if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+            raise ValueError(f"the markers of block {self.marker!r} are unbalanced or repeated "
+                             f"({len(begins)} BEGIN, {len(ends)} END); fix the file by hand")
+        return begins[0], ends[0]
+
+    def checks(self) -> list[Check]:
+        return [Check(f"{self.path} block {self.marker!r} {self.state}", self._verify)]
+
+    def _verify(self, host: Any) -> None:
+        f = host.file(self.path)
+        if self.state == "absent" and not f.exists:
+            return
+        assert f.is_file, f"{self.path} is not a regular file"
+        lines = _split(f.content.decode("utf-8", "surrogateescape"))
+        span = self.find(lines)
+        if self.state == "absent":
+            assert span is None, f"{self.path} still has block {self.marker!r}"
+            return
+        assert span is not None, f"{self.path} has no block {self.marker!r}"
+        assert lines[span[0]:span[1] + 1] == self.block_lines(), f"{self.path} block {self.marker!r} differs"
+
+
+def _content(seen: dict[str, str]) -> bytes | None:
+    """The file content from the probe, or None when it is missing or inconsistent."""
+    if "content_b64" not in seen:
+        return None
+    try:
+        data = base64.b64decode(seen["content_b64"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if seen.get("size") == str(len(data)) else None
+
+
+def _split(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _join(lines: list[str]) -> str:
+    return "".join(f"{text}\n" for text in lines)

@@ -8,6 +8,7 @@ from configurator.resources.cron import Cron
 from configurator.resources.file import Directory, File, Link
 from configurator.resources.line import Line
 from configurator.resources.package import Package
+from configurator.resources.release import Release
 from configurator.resources.service import Service
 from configurator.resources.sysctl import Sysctl
 from configurator.resources.user import Group, User
@@ -27,4 +28,5 @@ TYPES: dict[str, type] = {
     "sysctl": Sysctl,
     "cron": Cron,
     "block": Block,
+    "release": Release,
 }

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from configurator.sandbox import Sandbox, down, up
+from configurator.sandbox import Sandbox, down, load, up
+from configurator.sandbox.host import is_running
 
 HERE = Path(__file__).resolve().parent
 SANDBOX_HOSTS = 5
@@ -33,11 +34,16 @@ def needs_root_reason() -> str | None:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """Boot the sandbox hosts once per session; take them down afterwards unless kept."""
+    """Boot the sandbox hosts once per session; take them down afterwards unless kept.
+
+    A sandbox that already ran before the session is reused and left running.
+    """
     reason = needs_root_reason()
     if reason:
         pytest.skip(reason)
+    before = load()
+    already_up = before is not None and any(is_running(h) for h in before.hosts)
     box = up(hosts=SANDBOX_HOSTS)
     yield box
-    if os.environ.get("CONFIGURE_SANDBOX_KEEP") != "1":
+    if not already_up and os.environ.get("CONFIGURE_SANDBOX_KEEP") != "1":
         down()

@@ -84,10 +84,17 @@ def upload_snippet(action: Upload, token: str) -> str:
         f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && chmod {quote(action.mode)} \"$t\" || exit 1",
     ]
     if action.validate:
-        check = command_line(action.validate).replace("%s", '"$t"')
+        check = " ".join(_with_temp(arg) for arg in action.validate)
         lines.append(f"timeout -k 5 300 {check} </dev/null 1>&2 || {{ echo {_REFUSED} >&2; exit 1; }}")
     lines.append(f"mv -f \"$t\" {path} && trap - EXIT")
     return "\n".join(lines) + "\n"
+
+
+def _with_temp(arg: str) -> str:
+    """Quote one validator argument, putting the temp file path where it says %s."""
+    if "%s" not in arg:
+        return quote(arg)
+    return '"$t"'.join(quote(piece) if piece else "" for piece in arg.split("%s"))
 
 
 def snippet(action: Action, token: str) -> str:

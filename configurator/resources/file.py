@@ -87,6 +87,8 @@ class File:
         if self.state == "absent":
             if kind == "absent":
                 return ok()
+            if kind == "directory":
+                return unknown(f"{self.path} is a directory; use `directory: {{state: absent}}` to remove it")
             return change(f"remove {self.path}", Run(("rm", "-f", "--", self.path)), kind="remove")
         if kind not in ("absent", "regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")

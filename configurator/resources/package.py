@@ -14,7 +14,9 @@ APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
 APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold")
 DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
-UPDATE = Run(("apt-get", "-q", "-o", "DPkg::Lock::Timeout=300", "update"), env=APT_ENV)
+STAMP = "/var/lib/configurator/apt-lists.stamp"  # apt-get update leaves the lists' mtime alone when nothing changed
+UPDATE = Run(("sh", "-c", f"apt-get -q -o DPkg::Lock::Timeout=300 update && mkdir -p /var/lib/configurator "
+              f"&& touch {STAMP}"), env=APT_ENV, timeout=900)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Package:
         name = quote(self.name)
         text = (
             f"dpkg-query -W -f='status=${{Status}}\\nversion=${{Version}}\\n' {name} 2>/dev/null\n"
-            "l=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0); "
+            f"l=$(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null | sort -n | tail -n1); l=${{l:-0}}; "
             "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || l=0; "
             'echo "lists_age=$(( $(date +%s) - l ))"\n'
         )

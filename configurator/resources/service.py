@@ -37,7 +37,7 @@ class Service:
         return []
 
     def probe(self) -> str:
-        props = "LoadState,ActiveState,UnitFileState,NeedDaemonReload"
+        props = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
         return f"systemctl show -p {props} -- {quote(self.name)} 2>&1\n"
 
     def plan(self, observed: str) -> Step:
@@ -47,14 +47,17 @@ class Service:
         actions: list[Run] = []
         notes: list[str] = []
         if seen.get("NeedDaemonReload") == "yes":
+            notes.append("daemon-reload (unit file changed)")
             actions.append(Run(("systemctl", "daemon-reload")))
-        active = seen.get("ActiveState") in ("active", "reloading", "activating")
+        # a unit waiting to be restarted after a crash is "activating" but not running
+        active = seen.get("ActiveState") in ("active", "reloading") or (
+            seen.get("ActiveState") == "activating" and seen.get("SubState") != "auto-restart")
         verb = self._verb(active)
         if verb:
             notes.append(f"{verb} {self.name}")
             actions.append(Run(("systemctl", verb, "--", self.name)))
         unit_state = seen.get("UnitFileState", "")
-        if self.enabled is not None and (unit_state == "enabled") != self.enabled:
+        if self.enabled is not None and _is_enabled(unit_state) != self.enabled:
             word = "enable" if self.enabled else "disable"
             notes.append(f"{word} {self.name}")
             actions.append(Run(("systemctl", word, "--", self.name)))
@@ -83,3 +86,8 @@ class Service:
             if self.enabled is not None:
                 assert svc.is_enabled == self.enabled, f"service {self.name} enabled is {svc.is_enabled}"
         return [Check(f"service {self.name} {self.state or ''}".strip(), verify)]
+
+
+def _is_enabled(unit_file_state: str) -> bool:
+    """Whether a unit counts as enabled; static/indirect/generated units cannot be enabled or disabled."""
+    return unit_file_state in ("enabled", "enabled-runtime", "static", "indirect", "generated", "alias")

@@ -79,3 +79,11 @@ def test_package_installs_merge_into_one_transaction():
     merged = merge_installs([*a, *b])
     assert len(merged) == 2  # one list update, one install
     assert merged[1].argv[-3:] == ("--", "nginx-light", "tree")  # type: ignore[union-attr]
+
+
+def test_validator_gets_the_temp_file_inside_a_quoted_argument(tmp_path):
+    live = tmp_path / "conf"
+    action = Upload(str(live), b"ok\n", owner="", group="", validate=("sh", "-c", "grep -q ok %s"))
+    done = run_sh(snippet(action, "t").replace("chown :", "true "))
+    assert done.returncode == 0, done.stderr
+    assert live.read_text() == "ok\n"

@@ -13,7 +13,8 @@ from configurator.sandbox import Sandbox, down, load, up
 from configurator.sandbox.host import is_running
 
 HERE = Path(__file__).resolve().parent
-SANDBOX_HOSTS = 5
+# node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults
+SANDBOX_HOSTS = 12
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
 import typing
 from pathlib import Path
 
-from configurator import __version__, apply, executor, inventory, report, rollout, scaffold, transport
+from configurator import __version__, apply, executor, inventory, junit, report, rollout, scaffold, transport, verify
 from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
@@ -37,6 +38,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
     parser.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     parser.add_argument("--accept-new", action="store_true",
                         help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--verbose", "-v", action="count", default=0)
@@ -57,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--check", action="store_true", help="same as `configure check`")
             p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes were made")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask (apply never asks today)")
+            p.add_argument("--verify", action="store_true",
+                           help="verify each host after it converged; a failure stops the next batch (exit 4)")
     p = sub.add_parser("vars", help="show a host's variables and where each came from")
     _common(p)
     p.add_argument("host")
@@ -76,12 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--path", type=Path, default=Path("roles"), help="parent folder (default: ./roles)")
     p.set_defaults(func=cmd_role_new)
-    try:
-        from configurator import sandbox
-    except ImportError:  # pragma: no cover - the sandbox package is optional at import time
-        pass
-    else:
-        sandbox.add_parser(sub)
+    for module in ("verify", "drift", "sandbox"):
+        importlib.import_module(f"configurator.{module}").add_parser(sub)
     return parser
 
 
@@ -100,12 +100,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
     started = time.monotonic()
     inv, catalogs = load_catalogs(args)
     console = report.Console(diff=args.diff, verbose=args.verbose)
-    options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new)
+    after = verify.AfterApply(args.accept_new, write=console.write, verbose=args.verbose) \
+        if getattr(args, "verify", False) and not args.check else None
+    options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after)
     results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
     console.recap(results, time.monotonic() - started)
     if args.json:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply"))
-    return executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
+    if args.junit:
+        junit.write(args.junit, f"configure {'check' if args.check else 'apply'}", report.junit_cases(results))
+    code = executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
+    return after.exit_code(results, code) if after is not None else code
 
 
 def cmd_vars(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from configurator import __version__
+from configurator import __version__, junit
 from configurator.executor import HostResult
 from configurator.plan import Planned
 
@@ -94,3 +94,17 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def junit_cases(results: list[HostResult], redact: Redact = _plain) -> list[junit.Case]:
+    """One testcase per host and resource; a failed, pending or unreachable one is a failure."""
+    cases: list[junit.Case] = []
+    for r in results:
+        if r.status in ("unreachable", "skipped") or (r.error and not r.outcome.steps):
+            cases.append(junit.Case(r.host, "connect", "error", redact(r.error)))
+        for planned, status in r.outcome.steps:
+            bad = status in ("failed", "pending", "unknown")
+            text = redact(f"{status}: {planned.step.summary}\n{planned.step.diff}".strip())
+            kind: junit.Status = "failed" if bad else "skipped" if status == "skipped" else "passed"
+            cases.append(junit.Case(r.host, planned.id, kind, text if kind != "passed" else ""))
+    return cases

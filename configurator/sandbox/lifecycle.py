@@ -63,6 +63,18 @@ def recover(state_dir: Path) -> Sandbox:
     return replace(recorded, hosts=live)
 
 
+def reconnect(sandbox: Sandbox) -> Sandbox:
+    """Re-attach running hosts to the bridge; stop the ones whose veth vanished."""
+    kept = []
+    for h in sandbox.hosts:
+        if network.reconnect(h.veth):
+            kept.append(h)
+        else:
+            log.info("%s: its veth %s is gone; booting it again", h.name, h.veth)
+            host.stop(h)
+    return replace(sandbox, hosts=tuple(kept))
+
+
 def host_pairs(count: int) -> list[tuple[str, str]]:
     """Return (name, address) of hosts 1..count."""
     return [(host_name(i), host_address(i)) for i in range(1, count + 1)]
@@ -128,6 +140,7 @@ def up(hosts: int = 3, state_dir: Path | None = None) -> Sandbox:
         client_key = keys.ensure_client_key(sandbox.key_path)
         network.ensure_bridge()
         network.install_guard()
+        sandbox = reconnect(sandbox)
         sandbox = replace(sandbox, proxy=proxy.ensure(sandbox.proxy))
         state.save(sandbox)
         kept, count = sandbox.hosts, max([hosts, *(h.index for h in sandbox.hosts)])

@@ -47,6 +47,14 @@ def delete_link(name: str) -> None:
         ip("link", "delete", name, check=False)
 
 
+def reconnect(veth: str) -> bool:
+    """Put an existing host veth back on the bridge; False when the veth is gone."""
+    if veth not in link_names():
+        return False
+    ip("link", "set", veth, "master", BRIDGE, "up")
+    return True
+
+
 def stale_veths(keep: set[str]) -> list[str]:
     """Return sandbox veths on the machine that no kept host owns."""
     return [n for n in link_names() if n.startswith(VETH_PREFIX) and n not in keep]

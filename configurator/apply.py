@@ -4,6 +4,7 @@ then run the notified handlers once at the end (remembered on the host if the ru
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -47,7 +48,8 @@ def observe(session: Session, entries: list[Entry], first: bool, check: bool) ->
     return probe.parse(result.stdout, token, len(entries))
 
 
-def converge(session: Session, catalog: Catalog, check: bool, event: Event) -> Outcome:
+def converge(session: Session, catalog: Catalog, check: bool, event: Event,
+             stop: threading.Event | None = None) -> Outcome:
     """Bring one host to its catalog (or, with `check`, only say what would change)."""
     outcome = Outcome()
     seen = observe(session, list(catalog.entries), first=True, check=check)
@@ -62,7 +64,7 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event) -> O
             _record(outcome, catalog, item, "pending" if item.step.status == "change" else item.step.status, event)
         outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, planned)]
         return outcome
-    _apply_steps(session, catalog, planned, queued, outcome, event)
+    _apply_steps(session, catalog, planned, queued, outcome, event, stop or threading.Event())
     if not outcome.error:
         _run_handlers(session, catalog, queued, outcome, event)
     return outcome
@@ -82,7 +84,7 @@ def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: str, even
 
 
 def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], queued: list[str],
-                 outcome: Outcome, event: Event) -> None:
+                 outcome: Outcome, event: Event, stop: threading.Event) -> None:
     index = 0
     while index < len(planned):
         item = planned[index]
@@ -93,6 +95,10 @@ def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], que
         if item.step.status == "unknown":
             outcome.error = f"{item.id}: {item.step.summary}"
             _fail_rest(outcome, catalog, planned[index:], event)
+            return
+        if stop.is_set():
+            outcome.error = "interrupted: no further changes started on this host"
+            _fail_rest(outcome, catalog, planned[index:], event, failed=0)
             return
         group = _batch(planned, index)
         actions = merge_installs([a for g in group for a in g.step.actions])

@@ -16,6 +16,7 @@ from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
 from configurator.variables import parse_cli_vars
 
+INTERRUPTED = 130
 USAGE = 64  # a command-line usage error (never 2, which means "changes")
 
 
@@ -109,6 +110,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply"))
     if args.junit:
         junit.write(args.junit, f"configure {'check' if args.check else 'apply'}", report.junit_cases(results))
+    if options.stop.is_set():
+        console.write("interrupted: hosts finished their current step and started nothing new\n")
+        return INTERRUPTED
     code = executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
     return after.exit_code(results, code) if after is not None else code
 
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("configure: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ class Options:
     accept_new: bool = False
     sudo_password: str | None = None
     after: Callable[[Catalog, HostResult], None] | None = None  # e.g. verify; may set status "failed"
+    stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
 
 
 def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
@@ -46,7 +48,7 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
     try:
         session = transport.connect(catalog.host, options.accept_new, options.sudo_password)
         result.nodelay = session.nodelay
-        result.outcome = apply.converge(session, catalog, options.check, event)
+        result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error
         result.status = _status(result, options.check)
     except Unreachable as exc:
@@ -79,6 +81,9 @@ def run_all(plan: rollout.Plan, options: Options, event: apply.Event,
     results: list[HostResult] = []
     failures = 0
     for batch in plan.batches:
+        if options.stop.is_set():
+            results += [HostResult(c.host.name, "skipped", error="not started: interrupted") for c in batch]
+            continue
         if failures > plan.max_fail:
             results += [HostResult(c.host.name, "skipped", error="not started: an earlier batch failed "
                                    f"({failures} failed hosts, max_fail {plan.max_fail})") for c in batch]
@@ -98,8 +103,16 @@ def _run_batch(catalogs: list[Catalog], options: Options, event: apply.Event,
         done(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, min(options.forks, len(catalogs)))) as pool:
-        return list(pool.map(one, catalogs))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(options.forks, len(catalogs))))
+    futures = [pool.submit(one, c) for c in catalogs]
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        # Ctrl-C: hosts finish the step they are in, start nothing new, and still report
+        options.stop.set()
+        return [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def exit_code(results: list[HostResult], detailed: bool, check: bool) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from .errors import SandboxError
+
 GROUP = "configurator-sandbox"
 
 
@@ -14,7 +16,7 @@ def unified_root() -> Path:
         left, _, right = line.partition(" - ")
         if right.split()[0] == "cgroup2":
             return Path(left.split()[4])
-    raise FileNotFoundError("no cgroup2 hierarchy is mounted")
+    raise SandboxError("no cgroup2 hierarchy is mounted on this machine; the sandbox needs one")
 
 
 def host_group(name: str) -> Path:

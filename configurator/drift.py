@@ -79,8 +79,9 @@ def as_json(hosts: Sequence[HostDrift], classes: history.Classes, at: str, redac
 
 def summary(hosts: Sequence[HostDrift], classes: history.Classes) -> dict[str, int]:
     """Counts for the top of every report."""
-    count = sum(len(h.findings) for h in hosts)
-    return {"hosts": len(hosts), "drifted_hosts": sum(h.status == "drift" for h in hosts), "findings": count,
+    found = [f for h in hosts for f in h.findings]
+    return {"hosts": len(hosts), "drifted_hosts": sum(h.status == "drift" for h in hosts), "findings": len(found),
+            "resources": sum(f.kind == "resource" for f in found), "checks": sum(f.kind != "resource" for f in found),
             "new": len(classes.new), "still": len(classes.still), "resolved": len(classes.resolved),
             "unreachable": sum(h.status == "unreachable" for h in hosts),
             "errors": sum(h.status == "error" for h in hosts)}
@@ -97,7 +98,9 @@ def junit_cases(hosts: Sequence[HostDrift], redact: Redact) -> list[junit.Case]:
         subjects = [s.id for s in h.steps] + [c.subject for c in h.checks]
         for subject in dict.fromkeys(subjects):
             f = by_subject.get(subject)
-            cases.append(junit.Case(h.host, subject, "failed" if f else "passed", redact(_evidence(f)) if f else ""))
+            seconds = sum(c.seconds for c in h.checks if c.subject == subject)
+            cases.append(junit.Case(h.host, subject, "failed" if f else "passed",
+                                    redact(_evidence(f)) if f else "", seconds))
     return cases
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from configurator import junit
 from configurator.history import Classes
 from configurator.verification.findings import Finding, HostDrift
 
@@ -37,8 +38,9 @@ def _finding(f: Finding, classes: Classes, redact: Callable[[str], str]) -> list
     head = f"- {_label(classes, f)}: {what} `{f.subject}`" + (f" (role {f.role})" if f.role else "")
     lines = [head + (f": {redact(f.summary)}" if f.summary else "")]
     for name, message in f.checks:
-        text = redact(message).strip().replace("\n", " / ")
-        lines.append(f"  - check {name}: {text}")
+        label = name.removeprefix(f"{f.subject}: ")
+        text = junit.headline(redact(message)) or "failed"
+        lines.append(f"  - {text}" if label == f.subject else f"  - check {label}: {text}")
     if f.diff:
         body = clip(redact(f.diff))
         mark = fence(body)
@@ -58,10 +60,13 @@ def _table(hosts: Sequence[HostDrift], classes: Classes) -> list[str]:
 def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
            redact: Callable[[str], str] = str) -> str:
     """The whole summary."""
-    count = sum(len(h.findings) for h in hosts)
+    resources = sum(f.kind == "resource" for h in hosts for f in h.findings)
+    tests = sum(f.kind != "resource" for h in hosts for f in h.findings)
     drifted = sum(h.status == "drift" for h in hosts)
     previous = f"previous run {classes.previous_run}" if classes.previous_run else "first recorded run"
-    out = [f"# Drift: {count} findings on {drifted} of {len(hosts)} hosts", "",
+    title = f"{resources} resources drifted, {tests} role tests failed, on {drifted} of {len(hosts)} hosts" \
+        if resources or tests else f"none on {len(hosts)} hosts"
+    out = [f"# Drift: {title}", "",
            f"Run {at}, {previous}; exit {code} ({OUTCOME.get(code, '?')}). "
            f"{len(classes.new)} new, {len(classes.still)} still present, {len(classes.resolved)} resolved.",
            "", *_table(hosts, classes)]

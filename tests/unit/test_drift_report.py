@@ -89,7 +89,7 @@ def test_markdown_says_new_still_and_resolved_and_shows_the_redacted_diff():
     classes = classify([f.key for f in hosts[0].findings], {("node9", "service[nginx]"): "t0",
                                                              ("node10", "user[u]"): "t0"}, ["node9", "node10"])
     text = render(hosts, classes, "t1", 3, lambda s: s.replace("hunter2", "***"))
-    assert "# Drift: 3 findings on 1 of 3 hosts" in text
+    assert "# Drift: 2 resources drifted, 1 role tests failed, on 1 of 3 hosts" in text
     assert "- **new**: resource `file[/etc/a]` (role demo): modify content" in text
     assert "- still present since t0: resource `service[nginx]`" in text
     assert "- node10: `user[u]` (present since t0)" in text

@@ -147,7 +147,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
     options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new)
     code, text = run(catalogs, options, args.report)
-    print(text, end="")
+    if code != CLEAN or not args.quiet:
+        print(text, end="")
     return code
 
 
@@ -163,4 +164,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
     p.add_argument("--accept-new", action="store_true",
                    help="accept and record host keys never seen before (a changed key still fails)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print the summary only when there is something to say (cron mails only then)")
     p.set_defaults(func=cmd_drift)

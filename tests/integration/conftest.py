@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.sandbox import Sandbox, down, load, up
-from configurator.sandbox.host import is_running
+from configurator.sandbox import Sandbox, down, lease, up
 
 HERE = Path(__file__).resolve().parent
 # node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults
@@ -35,16 +34,17 @@ def needs_root_reason() -> str | None:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """Boot the sandbox hosts once per session; take them down afterwards unless kept.
+    """Boot the sandbox hosts once per session and share them with concurrent sessions.
 
-    A sandbox that already ran before the session is reused and left running.
+    The last session out takes the sandbox down (unless CONFIGURE_SANDBOX_KEEP=1), and only
+    if a test session started it.
     """
     reason = needs_root_reason()
     if reason:
         pytest.skip(reason)
-    before = load()
-    already_up = before is not None and any(is_running(h) for h in before.hosts)
-    box = up(hosts=SANDBOX_HOSTS)
-    yield box
-    if not already_up and os.environ.get("CONFIGURE_SANDBOX_KEEP") != "1":
-        down()
+    ticket = lease.acquire()
+    try:
+        yield up(hosts=SANDBOX_HOSTS)
+    finally:
+        keep = os.environ.get("CONFIGURE_SANDBOX_KEEP") == "1"
+        lease.release(ticket, stop=(lambda: None) if keep else down)

@@ -105,7 +105,7 @@ def test_up_again_keeps_running_hosts(sandbox):
 
 
 def test_package_install_through_the_proxy_serves_http(sandbox):
-    host = sandbox.hosts[0]
+    host = sandbox.hosts[-1]  # the first hosts are where other test modules work
     with ssh(sandbox, host.address) as client:
         code, out = run(client, "apt-get update -q", timeout=300)
         assert code == 0, out
@@ -132,7 +132,7 @@ def test_machine_accepts_only_the_proxy_port_from_hosts(sandbox):
     port = listener.getsockname()[1]
     try:
         probe = f"exec 3<>/dev/tcp/{GATEWAY}/{{port}} && echo open"
-        with ssh(sandbox, sandbox.hosts[1].address) as client:
+        with ssh(sandbox, sandbox.hosts[-2].address) as client:
             assert run(client, f"timeout 5 bash -c '{probe.format(port=PROXY_PORT)}'")[0] == 0
             started = time.monotonic()
             code, _ = run(client, f"timeout 2 bash -c '{probe.format(port=port)}'")

@@ -193,9 +193,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.junit:
         junit.write(args.junit, "configure verify", junit_cases(by_host))
     code = exit_code(by_host)
-    failed = sum(r.failed for results in by_host.values() for r in results)
-    total = sum(len(r) for r in by_host.values())
-    console.write(f"\nverify: {len(by_host)} hosts, {total} checks, {failed} failed; exit {code}\n")
+    ran = [r for results in by_host.values() for r in results if r.kind != "host"]
+    unreachable = sum(host_status(r) == "unreachable" for r in by_host.values())
+    console.write(f"\nverify: {len(by_host)} hosts ({unreachable} unreachable), {len(ran)} checks, "
+                  f"{sum(r.failed for r in ran)} failed; exit {code}\n")
     return code
 
 

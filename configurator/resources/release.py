@@ -67,7 +67,8 @@ if healthy; then
 fi
 msg="health check failed for $version ($why)"
 if [ "$switch" = 1 ] && [ -n "$prev" ]; then
-  point "$prev" && touch -c -- "$prevdir"
+  # the failed release becomes the oldest, so it is the first one pruned
+  point "$prev" && touch -c -- "$prevdir" && touch -c -d @0 -- "$root/$new"
   if healthy; then msg="$msg, rolled back to ${prev##*/}"
   else msg="$msg, rolled back to ${prev##*/}, which is not healthy either ($why)"; fi
 elif [ "$switch" = 1 ]; then

@@ -158,13 +158,19 @@ def test_unhealthy_version_is_rolled_back_on_its_first_host_and_stops_the_rollou
         assert sh(host, f"test -e {ROOT}/releases/3.0.0 || echo absent").strip() == "absent"
 
 
-def test_old_and_failed_releases_are_pruned_beyond_keep(app, tmp_path):
+def test_failed_release_is_pruned_first_then_old_ones_beyond_keep(app, tmp_path):
     path, hosts = app
-    extra = ("--var", "app_version=4.0.0", "--var", "app_keep_releases=2")
-    code, data = apply(path, tmp_path / "prune.json", *extra)
+    code, data = apply(path, tmp_path / "prune.json", "--var", "app_version=4.0.0")
     assert code == 0, json.dumps(data, indent=1)
-    for host in hosts:
-        assert sorted(sh(host, f"ls {ROOT}/releases").split()) == ["2.0.0", "4.0.0"], host.name
+    for host in hosts:  # keep 3: on node6 the failed 3.0.0 went, 1.0.0 stayed
+        assert sorted(sh(host, f"ls {ROOT}/releases").split()) == ["1.0.0", "2.0.0", "4.0.0"], host.name
         assert served(host) == "4.0.0"
-    code, data = apply(path, tmp_path / "again.json", "--detailed-exitcode", *extra)
+    keep_one = ("--var", "app_version=4.0.0", "--var", "app_keep_releases=1")
+    code, data = apply(path, tmp_path / "keep1.json", *keep_one)
+    assert code == 0, json.dumps(data, indent=1)
+    assert changed_steps(data) == {n: [f"release[{APP}]"] for n in NAMES}
+    for host in hosts:
+        assert sh(host, f"ls {ROOT}/releases").split() == ["4.0.0"], host.name
+        assert served(host) == "4.0.0"
+    code, data = apply(path, tmp_path / "again.json", "--detailed-exitcode", *keep_one)
     assert code == 0 and changed_steps(data) == {n: [] for n in NAMES}

@@ -196,6 +196,7 @@ def test_script_rolls_back_an_unhealthy_release(tree: tuple[Path, dict[str, str]
         f"health check failed for bad ({url} HTTP 500), rolled back to v1")
     assert os.readlink(root / "current") == "releases/v1"
     assert sorted(p.name for p in (root / "releases").iterdir()) == ["bad", "v1", "v2"]  # nothing pruned
+    assert (root / "releases" / "bad").stat().st_mtime == 0  # first in line for pruning
     assert Path(env["SYSTEMCTL_LOG"]).read_text().count("restart -- app") == 2
 
 

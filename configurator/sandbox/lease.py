@@ -61,12 +61,16 @@ def acquire(state_dir: Path | None = None) -> Lease:
     return Lease(path, directory)
 
 
-def release(lease: Lease, stop: Callable[[], None]) -> bool:
-    """Drop a lease; call ``stop`` if it was the last one and a lease holder started the sandbox."""
+def release(lease: Lease, stop: Callable[[], None] | None) -> bool:
+    """Drop a lease; call ``stop`` if it was the last one and a lease holder started the sandbox.
+
+    With ``stop`` None (keep the sandbox) the note that a holder started it stays, so a later
+    last holder that does not keep it takes it down.
+    """
     leases = lease.path.parent
     with _locked(leases):
         lease.path.unlink(missing_ok=True)
-        if holders(leases) or not (leases / STARTED).exists():
+        if stop is None or holders(leases) or not (leases / STARTED).exists():
             return False
         (leases / STARTED).unlink()
         stop()

@@ -47,4 +47,4 @@ def sandbox() -> Iterator[Sandbox]:
         yield up(hosts=SANDBOX_HOSTS)
     finally:
         keep = os.environ.get("CONFIGURE_SANDBOX_KEEP") == "1"
-        lease.release(ticket, stop=(lambda: None) if keep else down)
+        lease.release(ticket, stop=None if keep else down)

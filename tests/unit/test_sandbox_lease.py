@@ -40,3 +40,10 @@ def test_a_sandbox_started_by_hand_is_left_running(tmp_path):
     ticket = lease.acquire(tmp_path)
     (tmp_path / lease.LEASES / lease.STARTED).unlink()  # as if it already ran before the session
     assert not lease.release(ticket, stop=lambda: (_ for _ in ()).throw(AssertionError))
+
+
+def test_a_kept_sandbox_is_still_taken_down_by_a_later_last_holder(tmp_path):
+    stopped = []
+    assert not lease.release(lease.acquire(tmp_path), stop=None)
+    assert lease.release(lease.acquire(tmp_path), stop=lambda: stopped.append(1))
+    assert stopped == [1]

@@ -12,6 +12,7 @@ from configurator.resources.release import Release
 from configurator.resources.service import Service
 from configurator.resources.sysctl import Sysctl
 from configurator.resources.user import Group, User
+from configurator.resources.zone import Zone
 
 # type name in role.yml -> class; `template` is a File whose content is rendered locally
 TYPES: dict[str, type] = {
@@ -29,4 +30,5 @@ TYPES: dict[str, type] = {
     "cron": Cron,
     "block": Block,
     "release": Release,
+    "zone": Zone,
 }

@@ -12,7 +12,7 @@ import jinja2.sandbox
 
 from configurator.errors import InputError, Location
 
-_WHOLE = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.S)
+_WHOLE = re.compile(r"\A\{\{\s*(.+?)\s*\}\}\Z", re.S)
 
 
 def environment() -> jinja2.Environment:

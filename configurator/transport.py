@@ -7,6 +7,7 @@ an end marker, so a converged host costs the connection plus one round trip.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import select
 import socket
@@ -153,16 +154,20 @@ class Session:
     def run(self, script: str, timeout: float | None = None, lock: str = "") -> Result:
         """Run `script` in a subshell of the remote shell; `lock` ('x' or 's') takes the host lock first."""
         token = secrets.token_hex(8)
-        self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
         self.round_trips += 1
-        return self._read(token, timeout or self.host.ssh.command_timeout)
+        try:
+            self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
+            return self._read(token, timeout or self.host.ssh.command_timeout)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise HostFailed(f"connection lost during a command: {exc or type(exc).__name__}") from None
 
     def _wrap(self, script: str, token: str, lock: str) -> str:
         head = ""
         if not self.started:
             self.started = True
             head = f"export LC_ALL=C PATH={PATH}; umask 022\n"
-        body = '( eval "$__cfg" ) </dev/null'
+        # commands must not inherit the lock: a process left behind would hold it after the run
+        body = '( eval "$__cfg" ) </dev/null 9>&-'
         if lock:
             mode = "-s" if lock == "s" else "-x"
             head += f"mkdir -p {LOCK_DIR} && exec 9>>{LOCK_DIR}/lock\n"
@@ -197,10 +202,10 @@ class Session:
         return f"the remote shell ended unexpectedly: {detail[0]}"
 
     def close(self) -> None:
-        try:
-            self.channel.close()
-        finally:
-            self.conn.close()
+        """Close the shell and the connection; a connection already gone is not an error."""
+        for closing in (self.channel.close, self.conn.close):
+            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                closing()
 
 
 def _text(data: bytes) -> str:

@@ -90,3 +90,17 @@ def test_inventory_errors(tmp_path, text, message):
     with pytest.raises(InputError, match=message) as err:
         inventory.load(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text, context, expected", [
+    ("{{ a }}", {"a": [1, 2]}, [1, 2]),          # a whole expression keeps its type
+    ("{{ a }}\n", {"a": "v"}, "v\n"),            # ...but a trailing newline makes it text
+    ("x{{ a }}", {"a": 1}, "x1"),
+    ("{{ a }} {{ a }}", {"a": 1}, "1 1"),
+    ("no template", {}, "no template"),
+])
+def test_render_text(text, context, expected):
+    from configurator.errors import Location
+    from configurator.templates import environment, render_text
+
+    assert render_text(environment(), text, context, Location("t")) == expected

@@ -10,7 +10,20 @@ import time
 import typing
 from pathlib import Path
 
-from configurator import __version__, apply, executor, inventory, junit, report, rollout, scaffold, transport, verify
+from configurator import (
+    __version__,
+    apply,
+    executor,
+    inventory,
+    junit,
+    redaction,
+    report,
+    rollout,
+    scaffold,
+    transport,
+    vault,
+    verify,
+)
 from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
@@ -33,6 +46,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
     parser.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
                         help="set a variable (highest precedence); the value is read as YAML")
+    vault.add_password_option(parser)
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -81,14 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--path", type=Path, default=Path("roles"), help="parent folder (default: ./roles)")
     p.set_defaults(func=cmd_role_new)
-    for module in ("verify", "drift", "sandbox"):
+    for module in ("verify", "drift", "vault", "sandbox"):
         importlib.import_module(f"configurator.{module}").add_parser(sub)
     return parser
 
 
+def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
+    """The inventory, with vault-encrypted vars files decrypted and their values registered as secrets."""
+    source = vault.source_from_args(args)
+    return inventory.load(args.inventory, lambda path: vault.load_vars_file(path, source, args.redactor))
+
+
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:
     """Load the inventory and build every selected host's catalog; all before any connection."""
-    inv = inventory.load(args.inventory)
+    inv = load_inventory(args)
     hosts = inv.select(args.limit)
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
@@ -100,16 +120,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
     """apply / check."""
     started = time.monotonic()
     inv, catalogs = load_catalogs(args)
-    console = report.Console(diff=args.diff, verbose=args.verbose)
+    console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact)
     after = verify.AfterApply(args.accept_new, write=console.write, verbose=args.verbose) \
         if getattr(args, "verify", False) and not args.check else None
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after)
     results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
     console.recap(results, time.monotonic() - started)
     if args.json:
-        report.write_json(args.json, report.as_json(results, "check" if args.check else "apply"))
+        report.write_json(args.json, report.as_json(results, "check" if args.check else "apply",
+                                                    args.redactor.redact))
     if args.junit:
-        junit.write(args.junit, f"configure {'check' if args.check else 'apply'}", report.junit_cases(results))
+        junit.write(args.junit, f"configure {'check' if args.check else 'apply'}",
+                    report.junit_cases(results, args.redactor.redact))
     if options.stop.is_set():
         console.write("interrupted: hosts finished their current step and started nothing new\n")
         return INTERRUPTED
@@ -119,14 +141,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_vars(args: argparse.Namespace) -> int:
     """Each variable of a host, its value and where it came from."""
-    inv = inventory.load(args.inventory)
+    inv = load_inventory(args)
     if args.host not in inv.hosts:
         raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
     catalog = build_catalog(inv.hosts[args.host], inv, parse_cli_vars(args.var))
     for name, sourced in sorted(catalog.variables.items()):
         if args.name and name != args.name:
             continue
-        print(f"{name} = {sourced.value!r}    # {sourced.describe()}")
+        print(args.redactor.redact(f"{name} = {sourced.value!r}    # {sourced.describe()}"))
     if args.name and args.name not in catalog.variables:
         raise InputError(f"host {args.host} has no variable {args.name!r}")
     return 0
@@ -134,7 +156,7 @@ def cmd_vars(args: argparse.Namespace) -> int:
 
 def cmd_hosts(args: argparse.Namespace) -> int:
     """Matched hosts with address, groups and roles."""
-    inv = inventory.load(args.inventory)
+    inv = load_inventory(args)
     for host in inv.select(args.limit):
         print(f"{host.name}  {host.address}  groups={','.join(host.groups) or '-'}  "
               f"roles={','.join(host.roles) or '-'}")
@@ -143,7 +165,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """Facts of one host, from the same single round trip the engine uses."""
-    inv = inventory.load(args.inventory)
+    inv = load_inventory(args)
     if args.host not in inv.hosts:
         raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
     session = transport.connect(inv.hosts[args.host], args.accept_new)
@@ -169,13 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # paramiko logs tracebacks for failures this tool already reports in one line
     logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL + 1)
+    args.redactor = redaction.Redactor()  # one per run: vault values are added as they are loaded
+    redaction.protect_logging(args.redactor)
     try:
         code: int = args.func(args)
         return code
     except ConfigureError as exc:
         if args.debug:
             raise
-        print(f"configure: error: {exc}", file=sys.stderr)
+        print(args.redactor.redact(f"configure: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("configure: interrupted", file=sys.stderr)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from configurator import __version__, executor, history, junit, report
+from configurator import __version__, executor, history, junit, report, vault
 from configurator.catalog import Catalog
 from configurator.verification.findings import Finding, HostDrift, StepView, findings
 from configurator.verification.markdown import render as render_markdown
@@ -146,7 +146,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     for catalog in catalogs:
         load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
     options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new)
-    code, text = run(catalogs, options, args.report)
+    code, text = run(catalogs, options, args.report, args.redactor.redact)
     if code != CLEAN or not args.quiet:
         print(text, end="")
     return code
@@ -159,6 +159,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
     p.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
                    help="set a variable (highest precedence); the value is read as YAML")
+    vault.add_password_option(p)
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write drift.json, drift.xml, drift.md here and keep history.sqlite")
     p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from configurator.loader import Mapping, Sequence, load_file
 from configurator.variables import Layer, layer
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-TOP_KEYS = {"ssh", "vars", "hosts", "groups", "roles_path", "roles"}
+TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles"}
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
             "command_timeout", "become", "gateway", "lock_wait"}
-HOST_KEYS = {"address", "vars", "roles"} | SSH_KEYS
-GROUP_KEYS = {"hosts", "children", "roles", "vars", "serial", "max_fail"}
+HOST_KEYS = {"address", "vars", "vars_files", "roles"} | SSH_KEYS
+GROUP_KEYS = {"hosts", "children", "roles", "vars", "vars_files", "serial", "max_fail"}
+VarsLoader = Callable[[Path], Mapping]  # reads a vars file (the CLI's decrypts vault files)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,23 @@ def _ssh(data: Mapping | None, base: Ssh, what: str) -> Ssh:
     return replace(base, **changes)
 
 
-def load(path: Path) -> Inventory:
+def _vars(level: str, spec: Mapping, at: Location, base: Path, read: VarsLoader) -> Layer:
+    """One level's variables: its `vars_files` in order, then its inline `vars` (which win)."""
+    merged = Mapping()
+    merged.where, merged.key_lines = at, {}
+    files = spec.get("vars_files") or []
+    for name in _names_or_paths(files, spec) if files else []:
+        loaded = read((base / Path(name).expanduser()).resolve())
+        for key, value in loaded.items():
+            merged[key] = value
+            merged.key_lines[key] = loaded.key_lines.get(key, 0)
+        merged.where = loaded.where
+    combined = layer(level, merged, at).values
+    combined.update(layer(level, _mapping(spec, "vars"), at).values)
+    return Layer(level, combined)
+
+
+def load(path: Path, read_vars: VarsLoader = load_file) -> Inventory:
     """Load and validate an inventory file; every error names file:line."""
     data = load_file(path)
     if not isinstance(data, Mapping):
@@ -131,9 +149,9 @@ def load(path: Path) -> Inventory:
         _check_keys(ssh, SSH_KEYS, "ssh")
     base_ssh = _ssh(ssh, Ssh(), "ssh")
     base_ssh = _resolve_paths(base_ssh, path.parent)
-    inv_vars = layer("inventory vars", _mapping(data, "vars"), data.where)
-    groups = _load_groups(data, path)
-    hosts = _load_hosts(data, base_ssh, inv_vars, groups, path)
+    inv_vars = _vars("inventory vars", data, data.where, path.parent, read_vars)
+    groups = _load_groups(data, path, read_vars)
+    hosts = _load_hosts(data, base_ssh, inv_vars, groups, path, read_vars)
     roles_path = tuple((path.parent / p).resolve() for p in _names_or_paths(data.get("roles_path"), data))
     return Inventory(path, hosts, groups, roles_path)
 
@@ -159,7 +177,7 @@ def _mapping(data: Mapping, key: str) -> Mapping | None:
     return _expect(value, dict, key, data.where_of(key))  # type: ignore[no-any-return]
 
 
-def _load_groups(data: Mapping, path: Path) -> dict[str, Group]:
+def _load_groups(data: Mapping, path: Path, read_vars: VarsLoader) -> dict[str, Group]:
     groups: dict[str, Group] = {}
     raw = _mapping(data, "groups") or Mapping()
     for name, spec in raw.items():
@@ -177,7 +195,7 @@ def _load_groups(data: Mapping, path: Path) -> dict[str, Group]:
         groups[name] = Group(
             name, _names(get("hosts"), f"group {name} hosts", at),
             _names(get("children"), f"group {name} children", at), _names(get("roles"), f"group {name} roles", at),
-            layer(f"group vars ({name})", spec.get("vars"), at), serial, int(get("max_fail") or 0), at)
+            _vars(f"group vars ({name})", spec, at, path.parent, read_vars), serial, int(get("max_fail") or 0), at)
     for group in groups.values():
         for child in group.children:
             if child not in groups:
@@ -205,7 +223,7 @@ def _memberships(groups: dict[str, Group]) -> dict[str, set[str]]:
 
 
 def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str, Group],
-                path: Path) -> dict[str, Host]:
+                path: Path, read_vars: VarsLoader) -> dict[str, Host]:
     raw = _mapping(data, "hosts")
     if not raw:
         raise InputError("the inventory has no hosts", data.where, "add a `hosts:` mapping")
@@ -234,7 +252,9 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
         for group_name in in_groups:
             roles += [r for r in groups[group_name].roles if r not in roles]
         roles += [r for r in _names(spec.get("roles"), f"host {name} roles", at) if r not in roles]
-        layers = (inv_vars, *(groups[g].vars for g in in_groups), layer("host vars", spec.get("vars"), at))
+        own = _vars("host vars", spec, at, path.parent, read_vars) if isinstance(spec, Mapping) else \
+            layer("host vars", None, at)
+        layers = (inv_vars, *(groups[g].vars for g in in_groups), own)
         hosts[name] = Host(name, address, ssh, in_groups, tuple(roles), layers, at)
     return hosts
 

@@ -50,7 +50,7 @@ class Console:
             line += f": {item.step.summary}"
         text = line + "\n"
         if self.diff and item.step.diff and outcome in ("pending", "changed"):
-            text += "".join(f"    {d}\n" for d in item.step.diff.splitlines())
+            text += "".join(f"    {d}\n" for d in safe_diff(item.step.diff, self.redact).splitlines())
         self.write(text)
 
     def recap(self, results: list[HostResult], seconds: float) -> None:
@@ -70,6 +70,11 @@ class Console:
         self.write("\n".join(lines) + "\n")
 
 
+def safe_diff(diff: str, redact: Redact) -> str:
+    """A diff that touches a secret is hidden whole: masking only the value would still show its shape."""
+    return diff if redact(diff) == diff else "(diff hidden: it contains a secret value)\n"
+
+
 def _counts(result: HostResult) -> dict[str, int]:
     counts = {"ok": 0, "changed": 0, "pending": 0, "failed": 0, "unknown": 0, "skipped": 0}
     for _, status in result.outcome.steps:
@@ -82,7 +87,7 @@ def as_json(results: list[HostResult], command: str, redact: Redact = _plain) ->
     hosts = []
     for r in results:
         steps = [{"resource": p.id, "role": p.entry.role, "status": status, "summary": redact(p.step.summary),
-                  "diff": redact(p.step.diff), "where": str(p.entry.where)} for p, status in r.outcome.steps]
+                  "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where)} for p, status in r.outcome.steps]
         hosts.append({"host": r.host, "status": r.status, "error": redact(r.error), "round_trips": r.round_trips,
                       "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
     return {"schema_version": JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,

@@ -37,6 +37,14 @@ class Result:
     status: int
 
 
+def refuse_other_type(client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    """A host known under other key types that now offers a new type is a changed key, not a new host."""
+    known = client.get_host_keys().lookup(hostname)
+    if known:
+        raise Unreachable(f"host key for {hostname} CHANGED: known as {', '.join(sorted(known.keys()))}, "
+                          f"now offers {key.get_name()} {key.fingerprint}; refusing to connect")
+
+
 class AcceptNew(paramiko.MissingHostKeyPolicy):
     """Accept and record a host key never seen before; a changed key still fails."""
 
@@ -44,6 +52,7 @@ class AcceptNew(paramiko.MissingHostKeyPolicy):
         self.path = path
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        refuse_other_type(client, hostname, key)
         client.get_host_keys().add(hostname, key.get_name(), key)
         if self.path:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +64,7 @@ class Refuse(paramiko.MissingHostKeyPolicy):
     """Strict host-key checking: an unknown key is refused with a way out."""
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        refuse_other_type(client, hostname, key)
         fingerprint = key.fingerprint
         raise Unreachable(f"unknown host key {fingerprint} for {hostname}; if it is right, "
                           "run again with --accept-new (or add it to known_hosts)")

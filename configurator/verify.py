@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from configurator import __version__, executor, junit, report
+from configurator import __version__, executor, junit, report, vault
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 from configurator.plan import applies
@@ -186,12 +186,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for catalog in catalogs:
         load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
     console = report.Console(verbose=args.verbose)
+    redact = args.redactor.redact
     by_host = verify_all(catalogs, args.forks, args.accept_new,
-                         lambda host, results: console.write(lines(host, results, args.verbose)))
+                         lambda host, results: console.write(redact(lines(host, results, args.verbose))))
     if args.json:
-        report.write_json(args.json, as_json(by_host))
+        report.write_json(args.json, as_json(by_host, redact))
     if args.junit:
-        junit.write(args.junit, "configure verify", junit_cases(by_host))
+        junit.write(args.junit, "configure verify", junit_cases(by_host, redact))
     code = exit_code(by_host)
     ran = [r for results in by_host.values() for r in results if r.kind != "host"]
     unreachable = sum(host_status(r) == "unreachable" for r in by_host.values())
@@ -207,6 +208,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
     p.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
                    help="set a variable (highest precedence); the value is read as YAML")
+    vault.add_password_option(p)
     p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")

@@ -99,8 +99,11 @@ table {table} {{
     iifname "{BRIDGE}" icmp type echo-request accept
     iifname "{BRIDGE}" drop
   }}
+  # host to host on the bridge is allowed (br_netfilter passes bridged frames through here);
+  # nothing is forwarded between the bridge and any other interface
   chain forward {{
     type filter hook forward priority 0; policy accept;
+    iifname "{BRIDGE}" oifname "{BRIDGE}" accept
     iifname "{BRIDGE}" drop
     oifname "{BRIDGE}" drop
   }}

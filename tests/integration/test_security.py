@@ -161,7 +161,8 @@ def test_target_text_with_template_syntax_is_kept_literally(sandbox, target, tmp
     data = yaml.safe_load(path.read_text())
     data["groups"]["faults"]["roles"] = ["security_demo"]
     path.write_text(yaml.safe_dump(data))
-    sh(target, "mkdir -p /srv/security && printf '%s\\n' 'x={{ secret_token }}' '{% raw %}' > /srv/security/literal.conf")
+    sh(target, "mkdir -p /srv/security && "
+               "printf '%s\\n' 'x={{ secret_token }}' '{% raw %}' > /srv/security/literal.conf")
     done = run_cli("apply", path, "--diff")
     assert done.returncode == 0, done.stdout + done.stderr
     assert sh(target, "cat /srv/security/literal.conf") == "x={{ secret_token }}\n{% raw %}\nadded=1\n"

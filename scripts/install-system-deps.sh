@@ -11,7 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES="debootstrap apt-cacher-ng iproute2 openssh-client util-linux nftables python3"
+# bind9-dnsutils: dig for the DNS tests; vagrant: `vagrant validate` of the Vagrantfile
+PACKAGES="debootstrap apt-cacher-ng iproute2 openssh-client util-linux nftables python3 bind9-dnsutils vagrant"
 
 # Refuse service starts during this install only, unless a policy is already in place.
 POLICY=/usr/sbin/policy-rc.d

@@ -35,14 +35,16 @@ def metadata_actions(path: str, seen: dict[str, str], mode: str | None, owner: s
     """What differs in mode/owner/group and the commands that fix it."""
     notes: list[str] = []
     actions: list[Run] = []
-    if mode is not None and int(seen.get("mode", "0"), 8) != int(mode, 8):
-        notes.append(f"mode {seen.get('mode')} -> {mode}")
-        actions.append(Run(("chmod", mode, "--", path)))
     wanted_owner = owner or seen.get("owner", "")
     wanted_group = group or seen.get("group", "")
+    # chown first: it clears setuid/setgid bits that the chmod after it may set again
     if (wanted_owner, wanted_group) != (seen.get("owner"), seen.get("group")):
         notes.append(f"owner {seen.get('owner')}:{seen.get('group')} -> {wanted_owner}:{wanted_group}")
         actions.append(Run(("chown", f"{wanted_owner}:{wanted_group}", "--", path)))
+    if mode is not None and int(seen.get("mode", "0"), 8) != int(mode, 8):
+        notes.append(f"mode {seen.get('mode')} -> {mode}")
+        # a leading extra 0 makes GNU chmod clear a directory's inherited setgid bit too
+        actions.append(Run(("chmod", "0" + mode, "--", path)))
     return notes, actions
 
 
@@ -152,9 +154,9 @@ class Directory:
                 return ok()
             return change(f"remove {self.path}", Run(("rm", "-rf", "--", self.path)), kind="remove")
         if kind == "absent":
-            argv = ["mkdir", "-p", "-m", self.mode or "0755", "--", self.path]
-            own = metadata_actions(self.path, {"owner": "root", "group": "root"}, None, self.owner, self.group)
-            return change(f"create {self.path}", Run(tuple(argv)), *own[1], kind="create")
+            fresh = {"owner": "root", "group": "root", "mode": "-1"}  # mode may be inherited: always set it
+            own = metadata_actions(self.path, fresh, self.mode or "0755", self.owner, self.group)
+            return change(f"create {self.path}", Run(("mkdir", "-p", "--", self.path)), *own[1], kind="create")
         if kind != "directory":
             return unknown(f"{self.path} exists but is a {kind}")
         notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)

@@ -42,7 +42,7 @@ def test_file_is_root_owned_0644_under_cron_d() -> None:
     ("type=absent\n", "change", (Upload("/etc/cron.d/backup", CONTENT, "0644", "root", "root"),)),
     (saved(CONTENT), "ok", ()),
     (saved(b"old\n"), "change", (Upload("/etc/cron.d/backup", CONTENT, "0644", "root", "root"),)),
-    (saved(CONTENT, mode="664"), "change", (Run(("chmod", "0644", "--", "/etc/cron.d/backup")),)),
+    (saved(CONTENT, mode="664"), "change", (Run(("chmod", "00644", "--", "/etc/cron.d/backup")),)),
     (saved(CONTENT, owner="bob"), "change", (Run(("chown", "root:root", "--", "/etc/cron.d/backup")),)),
     ("type=directory\n", "unknown", ()),
 ])

@@ -42,11 +42,11 @@ def test_content_diff() -> None:
     (None, None, None, [], []),
     ("0644", "root", "root", [], []),
     ("644", None, None, [], []),
-    ("0600", None, None, ["mode 644 -> 0600"], [("chmod", "0600", "--", P)]),
+    ("0600", None, None, ["mode 644 -> 0600"], [("chmod", "00600", "--", P)]),
     (None, "www-data", None, ["owner root:root -> www-data:root"], [("chown", "www-data:root", "--", P)]),
     (None, None, "adm", ["owner root:root -> root:adm"], [("chown", "root:adm", "--", P)]),
-    ("2755", "bob", "bob", ["mode 644 -> 2755", "owner root:root -> bob:bob"],
-     [("chmod", "2755", "--", P), ("chown", "bob:bob", "--", P)]),
+    ("2755", "bob", "bob", ["owner root:root -> bob:bob", "mode 644 -> 2755"],
+     [("chown", "bob:bob", "--", P), ("chmod", "02755", "--", P)]),
 ])
 def test_metadata_actions(mode: str | None, owner: str | None, group: str | None, notes: list[str],
                           argvs: list[tuple[str, ...]]) -> None:
@@ -64,7 +64,7 @@ UPLOAD = Upload(P, NEW, "0640", "root", "adm")
     (File(P, NEW), seen("regular empty file", mode="600", owner="bob", sha256="e3b0"), "change",
      (Upload(P, NEW, "600", "bob", "root"),)),  # observed metadata is kept as stat printed it
     (File(P, NEW, mode="0640", group="adm"), seen(sha256="0" * 64), "change", (UPLOAD,)),
-    (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "0640", "--", P)),)),
+    (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "00640", "--", P)),)),
     (File(P, NEW, validate=("nginx", "-t", "-c", "%s")), "type=absent\n", "change",
      (Upload(P, NEW, "0644", "root", "root", ("nginx", "-t", "-c", "%s")),)),
     (File(P, NEW), seen("directory"), "unknown", ()),
@@ -92,10 +92,10 @@ D = "/srv/data"
 
 @pytest.mark.parametrize(("resource", "observed", "status", "actions"), [
     (Directory(D), seen("directory", mode="755"), "ok", ()),
-    (Directory(D), "type=absent\n", "change", (Run(("mkdir", "-p", "-m", "0755", "--", D)),)),
+    (Directory(D), "type=absent\n", "change", (Run(("mkdir", "-p", "--", D)), Run(("chmod", "00755", "--", D)))),
     (Directory(D, mode="0750", owner="app"), "type=absent\n", "change",
-     (Run(("mkdir", "-p", "-m", "0750", "--", D)), Run(("chown", "app:root", "--", D)))),
-    (Directory(D, mode="0700"), seen("directory", mode="755"), "change", (Run(("chmod", "0700", "--", D)),)),
+     (Run(("mkdir", "-p", "--", D)), Run(("chown", "app:root", "--", D)), Run(("chmod", "00750", "--", D)))),
+    (Directory(D, mode="0700"), seen("directory", mode="755"), "change", (Run(("chmod", "00700", "--", D)),)),
     (Directory(D), seen("regular file"), "unknown", ()),
     (Directory(D, state="absent"), seen("directory"), "change", (Run(("rm", "-rf", "--", D)),)),
     (Directory(D, state="absent"), "type=absent\n", "ok", ()),

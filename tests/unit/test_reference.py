@@ -1,0 +1,19 @@
+"""docs/resources.md is generated from the resource classes and must not go stale."""
+
+from pathlib import Path
+
+from configurator import reference
+from configurator.resources import TYPES
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "resources.md"
+
+
+def test_resource_reference_is_current():
+    assert DOC.read_text() == reference.render(), "run: python3 -m configurator.reference > docs/resources.md"
+
+
+def test_every_resource_type_is_documented():
+    text = DOC.read_text()
+    for name, cls in TYPES.items():
+        assert f"## `{name}`" in text
+        assert cls.__doc__ and cls.__doc__.strip(), f"{name} has no docstring"

@@ -65,6 +65,15 @@ def test_first_apply_converges_three_hosts(sandbox, demo):
         assert sh(host, "cat /proc/net/tcp | grep -c ':0050 '").strip() != "0"
 
 
+def test_reports_match_the_documented_json_schema(demo):
+    import json
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "json-schema.json").read_text())
+    jsonschema.validate(demo[3], schema)  # the first, converging run: every kind of step
+
+
 def test_second_apply_changes_nothing_in_one_round_trip(demo, tmp_path):
     path, names, _, _ = demo
     code, data = configure("apply", path, "--detailed-exitcode", report=tmp_path / "second.json")

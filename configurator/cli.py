@@ -57,6 +57,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accept-new", action="store_true",
                         help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--verbose", "-v", action="count", default=0)
+    parser.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,11 +121,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     """apply / check."""
     started = time.monotonic()
     inv, catalogs = load_catalogs(args)
-    console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact)
+    console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
+                             color=False if args.no_color else None)
     after = verify.AfterApply(args.accept_new, write=console.write, verbose=args.verbose) \
         if getattr(args, "verify", False) and not args.check else None
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after)
     results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
+    if args.check:
+        console.plan_view(results)
     console.recap(results, time.monotonic() - started)
     if args.json:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from configurator import __version__, junit
+from rich.console import Console as RichConsole
+
+from configurator import __version__, junit, planview
 from configurator.executor import HostResult
 from configurator.plan import Planned
 
@@ -26,21 +29,26 @@ class Console:
     """Line output, safe to call from host threads; secrets pass through `redact`."""
 
     def __init__(self, out: TextIO = sys.stdout, diff: bool = False, verbose: int = 0,
-                 redact: Redact = _plain) -> None:
-        self.out = out
+                 redact: Redact = _plain, plan: bool = False, color: bool | None = None) -> None:
         self.diff = diff
         self.verbose = verbose
         self.redact = redact
+        self.plan = plan  # check mode: pending steps are shown folded at the end, not one by one
         self.lock = threading.Lock()
+        wanted = color if color is not None else (out.isatty() and "NO_COLOR" not in os.environ
+                                                  and os.environ.get("CI") != "true")
+        self.rich = RichConsole(file=out, highlight=False, markup=False, no_color=not wanted,
+                                force_terminal=wanted or None, soft_wrap=True, record=True)
 
     def write(self, text: str) -> None:
         with self.lock:
-            self.out.write(self.redact(text))
-            self.out.flush()
+            for line in self.redact(text).splitlines(keepends=True):
+                self.rich.print(line, end="", style=_style(line))
+            self.rich.file.flush()
 
     def step(self, host: str, item: Planned, outcome: str) -> None:
         """One line per step that is not ok (all lines with -v)."""
-        if outcome == "ok" and self.verbose < 1:
+        if (outcome == "ok" and self.verbose < 1) or (self.plan and outcome in ("pending", "unknown")):
             return
         mark = {"ok": " ", "unknown": "?", "failed": "!", "skipped": ".", "handler": "*"}.get(
             outcome, SYMBOLS.get(item.step.kind, "~"))
@@ -52,6 +60,10 @@ class Console:
         if self.diff and item.step.diff and outcome in ("pending", "changed"):
             text += "".join(f"    {d}\n" for d in safe_diff(item.step.diff, self.redact).splitlines())
         self.write(text)
+
+    def plan_view(self, results: list[HostResult]) -> None:
+        """The folded plan of a check run."""
+        self.write("\n" + planview.render(planview.fold(results), self.diff))
 
     def recap(self, results: list[HostResult], seconds: float) -> None:
         """The final table: per host counts, round trips and time."""
@@ -68,6 +80,17 @@ class Console:
                 lines.append(f"{'':<{width}}  handlers: {', '.join(r.outcome.handlers)}")
         lines.append(f"{len(results)} hosts in {seconds:.2f}s")
         self.write("\n".join(lines) + "\n")
+
+
+def _style(line: str) -> str:
+    text = line.lstrip()
+    if text.startswith(("+", "RECAP")) or " changed" in line[:60]:
+        return "green" if text.startswith("+") else "bold"
+    if text.startswith(("-", "!")) or "error:" in line or " failed" in line[:40] or "unreachable" in line[:40]:
+        return "red"
+    if text.startswith(("~", "?", "Plan:")):
+        return "yellow"
+    return ""
 
 
 def safe_diff(diff: str, redact: Redact) -> str:

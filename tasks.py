@@ -45,3 +45,17 @@ def sandbox_down(c: Context) -> None:
 def bench(c: Context) -> None:
     """The benchmark against pyinfra and Ansible (see bench/README.md)."""
     c.run("python3 bench/run.py", pty=False)
+
+
+@task
+def pictures(c: Context) -> None:
+    """Regenerate docs/*.svg from real runs on the sandbox (boots it if needed)."""
+    c.run("configure sandbox up --hosts 3", pty=False)
+    inv = "inventories/sandbox.yml"
+    c.run(f"configure apply {inv} --svg docs/apply.svg", pty=False, warn=True)
+    c.run(f"configure apply {inv} --svg docs/converged.svg", pty=False, warn=True)
+    c.run("configure sandbox up --hosts 3 >/dev/null && "
+          "ssh -i /var/lib/configurator/sandbox/id_ed25519 -o UserKnownHostsFile=/var/lib/configurator/sandbox/known_hosts "
+          "root@198.18.0.12 'systemctl stop nginx; echo changed > /etc/motd'", pty=False, warn=True)
+    c.run(f"configure check {inv} --diff --svg docs/check.svg", pty=False, warn=True)
+    c.run(f"configure apply {inv}", pty=False, warn=True)

@@ -58,6 +58,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--verbose", "-v", action="count", default=0)
     parser.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
+    parser.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +131,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.check:
         console.plan_view(results)
     console.recap(results, time.monotonic() - started)
+    if args.svg:
+        console.rich.save_svg(str(args.svg), title=f"configure {'check' if args.check else 'apply'}")
     if args.json:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply",
                                                     args.redactor.redact))

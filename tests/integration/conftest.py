@@ -21,6 +21,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.integration)
+    # the crash/down test needs the machine to itself: run it before anything boots the shared sandbox
+    first = [i for i in items if i.name == "test_crash_recovery_and_down_leave_nothing_behind"]
+    items[:] = first + [i for i in items if i not in first]
 
 
 def needs_root_reason() -> str | None:

@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(args.redactor.redact(f"configure: error: {exc}"), file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("configure: interrupted", file=sys.stderr)
         return INTERRUPTED

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ from configurator.errors import InputError, Location
 _WHOLE = re.compile(r"\A\{\{\s*(.+?)\s*\}\}\Z", re.S)
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
-    """The one template environment: sandboxed, strict, no autoescape, keeps trailing newline."""
+    """The one template environment (shared: it holds no per-run state, only compiled templates)."""
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
@@ -48,10 +51,32 @@ def render_text(env: jinja2.Environment, text: str, context: dict[str, Any], whe
     try:
         whole = _WHOLE.match(text)
         if whole and "}}" not in whole.group(1):
-            return _defined(env.compile_expression(whole.group(1), undefined_to_none=False)(**context))
-        return env.from_string(text).render(**context)
+            return _defined(_expression(env, whole.group(1))(**context))
+        return _template(env, text).render(**context)
     except jinja2.TemplateError as exc:
         raise _error(exc, where, what) from None
+
+
+def _template(env: jinja2.Environment, source: str) -> jinja2.Template:
+    """A compiled template, compiled once per source text (hosts share role templates)."""
+    return _compiled(env, "template", source)  # type: ignore[no-any-return]
+
+
+def _expression(env: jinja2.Environment, source: str) -> Any:
+    """A compiled expression, compiled once per source text."""
+    return _compiled(env, "expression", source)
+
+
+_COMPILED: weakref.WeakKeyDictionary[jinja2.Environment, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
+
+
+def _compiled(env: jinja2.Environment, kind: str, source: str) -> Any:
+    cache = _COMPILED.setdefault(env, {})
+    key = (kind, source)
+    if key not in cache:
+        cache[key] = env.from_string(source) if kind == "template" else \
+            env.compile_expression(source, undefined_to_none=False)
+    return cache[key]
 
 
 def _defined(value: Any) -> Any:
@@ -71,7 +96,7 @@ def render_file(env: jinja2.Environment, path: Path, context: dict[str, Any]) ->
         raise InputError(f"template is not UTF-8 text (byte {exc.start}); ship binary files as `file: src`",
                          Location(str(path))) from None
     try:
-        return env.from_string(source).render(**context).encode("utf-8")
+        return _template(env, source).render(**context).encode("utf-8")
     except jinja2.TemplateError as exc:
         raise _error(exc, Location(str(path), 1), f"template {path.name}") from None
 
@@ -79,7 +104,7 @@ def render_file(env: jinja2.Environment, path: Path, context: dict[str, Any]) ->
 def expression(env: jinja2.Environment, text: str, context: dict[str, Any], where: Location) -> Any:
     """Evaluate a `when` expression."""
     try:
-        return _defined(env.compile_expression(text, undefined_to_none=False)(**context))
+        return _defined(_expression(env, text)(**context))
     except jinja2.TemplateError as exc:
         raise _error(exc, where, f"condition {text!r}") from None
 

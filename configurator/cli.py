@@ -13,6 +13,7 @@ from pathlib import Path
 from configurator import (
     __version__,
     apply,
+    completion,
     executor,
     inventory,
     junit,
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--path", type=Path, default=Path("roles"), help="parent folder (default: ./roles)")
     p.set_defaults(func=cmd_role_new)
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    p.add_argument("shell", choices=["bash", "zsh"])
+    p.set_defaults(func=cmd_completion)
     for module in ("verify", "drift", "vault", "sandbox"):
         importlib.import_module(f"configurator.{module}").add_parser(sub)
     return parser
@@ -167,6 +171,12 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     for host in inv.select(args.limit):
         print(f"{host.name}  {host.address}  groups={','.join(host.groups) or '-'}  "
               f"roles={','.join(host.roles) or '-'}")
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """Print the completion script."""
+    print(completion.script(build_parser(), args.shell), end="")
     return 0
 
 

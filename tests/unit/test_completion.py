@@ -7,7 +7,8 @@ from configurator import cli, completion
 
 def complete(words: list[str]) -> list[str]:
     script = completion.script(cli.build_parser(), "bash")
-    probe = f'{script}\nCOMP_WORDS=({" ".join(words)}); COMP_CWORD={len(words) - 1}; _configure; echo "${{COMPREPLY[@]}}"'
+    call = f'COMP_WORDS=({" ".join(words)}); COMP_CWORD={len(words) - 1}; _configure; echo "${{COMPREPLY[@]}}"'
+    probe = f"{script}\n{call}"
     return subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True).stdout.split()
 
 

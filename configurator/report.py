@@ -57,6 +57,8 @@ class Console:
         if item.step.summary:
             line += f": {item.step.summary}"
         text = line + "\n"
+        if self.verbose >= 2 and outcome in ("pending", "changed", "failed", "handler"):
+            text += "".join(f"    $ {action.describe()}\n" for action in item.step.actions)
         if self.diff and item.step.diff and outcome in ("pending", "changed"):
             text += "".join(f"    {d}\n" for d in safe_diff(item.step.diff, self.redact).splitlines())
         self.write(text)

@@ -18,7 +18,9 @@ def tour_hosts(sandbox):
     hosts = sandbox.hosts[:3]
     for host in hosts:  # other tests' sites on these hosts would clash with the demo's default server
         sh(host, "rm -f /etc/nginx/sites-enabled/demo; systemctl restart nginx 2>/dev/null; true")
-    return hosts
+    yield hosts
+    # the demo runs a DHCP server on the shared test bridge: leave none answering
+    sh(hosts[0], "systemctl stop kea-dhcp4-server 2>/dev/null; true")
 
 
 def test_the_tour(tour_hosts, tmp_path):

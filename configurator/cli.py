@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import logging
 import sys
@@ -58,6 +59,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accept-new", action="store_true",
                         help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--verbose", "-v", action="count", default=0)
+    parser.add_argument("--ask-become-pass", "-K", action="store_true",
+                        help="prompt once for the sudo password (sent on sudo's stdin, never logged)")
     parser.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
     parser.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
 
@@ -130,7 +133,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
                              color=False if args.no_color else None)
     after = verify.AfterApply(args.accept_new, write=console.write, verbose=args.verbose) \
         if getattr(args, "verify", False) and not args.check else None
-    options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after)
+    password = getpass.getpass("sudo password: ") if args.ask_become_pass else None
+    if password:
+        args.redactor.add([password])
+    options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
+                               sudo_password=password)
     results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
     if args.check:
         console.plan_view(results)

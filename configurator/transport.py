@@ -25,6 +25,7 @@ LOCK_DIR = "/var/lib/configurator"
 LOCKED = 75  # exit status of the first script when another run holds the host's lock
 SUDO_PROMPT = "CFG_SUDO_PROMPT:"
 SUDO_READY = "CFG_SUDO_READY"
+REFUSED_TRIES = 4
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -71,8 +72,19 @@ class Refuse(paramiko.MissingHostKeyPolicy):
 
 
 def _socket(address: str, port: int, timeout: float) -> socket.socket:
+    for _ in range(REFUSED_TRIES):
+        try:
+            return _connect(address, port, timeout)
+        except ConnectionRefusedError:
+            time.sleep(0.25)  # sshd closes its listener for a moment while it re-executes on reload
+    raise Unreachable(f"connect to {address}:{port} failed: Connection refused")
+
+
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
+    except ConnectionRefusedError:
+        raise
     except TimeoutError:
         raise Unreachable(f"connect to {address}:{port} timed out after {timeout:g}s") from None
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,20 @@ def new_key(path: Path) -> str:
 
 def ssh_client(host: SandboxHost, user: str, key: Path, known_hosts: Path) -> paramiko.SSHClient:
     """A strict (known_hosts) SSH connection to `host` as `user` with the key only."""
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(host.address, username=user, key_filename=str(key), look_for_keys=False, allow_agent=False,
-                   timeout=10, banner_timeout=10, auth_timeout=10)
-    return client
+    for attempt in range(50):
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(host.address, username=user, key_filename=str(key), look_for_keys=False,
+                           allow_agent=False, timeout=10, banner_timeout=10, auth_timeout=10)
+            return client
+        except paramiko.ssh_exception.NoValidConnectionsError:
+            # sshd re-executes itself on reload: its listener is briefly closed, so retry a refused connect
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
 
 
 def run(client: paramiko.SSHClient, command: str) -> tuple[int, str]:

@@ -10,16 +10,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from configurator import __version__, executor, junit, report, vault
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 from configurator.plan import applies
 from configurator.variables import plain
-from configurator.verification import role_tests
-from configurator.verification.connection import Connection
 from configurator.verification.results import CheckResult, run_check
+
+if TYPE_CHECKING:  # testinfra and pytest load only when something is verified (apply stays fast to start)
+    from configurator.verification import role_tests
+    from configurator.verification.connection import Connection
 
 __all__ = ["AfterApply", "CheckResult", "add_parser", "exit_code", "verify_all", "verify_host"]
 
@@ -36,6 +38,8 @@ def role_vars(catalog: Catalog) -> dict[str, Any]:
 
 def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
     """Every role test of the host's roles (a test that does not load is bad input, found before connecting)."""
+    from configurator.verification import role_tests
+
     return [t for role in catalog.roles for t in role_tests.discover(role.name, role.path)]
 
 
@@ -45,6 +49,8 @@ def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str
     name = catalog.host.name
     try:
         tests = load_role_tests(catalog)
+        from configurator.verification.connection import Connection
+
         with Connection(catalog.host, accept_new, sudo_password) as conn:
             seen = conn.facts()
             return _resource_checks(catalog, conn, facts or seen) + _role_checks(catalog, conn, tests)

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import pytest
-
 Status = Literal["passed", "failed", "error", "skipped", "unreachable"]
 Kind = Literal["resource", "role", "host"]
 
@@ -41,6 +39,8 @@ class CheckResult:
 
 def run_check(test: Callable[[], None], **what: Any) -> CheckResult:
     """Call `test`; an AssertionError is a failure with its message, anything else an error."""
+    import pytest  # imported on first use: `configure apply` should not pay for it at start-up
+
     started = time.monotonic()
     status: Status = "passed"
     message = ""

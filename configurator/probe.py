@@ -36,6 +36,7 @@ def script(resources: Sequence[Resource], token: str, facts: bool = True) -> str
     if facts:
         parts += [f"printf '@@{token} facts\\n'", FACTS]
         parts += [f"printf '\\n@@{token} pending\\n'", f"cat {PENDING} 2>/dev/null"]
+    parts += sorted({getattr(type(r), "prelude", "") for r in resources} - {""})
     for index, resource in enumerate(resources):
         parts.append(f"printf '\\n@@{token} {index}\\n'")
         parts.append(f"( {resource.probe().strip()}\n) 2>/dev/null")

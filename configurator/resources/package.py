@@ -15,6 +15,8 @@ APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=
             "-o", "Dpkg::Options::=--force-confold")
 DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
 STAMP = "/var/lib/configurator/apt-lists.stamp"  # apt-get update leaves the lists' mtime alone when nothing changed
+LISTS_AGE = (f"l=$(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null | sort -n | tail -n1); l=${{l:-0}}; "
+             "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || l=0; a=$(( $(date +%s) - l ))")
 UPDATE = Run(("sh", "-c", f"apt-get -q -o DPkg::Lock::Timeout=300 update && mkdir -p /var/lib/configurator "
               f"&& touch {STAMP}"), env=APT_ENV, timeout=900)
 
@@ -30,6 +32,7 @@ class Package:
     state: str = "present"
     version: str | None = None
     type: ClassVar[str] = "package"
+    prelude: ClassVar[str] = f"{LISTS_AGE}; __cfg_lists_age=$a\n"  # run once per probe script
 
     @property
     def id(self) -> str:
@@ -47,9 +50,9 @@ class Package:
         name = quote(self.name)
         text = (
             f"dpkg-query -W -f='status=${{Status}}\\nversion=${{Version}}\\n' {name} 2>/dev/null\n"
-            f"l=$(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null | sort -n | tail -n1); l=${{l:-0}}; "
-            "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || l=0; "
-            'echo "lists_age=$(( $(date +%s) - l ))"\n'
+            # the batched probe computes the lists' age once for all packages (PRELUDE)
+            'if [ -n "${__cfg_lists_age-}" ]; then echo "lists_age=$__cfg_lists_age"; '
+            f'else {LISTS_AGE}; echo "lists_age=$a"; fi\n'
         )
         if self.state == "latest" or self.version:
             text += f"apt-cache policy {name} 2>/dev/null | sed -n 's/^ *Candidate: /candidate=/p'\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import shlex
 import types
@@ -17,8 +18,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*$")
 
 def build(cls: type, args: dict[str, Any], where: Location, what: str) -> Any:
     """An instance of resource class `cls` from checked `args`."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints, fields = _shape(cls)
     values: dict[str, Any] = {}
     for key, value in args.items():
         if key not in fields:
@@ -35,6 +35,12 @@ def build(cls: type, args: dict[str, Any], where: Location, what: str) -> Any:
     if problems:
         raise InputError(f"{what}: {problems[0]}", where)
     return resource
+
+
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A resource class's field types and fields, worked out once per class."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
 
 
 def convert(hint: Any, value: Any, key: str, where: Location, what: str) -> Any:

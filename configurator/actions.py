@@ -80,7 +80,7 @@ def upload_snippet(action: Upload, token: str) -> str:
     lines = [
         f"t=$(mktemp -p {directory} {name}) || exit 1",
         "trap 'rm -f \"$t\"' EXIT",
-        "base64 -d > \"$t\" " + redirect + "\n" + body.rstrip("\n"),
+        "base64 -d > \"$t\" " + redirect + " || exit 1\n" + body.rstrip("\n"),  # a full disk must fail
         f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && chmod {quote(action.mode)} \"$t\" || exit 1",
     ]
     if action.validate:

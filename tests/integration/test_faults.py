@@ -169,3 +169,20 @@ def test_ctrl_c_finishes_the_current_step_reports_and_leaves_no_lock(sandbox, ho
     assert sh(bad, "flock -n /var/lib/configurator/lock echo free") == "free\n"
     assert sh(bad, "find /srv/faults -name '.*cfg-*'") == ""
     assert configure("apply", path)[0] == 0
+
+
+def test_a_full_disk_fails_the_host_and_keeps_the_old_file(sandbox, hosts, tmp_path):
+    ok, bad = hosts
+    sh(bad, "umount /srv/tiny 2>/dev/null; mkdir -p /srv/tiny && mount -t tmpfs -o size=64k tmpfs /srv/tiny")
+    try:
+        path = inventory(sandbox, tmp_path / "inv.yml", {bad.name: address_of(sandbox, bad.name)})
+        tiny = "--var", "data_path=/srv/tiny/data.txt"
+        assert configure("apply", path, *tiny)[0] == 0
+        code, data = configure("apply", path, *tiny, "--var", f"payload={'y' * 200_000}",
+                               report=tmp_path / "full.json")
+        assert code == 1
+        assert "No space left on device" in data["hosts"][0]["error"]
+        assert sh(bad, "cat /srv/tiny/data.txt") == "v1\n"
+        assert sh(bad, "ls -A /srv/tiny") == "data.txt\n"  # the temp file was removed
+    finally:
+        sh(bad, "umount /srv/tiny; rmdir /srv/tiny", check=False)

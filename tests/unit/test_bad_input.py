@@ -81,3 +81,26 @@ def test_bad_limit_pattern_exits_65(pattern, tmp_path, capsys):
     path = inventory(tmp_path, GOOD_HOSTS)
     assert cli.main(["check", str(path), f"--limit={pattern}"]) == 65
     assert "--limit" in capsys.readouterr().err
+
+
+def test_a_template_that_is_not_utf8_is_bad_input(tmp_path, capsys):
+    role(tmp_path, "r", "resources:\n  - template: {path: /etc/x, src: t.j2}\n")
+    (tmp_path / "roles" / "r" / "templates" / "t.j2").write_bytes(b"caf\xe9 {{ x }}\n")
+    code = cli.main(["check", str(inventory(tmp_path, GOOD_HOSTS))])
+    err = capsys.readouterr().err
+    assert code == 65 and "t.j2" in err and "not UTF-8" in err and "file: src" in err
+
+
+def test_binary_files_are_shipped_byte_for_byte(tmp_path):
+    from configurator import inventory as inventory_mod
+    from configurator.catalog import build_catalog
+    from configurator.variables import parse_cli_vars
+
+    role(tmp_path, "r", "resources:\n  - file: {path: /opt/blob, src: blob.bin, mode: '0600'}\n")
+    files = tmp_path / "roles" / "r" / "files"
+    files.mkdir()
+    blob = bytes(range(256)) * 4
+    (files / "blob.bin").write_bytes(blob)
+    inv = inventory_mod.load(inventory(tmp_path, GOOD_HOSTS))
+    catalog = build_catalog(inv.hosts["web1"], inv, parse_cli_vars([]))
+    assert catalog.entries[0].resource.content == blob

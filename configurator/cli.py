@@ -138,7 +138,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         args.redactor.add([password])
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
                                sudo_password=password)
-    results = executor.run_all(rollout.batches(catalogs, inv), options, console.step)
+    with console.progress(len(catalogs), "check" if args.check else "apply") as advance:
+        results = executor.run_all(rollout.batches(catalogs, inv), options, console.step, done=advance)
     if args.check:
         console.plan_view(results)
     console.recap(results, time.monotonic() - started)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console as RichConsole
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from configurator import __version__, junit, planview
 from configurator.executor import HostResult
@@ -62,6 +64,17 @@ class Console:
         if self.diff and item.step.diff and outcome in ("pending", "changed"):
             text += "".join(f"    {d}\n" for d in safe_diff(item.step.diff, self.redact).splitlines())
         self.write(text)
+
+    @contextlib.contextmanager
+    def progress(self, hosts: int, verb: str) -> Iterator[Callable[[HostResult], None]]:
+        """A live "N/M hosts" bar on a terminal (lines print above it); nothing otherwise."""
+        if not self.rich.is_terminal or self.rich.no_color:
+            yield lambda result: None
+            return
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=self.rich, transient=True) as bar:
+            task = bar.add_task(f"{verb}: hosts done", total=hosts)
+            yield lambda result: bar.advance(task)
 
     def plan_view(self, results: list[HostResult]) -> None:
         """The folded plan of a check run."""

@@ -55,7 +55,11 @@ def pictures(c: Context) -> None:
     c.run(f"configure apply {inv} --svg docs/apply.svg", pty=False, warn=True)
     c.run(f"configure apply {inv} --svg docs/converged.svg", pty=False, warn=True)
     box = "/var/lib/configurator/sandbox"
-    c.run(f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts "
-          "root@198.18.0.12 'systemctl stop nginx; echo changed > /etc/motd'", pty=False, warn=True)
+    for address in ("198.18.0.12", "198.18.0.13"):  # the same drift on two hosts: the plan folds it
+        c.run(f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts "
+              f"root@{address} 'systemctl stop nginx'", pty=False, warn=True)
     c.run(f"configure check {inv} --diff --svg docs/check.svg", pty=False, warn=True)
     c.run(f"configure apply {inv}", pty=False, warn=True)
+    # leave no DHCP server answering on the shared test bridge
+    c.run(f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts "
+          "root@198.18.0.11 'systemctl stop kea-dhcp4-server'", pty=False, warn=True)

@@ -37,15 +37,15 @@ class Outcome:
         return sum(1 for _, status in self.steps if status in ("changed", "pending"))
 
 
-def observe(session: Session, entries: list[Entry], first: bool, check: bool) -> probe.Observed:
+def observe(session: Session, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
     """One round trip: (facts, pending handlers and) the probes of `entries`."""
     token = secrets.token_hex(6)
     lock = ("s" if check else "x") if first else ""
-    result = session.run(probe.script([e.resource for e in entries], token, facts=first), lock=lock)
+    result = session.run(probe.script([e.resource for e in entries], token, facts=first, batch=batch), lock=lock)
     if result.status == LOCKED:
         raise Locked("another configurator run holds the lock on this host "
                      f"({probe.PENDING.rsplit('/', 1)[0]}/lock); try again when it has finished")
-    return probe.parse(result.stdout, token, len(entries))
+    return probe.parse(result.stdout, token, [e.resource for e in entries], batch)
 
 
 def converge(session: Session, catalog: Catalog, check: bool, event: Event,
@@ -57,7 +57,7 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event,
     variables = {k: v.value for k, v in catalog.variables.items()}
     live = [(e, s) for e, s in zip(catalog.entries, seen.states, strict=True)
             if applies(e, seen.facts, variables)]
-    planned = decide_all([e for e, _ in live], tuple(s for _, s in live))
+    planned = with_details(session, decide_all([e for e, _ in live], tuple(s for _, s in live)))
     queued = [h for h in seen.pending if h in catalog.handlers]
     if check:
         for item in planned:
@@ -68,6 +68,24 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event,
     if not outcome.error:
         _run_handlers(session, catalog, queued, outcome, event)
     return outcome
+
+
+def with_details(session: Session, planned: list[Planned]) -> list[Planned]:
+    """Re-probe, one by one and in one round trip, the changes a batched probe could not describe
+    (the old content of a changed file, for its diff); a converged host never pays for it."""
+    wanted = [n for n, p in enumerate(planned) if getattr(p.entry.resource, "wants_detail", _no)(p.step)]
+    if not wanted:
+        return planned
+    entries = [planned[n].entry for n in wanted]
+    seen = observe(session, entries, first=False, check=True, batch=False)
+    detailed = list(planned)
+    for n, item in zip(wanted, decide_all(entries, seen.states), strict=True):
+        detailed[n] = item
+    return detailed
+
+
+def _no(step: Step) -> bool:
+    return False
 
 
 def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list[str]:

@@ -30,30 +30,50 @@ class Observed:
     states: tuple[str, ...]
 
 
-def script(resources: Sequence[Resource], token: str, facts: bool = True) -> str:
+def groups(resources: Sequence[Resource], batch: bool = True) -> list[list[tuple[int, Resource]]]:
+    """Resources probed together, one command for many (e.g. one `stat` for every file), by class."""
+    found: dict[type, list[tuple[int, Resource]]] = {}
+    if not batch:
+        return []
+    for index, resource in enumerate(resources):
+        if getattr(resource, "batched", False):
+            found.setdefault(type(resource), []).append((index, resource))
+    return list(found.values())
+
+
+def script(resources: Sequence[Resource], token: str, facts: bool = True, batch: bool = True) -> str:
     """One sh script that prints facts, pending handlers and each probe between markers."""
     parts = []
     if facts:
         parts += [f"printf '@@{token} facts\\n'", FACTS]
         parts += [f"printf '\\n@@{token} pending\\n'", f"cat {PENDING} 2>/dev/null"]
     parts += sorted({getattr(type(r), "prelude", "") for r in resources} - {""})
-    for index, resource in enumerate(resources):
+    batched = groups(resources, batch)
+    for number, group in enumerate(batched):
+        many = type(group[0][1]).batch_probe([r for _, r in group])  # type: ignore[attr-defined]
+        parts += [f"printf '\\n@@{token} b{number}\\n'", f"( {many.strip()}\n) 2>/dev/null"]
+    alone = set(range(len(resources))) - {i for group in batched for i, _ in group}
+    for index in sorted(alone):
         parts.append(f"printf '\\n@@{token} {index}\\n'")
-        parts.append(f"( {resource.probe().strip()}\n) 2>/dev/null")
+        parts.append(f"( {resources[index].probe().strip()}\n) 2>/dev/null")
     parts.append("exit 0")
     return "\n".join(parts) + "\n"
 
 
-def parse(stdout: str, token: str, count: int) -> Observed:
+def parse(stdout: str, token: str, resources: Sequence[Resource], batch: bool = True) -> Observed:
     """Split a probe's output back into facts, pending handlers and per-resource text."""
     sections: dict[str, str] = {}
     pieces = re.split(rf"(?:^|\n)@@{token} (\w+)\n", stdout)
     for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
         sections[name] = body
-    states = tuple(sections.get(str(i), "") for i in range(count))
-    missing = [i for i in range(count) if str(i) not in sections]
+    states = {i: sections[str(i)] for i in range(len(resources)) if str(i) in sections}
+    for number, group in enumerate(groups(resources, batch)):
+        if f"b{number}" in sections:
+            split = type(group[0][1]).batch_parse([r for _, r in group], sections[f"b{number}"])  # type: ignore[attr-defined]
+            states.update({i: text for (i, _), text in zip(group, split, strict=True)})
+    missing = [i for i in range(len(resources)) if i not in states]
     if missing:
         raise ValueError(f"probe output is missing {len(missing)} sections (first: {missing[0]})")
     facts = field_lines(sections.get("facts", ""))
     pending = tuple(line for line in sections.get("pending", "").splitlines() if line.strip())
-    return Observed(facts, pending, states)
+    return Observed(facts, pending, tuple(states[i] for i in range(len(resources))))

@@ -16,6 +16,39 @@ DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content d
 _STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
 
 
+def stat_many(paths: list[str]) -> str:
+    """One `stat` for many paths: `type|mode|owner|group|path` lines (missing paths print nothing)."""
+    return "stat -c '%F|%a|%U|%G|%n' -- " + " ".join(quote(p) for p in paths) + "\n"
+
+
+def parse_stat_many(text: str) -> dict[str, dict[str, str]]:
+    """path -> {type, mode, owner, group} from `stat_many` output; a symlink's type is `link`."""
+    found: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        parts = line.split("|", 4)
+        if len(parts) == 5:
+            kind = "link" if parts[0] == "symbolic link" else parts[0]
+            found[parts[4]] = {"type": kind, "mode": parts[1], "owner": parts[2], "group": parts[3]}
+    return found
+
+
+def _as_text(fields: dict[str, str] | None) -> str:
+    if fields is None:
+        return "type=absent\n"
+    return "".join(f"{key}={value}\n" for key, value in fields.items())
+
+
+def parse_sums(text: str) -> dict[str, str]:
+    """path -> sha256 from `sha256sum` output (names with a backslash come escaped)."""
+    sums: dict[str, str] = {}
+    for line in text.splitlines():
+        escaped = line.startswith("\\")
+        digest, sep, name = line.removeprefix("\\").partition("  ")
+        if sep:
+            sums[name.replace("\\\\", "\\") if escaped else name] = digest
+    return sums
+
+
 def content_diff(path: str, old: bytes | None, new: bytes) -> str:
     """A unified diff of two file contents, or a note when either is binary."""
     if old is None:
@@ -71,6 +104,36 @@ class File:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def batched(self) -> bool:
+        """Probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)."""
+        return True
+
+    def wants_detail(self, step: Step) -> bool:
+        """A content change seen by the batched probe has no diff yet: `probe()` fetches the old content."""
+        return step.status == "change" and not step.diff and step.summary.startswith("content of")
+
+    @staticmethod
+    def batch_probe(files: list[File]) -> str:
+        """sh for many files at once: metadata, then checksums of the regular files only (never a FIFO)."""
+        paths = " ".join(quote(f.path) for f in files)
+        return (stat_many([f.path for f in files]) + "echo --sums\nset --\n"
+                f'for p in {paths}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n'
+                'if [ $# -gt 0 ]; then sha256sum -- "$@"; fi\n')
+
+    @staticmethod
+    def batch_parse(files: list[File], text: str) -> list[str]:
+        """Per-file observed text in the form `probe()` prints (without old content)."""
+        stats, _, sums_text = text.partition("--sums\n")
+        found, sums = parse_stat_many(stats), parse_sums(sums_text)
+        result = []
+        for f in files:
+            fields = found.get(f.path)
+            if fields is not None and f.path in sums and fields["type"] != "link":
+                fields = {**fields, "sha256": sums[f.path]}
+            result.append(_as_text(fields))
+        return result
 
     def probe(self) -> str:
         want = self.sha256 if self.state == "present" else "-"
@@ -138,6 +201,20 @@ class Directory:
     group: str | None = None
     mode: str | None = None
     type: ClassVar[str] = "directory"
+
+    @property
+    def batched(self) -> bool:
+        """Probed with all other directories in one `stat`."""
+        return True
+
+    @staticmethod
+    def batch_probe(directories: list[Directory]) -> str:
+        return stat_many([d.path for d in directories])
+
+    @staticmethod
+    def batch_parse(directories: list[Directory], text: str) -> list[str]:
+        found = parse_stat_many(text)
+        return [_as_text(found.get(d.path)) for d in directories]
 
     @property
     def id(self) -> str:

@@ -46,6 +46,34 @@ class Package:
             problems.append(f"state must be present, absent or latest, got {self.state!r}")
         return problems
 
+    @property
+    def batched(self) -> bool:
+        """Probed with the other packages in one dpkg-query, unless a candidate version is needed."""
+        return self.state != "latest" and not self.version
+
+    @staticmethod
+    def batch_probe(packages: list[Package]) -> str:
+        """One dpkg-query for many packages; unknown names print nothing."""
+        names = " ".join(quote(p.name) for p in packages)
+        return ('echo "lists_age=${__cfg_lists_age:-0}"\n'
+                f"dpkg-query -W -f='${{Package}}|${{Status}}|${{Version}}\\n' -- {names} 2>/dev/null\n")
+
+    @staticmethod
+    def batch_parse(packages: list[Package], text: str) -> list[str]:
+        """Per-package text in the form `probe()` prints."""
+        age = next((line for line in text.splitlines() if line.startswith("lists_age=")), "lists_age=0")
+        found: dict[str, tuple[str, str]] = {}
+        for line in text.splitlines():
+            name, sep, rest = line.partition("|")
+            status, _, version = rest.partition("|")
+            if sep and (name not in found or status.endswith(" installed")):
+                found[name] = (status, version)
+        result = []
+        for p in packages:
+            status, version = found.get(p.name.split(":")[0], ("", ""))
+            result.append(f"status={status}\nversion={version}\n{age}\n" if status else f"{age}\n")
+        return result
+
     def probe(self) -> str:
         name = quote(self.name)
         text = (

@@ -10,6 +10,7 @@ from configurator.actions import Run, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")
+PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
 STATES = ("running", "stopped", "reloaded", "restarted")
 
 
@@ -37,8 +38,23 @@ class Service:
         return []
 
     def probe(self) -> str:
-        props = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
-        return f"systemctl show -p {props} -- {quote(self.name)} 2>&1\n"
+        return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"
+
+    @property
+    def batched(self) -> bool:
+        """Probed with the other units in one `systemctl show`."""
+        return True
+
+    @staticmethod
+    def batch_probe(services: list[Service]) -> str:
+        """One `systemctl show` for many units: one block each, in order, blank lines between."""
+        return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(s.name) for s in services) + "\n"
+
+    @staticmethod
+    def batch_parse(services: list[Service], text: str) -> list[str]:
+        """Per-unit text; if the blocks do not line up with the units, each is unreadable (unknown)."""
+        blocks = [b for b in text.strip("\n").split("\n\n") if b.strip()]
+        return blocks if len(blocks) == len(services) else [""] * len(services)
 
     def plan(self, observed: str) -> Step:
         seen = field_lines(observed)

@@ -73,7 +73,7 @@ class Connection:
         result = self.session.run(probe.script([], token, facts=True), lock="s")
         if result.status == transport.LOCKED:
             raise HostFailed("another configurator run holds the lock on this host; verify again when it is done")
-        return probe.parse(result.stdout, token, 0).facts
+        return probe.parse(result.stdout, token, []).facts
 
     def close(self) -> None:
         """Close the connection (and so release the lock)."""

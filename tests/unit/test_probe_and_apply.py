@@ -23,16 +23,19 @@ def test_probe_script_runs_and_parses_locally(tmp_path):
     resources = [File(str(target), b"hello\n"), Directory(str(tmp_path / "missing")), File(str(target), b"other\n")]
     done = run_sh(probe.script(resources, "tok"))
     assert done.returncode == 0, done.stderr
-    seen = probe.parse(done.stdout, "tok", 3)
+    seen = probe.parse(done.stdout, "tok", resources)
     assert seen.facts["pkg"] in ("apt", "none") and seen.facts["os_id"]
     steps = [r.plan(s) for r, s in zip(resources, seen.states, strict=True)]
     assert [s.status for s in steps] == ["ok", "change", "change"]
-    assert "+other" in steps[2].diff and "-hello" in steps[2].diff
+    assert steps[2].diff == "" and resources[2].wants_detail(steps[2])  # batched: no old content yet
+    one_by_one = run_sh(probe.script(resources, "tok", facts=False, batch=False)).stdout
+    detail = resources[2].plan(probe.parse(one_by_one, "tok", resources, batch=False).states[2])
+    assert "+other" in detail.diff and "-hello" in detail.diff
 
 
 def test_probe_parse_rejects_missing_sections():
     with pytest.raises(ValueError, match="missing"):
-        probe.parse("@@tok facts\nos_id=debian\n", "tok", 2)
+        probe.parse("@@tok facts\nos_id=debian\n", "tok", [Package("a", version="1"), Package("b", version="1")])
 
 
 def test_step_script_uploads_atomically_and_records_handlers(tmp_path, monkeypatch):
@@ -87,3 +90,50 @@ def test_validator_gets_the_temp_file_inside_a_quoted_argument(tmp_path):
     done = run_sh(snippet(action, "t").replace("chown :", "true "))
     assert done.returncode == 0, done.stderr
     assert live.read_text() == "ok\n"
+
+
+def test_batched_and_one_by_one_probes_decide_the_same(tmp_path):
+    import os
+
+    (tmp_path / "same").write_text("x\n")
+    (tmp_path / "other").write_text("y\n")
+    (tmp_path / "empty").write_text("")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "same")
+    (tmp_path / "back\\slash and space").write_text("x\n")
+    os.mkfifo(tmp_path / "fifo")  # must never be read (it would block)
+    os.chmod(tmp_path / "same", 0o600)
+    names = ["same", "other", "empty", "dir", "link", "back\\slash and space", "fifo", "missing"]
+    resources = [File(str(tmp_path / n), b"x\n", mode="0600") for n in names]
+    resources += [Directory(str(tmp_path / n), mode="0755") for n in ("dir", "same", "missing")]
+    decided = []
+    for batch in (True, False):
+        out = run_sh(probe.script(resources, "tok", facts=False, batch=batch)).stdout
+        seen = probe.parse(out, "tok", resources, batch=batch)
+        decided.append([(r.plan(s).status, r.plan(s).summary) for r, s in zip(resources, seen.states, strict=True)])
+    assert decided[0] == decided[1]
+    assert [status for status, _ in decided[0]] == [
+        "ok", "change", "change", "unknown", "unknown", "change", "unknown", "change",
+        "ok", "unknown", "change"]
+
+
+def test_package_batch_parse_matches_one_by_one_text():
+    packages = [Package("nginx-light"), Package("tree"), Package("libc6:amd64")]
+    text = ("lists_age=42\ntree|deinstall ok config-files|2.1.0-1\nlibc6|install ok installed|2.36\n"
+            "libc6|install ok installed|2.36\n")
+    states = Package.batch_parse(packages, text)
+    assert [p.plan(s).status for p, s in zip(packages, states, strict=True)] == ["change", "change", "ok"]
+    assert states[0] == "lists_age=42\n"
+    assert Package("tree", version="1").batched is False and Package("tree", state="latest").batched is False
+
+
+def test_service_batch_parse_by_block_order():
+    from configurator.resources.service import Service
+
+    units = [Service("nosuch"), Service("ssh")]
+    text = ("Id=nosuch.service\nLoadState=not-found\nActiveState=inactive\n\n"
+            "Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n"
+            "NeedDaemonReload=no\n")
+    states = Service.batch_parse(units, text)
+    assert [u.plan(s).status for u, s in zip(units, states, strict=True)] == ["unknown", "ok"]
+    assert Service.batch_parse(units, "Id=x\n") == ["", ""]  # blocks that do not line up: unknown, not wrong

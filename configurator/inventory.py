@@ -36,6 +36,7 @@ class Ssh:
     become: bool = False
     gateway: str | None = None
     lock_wait: float = 10.0
+    given: frozenset[str] = field(default=frozenset(), compare=False)  # the keys the inventory set
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _ssh(data: Mapping | None, base: Ssh, what: str) -> Ssh:
             kind = str
         changes[key] = float(_expect(value, kind, f"{what} {key}", at)) if isinstance(default, float) \
             else _expect(value, kind, f"{what} {key}", at)
-    return replace(base, **changes)
+    return replace(base, given=base.given | set(changes), **changes)
 
 
 def _vars(level: str, spec: Mapping, at: Location, base: Path, read: VarsLoader) -> Layer:
@@ -246,7 +247,7 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
         if address.startswith("-") or any(c.isspace() for c in address):
             raise InputError(f"host {name} address {address!r} is not valid", at)
         ssh = _resolve_paths(_ssh(spec, Ssh(), f"host {name}"), path.parent)
-        ssh = replace(base_ssh, **{k: getattr(ssh, k) for k in spec if k in SSH_KEYS})
+        ssh = replace(base_ssh, given=base_ssh.given | ssh.given, **{k: getattr(ssh, k) for k in spec if k in SSH_KEYS})
         in_groups = tuple(g for g in groups if g in members.get(name, set()))
         roles: list[str] = []
         for group_name in in_groups:

@@ -8,17 +8,19 @@ an end marker, so a converged host costs the connection plus one round trip.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import select
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paramiko
-from fabric import Connection
+from fabric import Config, Connection
 
-from configurator.errors import HostFailed, Unreachable
+from configurator.errors import HostFailed, InputError, Unreachable
 from configurator.inventory import Host
 
 LOCK_DIR = "/var/lib/configurator"
@@ -26,6 +28,7 @@ LOCKED = 75  # exit status of the first script when another run holds the host's
 SUDO_PROMPT = "CFG_SUDO_PROMPT:"
 SUDO_READY = "CFG_SUDO_READY"
 REFUSED_TRIES = 4
+SSH_CONFIG_ENV = "CONFIGURE_SSH_CONFIG"  # the OpenSSH client config to read instead of ~/.ssh/config
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -93,48 +96,196 @@ def _connect(address: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One SSH connection on the way to a host: the host itself or a bastion."""
+
+    address: str
+    port: int
+    user: str
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach a host: its bastions then itself (`hops`), or a ProxyCommand; which keys to offer."""
+
+    hops: tuple[Hop, ...]
+    identities: tuple[str, ...] = ()
+    proxy_command: str | None = None
+    agent: bool = True  # also offer the ssh agent's keys (not when the inventory names the key)
+
+    @property
+    def target(self) -> Hop:
+        """The host itself (the last hop)."""
+        return self.hops[-1]
+
+
+def ssh_config(name: str) -> dict[str, Any]:
+    """The OpenSSH client config for `name`, from $CONFIGURE_SSH_CONFIG or ~/.ssh/config ({} when none)."""
+    path = Path(os.environ.get(SSH_CONFIG_ENV) or "~/.ssh/config").expanduser()
+    if not path.is_file():
+        return {}
+    try:
+        found: dict[str, Any] = paramiko.SSHConfig.from_path(str(path)).lookup(name)
+    except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
+        raise InputError(f"cannot use the ssh config {path}: {exc}") from None
+    return found
+
+
+def route(host: Host) -> Route:
+    """Where to connect: the inventory's settings, then the ssh config's for what the inventory does not set."""
+    ssh, conf = host.ssh, ssh_config(host.address)
+    address = conf.get("hostname", host.address) if host.address == host.name else host.address
+    user = ssh.user if "user" in ssh.given else conf.get("user", ssh.user)
+    port = ssh.port if "port" in ssh.given else _port(conf.get("port", ssh.port), host.address)
+    found = (Path(f).expanduser() for f in conf.get("identityfile", []))
+    identities = (ssh.identity,) if ssh.identity else tuple(str(f) for f in found if f.is_file())
+    target, agent = Hop(address, port, user), not ssh.identity
+    gateway = ssh.gateway if "gateway" in ssh.given else conf.get("proxyjump") or conf.get("proxycommand")
+    if not gateway or gateway.strip().lower() == "none":
+        return Route((target,), identities, agent=agent)
+    if any(c.isspace() for c in gateway.strip()):
+        return Route((target,), identities, gateway.strip(), agent)
+    return Route((*(_jump(j, user) for j in gateway.split(",")), target), identities, agent=agent)
+
+
+def _jump(spec: str, user: str) -> Hop:
+    """A ProxyJump hop, `[user@]host[:port]`; what it leaves out comes from the ssh config, then the target."""
+    text = spec.strip().removeprefix("ssh://")
+    login, _, place = text.rpartition("@")
+    name, port = place, ""
+    if place.startswith("["):  # [IPv6]:port
+        name, _, rest = place[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif place.count(":") == 1:
+        name, _, port = place.partition(":")
+    if not name or "@" in login or any(c in name for c in "@/") or name.startswith("-") or login.startswith("-"):
+        raise InputError(f"gateway {spec!r} is not user@host[:port] nor a ProxyCommand (a command with a space)")
+    conf = ssh_config(name)
+    return Hop(conf.get("hostname", name), _port(port or conf.get("port", 22), spec), login or conf.get("user", user))
+
+
+def _port(value: object, where: str) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise InputError(f"port {value!r} for {where} is not a port number")
+    return port
+
+
 def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None) -> Session:
-    """Open the SSH connection and the remote shell for `host`."""
-    ssh = host.ssh
-    kwargs: dict[str, object] = {"look_for_keys": ssh.identity is None, "allow_agent": ssh.identity is None,
-                                 "banner_timeout": ssh.connect_timeout, "auth_timeout": ssh.connect_timeout}
-    if ssh.identity:
-        kwargs["key_filename"] = ssh.identity
-    if not ssh.gateway:
-        kwargs["sock"] = _socket(host.address, ssh.port, ssh.connect_timeout)
-    conn = Connection(host.address, user=ssh.user, port=ssh.port, connect_kwargs=kwargs,
-                      gateway=ssh.gateway, connect_timeout=None if not ssh.gateway else int(ssh.connect_timeout))
-    client = conn.client
-    known = ssh.known_hosts or str(Path("~/.ssh/known_hosts").expanduser())
-    if Path(known).is_file():
-        client.load_host_keys(known)
-    client.set_missing_host_key_policy(AcceptNew(known) if (accept_new or ssh.accept_new) else Refuse())
+    """Open the SSH connection (through its bastions, if any) and the remote shell for `host`."""
+    way = route(host)
+    keys = HostKeys(host.ssh.known_hosts, accept_new or host.ssh.accept_new)
+    timeout = host.ssh.connect_timeout
+    first = way.hops[0]
+    sock: object = None if way.proxy_command else _socket(first.address, first.port, timeout)
+    jumps: list[Connection] = []
+    try:
+        for hop, after in zip(way.hops, way.hops[1:], strict=False):
+            jumps.append(_open(hop, way, keys, sock, timeout, f"bastion {hop}: "))
+            sock = _tunnel(jumps[-1], hop, after, timeout)
+        conn = _open(way.target, way, keys, sock, timeout, "")
+    except BaseException:
+        for jump in reversed(jumps):
+            jump.close()
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            getattr(sock, "close", lambda: None)()
+        raise
+    return Session(conn, host, sudo_password, tuple(jumps))
+
+
+@dataclass(frozen=True)
+class HostKeys:
+    """The known_hosts file and the policy for keys not in it; the same for a host and its bastions."""
+
+    path: str | None
+    accept_new: bool
+
+    @property
+    def known(self) -> str:
+        """The known_hosts file in use."""
+        return self.path or str(Path("~/.ssh/known_hosts").expanduser())
+
+    def apply(self, client: paramiko.SSHClient) -> None:
+        """Load the known keys into `client` and set its policy for unknown ones."""
+        if Path(self.known).is_file():
+            client.load_host_keys(self.known)
+        client.set_missing_host_key_policy(AcceptNew(self.known) if self.accept_new else Refuse())
+
+
+def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> Connection:
+    """One SSH connection (a target or a bastion) with strict host keys; every failure is Unreachable."""
+    kwargs: dict[str, object] = {"look_for_keys": not way.identities, "allow_agent": way.agent,
+                                 "banner_timeout": timeout, "auth_timeout": timeout}
+    if way.identities:
+        kwargs["key_filename"] = list(way.identities)
+    if sock is not None:
+        kwargs["sock"] = sock
+    conn = Connection(hop.address, user=hop.user, port=hop.port, connect_kwargs=kwargs,
+                      config=Config(ssh_config=paramiko.SSHConfig()), gateway=way.proxy_command,
+                      connect_timeout=int(timeout) if way.proxy_command else None)
+    keys.apply(conn.client)
+    try:
+        _handshake(conn, hop, keys.known)
+    except Unreachable as exc:
+        conn.close()
+        raise Unreachable(f"{label}{exc}") from None
+    transport = conn.client.get_transport()
+    assert transport is not None
+    transport.set_keepalive(15)
+    return conn
+
+
+def _handshake(conn: Connection, hop: Hop, known: str) -> None:
     try:
         conn.open()
     except Unreachable:
         raise
     except paramiko.BadHostKeyException as exc:
-        raise Unreachable(f"host key for {host.address} CHANGED (got {exc.key.fingerprint}); refusing to "
+        raise Unreachable(f"host key for {hop.address} CHANGED (got {exc.key.fingerprint}); refusing to "
                           f"connect. If the host was rebuilt, remove its old line from {known}") from None
     except paramiko.AuthenticationException as exc:
-        raise Unreachable(f"authentication as {ssh.user} failed: {exc}") from None
+        raise Unreachable(f"authentication as {hop.user} failed: {exc}") from None
     except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise Unreachable(f"SSH to {host.address}:{ssh.port} failed: {exc}") from None
-    transport = conn.client.get_transport()
+        raise Unreachable(f"SSH to {hop.address}:{hop.port} failed: {exc}") from None
+
+
+def _tunnel(bastion: Connection, hop: Hop, to: Hop, timeout: float) -> paramiko.Channel:
+    """A direct-tcpip channel from the bastion to the next hop's SSH port."""
+    transport = bastion.client.get_transport()
     assert transport is not None
-    transport.set_keepalive(15)
-    return Session(conn, host, sudo_password)
+    for _ in range(REFUSED_TRIES):
+        try:
+            channel: paramiko.Channel = transport.open_channel("direct-tcpip", (to.address, to.port), ("", 0),
+                                                               timeout=timeout)
+            return channel
+        except paramiko.ChannelException as exc:
+            if exc.code != paramiko.common.OPEN_FAILED_CONNECT_FAILED:  # e.g. forwarding is disabled there
+                raise Unreachable(f"bastion {hop} refused a tunnel to {to.address}:{to.port}: {exc.text}") from None
+            time.sleep(0.25)  # refused, perhaps sshd re-executing on reload: as for a direct connection
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise Unreachable(f"bastion {hop} could not reach {to.address}:{to.port}: {exc}") from None
+    raise Unreachable(f"bastion {hop} could not connect to {to.address}:{to.port}: Connect failed")
 
 
 class Session:
     """The remote shell of one host; `run()` is one round trip."""
 
-    def __init__(self, conn: Connection, host: Host, sudo_password: str | None) -> None:
+    def __init__(self, conn: Connection, host: Host, sudo_password: str | None,
+                 jumps: tuple[Connection, ...] = ()) -> None:
         self.conn = conn
+        self.jumps = jumps  # the bastions' connections, first hop first
         self.host = host
         self.round_trips = 0
         self.started = False
-        become = host.ssh.become and host.ssh.user != "root"
+        self.user: str = conn.user  # the user logged in as: the inventory's, else the ssh config's
+        become = host.ssh.become and self.user != "root"
         transport = conn.client.get_transport()
         assert transport is not None
         self.channel = transport.open_session(timeout=host.ssh.connect_timeout)
@@ -157,7 +308,7 @@ class Session:
                 err += self.channel.recv_stderr(4096)
                 if err.count(SUDO_PROMPT.encode()) > 1:
                     self.close()
-                    raise HostFailed("sudo refused the password; check --ask-become-pass input")
+                    raise HostFailed("sudo refused the password (from --ask-become-pass or --become-password-file)")
                 if SUDO_PROMPT.encode() in err and not sent:
                     self.channel.sendall((password + "\n").encode())
                     sent = True
@@ -166,8 +317,8 @@ class Session:
 
     @property
     def nodelay(self) -> bool:
-        """Whether TCP_NODELAY is set on the connection's socket."""
-        transport = self.conn.client.get_transport()
+        """Whether TCP_NODELAY is set on the connection's socket (the first bastion's, through bastions)."""
+        transport = (self.jumps[0] if self.jumps else self.conn).client.get_transport()
         sock = getattr(transport, "sock", None)
         if not isinstance(sock, socket.socket):
             return False
@@ -181,6 +332,8 @@ class Session:
             self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
             return self._read(token, timeout or self.host.ssh.command_timeout)
         except (OSError, EOFError, paramiko.SSHException) as exc:
+            if self.channel.exit_status_ready():  # e.g. `sudo -n` refused before the script was sent
+                raise HostFailed(self._died(self._stderr_left())) from None
             raise HostFailed(f"connection lost during a command: {exc or type(exc).__name__}") from None
 
     def _wrap(self, script: str, token: str, lock: str) -> str:
@@ -221,11 +374,20 @@ class Session:
 
     def _died(self, err: bytes) -> str:
         detail = _text(err).strip().splitlines()[-1:] or ["connection closed"]
+        if "a password is required" in detail[0]:
+            return (f"{detail[0]}: sudo needs a password for {self.user} here; "
+                    "give it with --ask-become-pass or --become-password-file")
         return f"the remote shell ended unexpectedly: {detail[0]}"
+
+    def _stderr_left(self) -> bytes:
+        err = b""
+        while self.channel.recv_stderr_ready():
+            err += self.channel.recv_stderr(65536)
+        return err
 
     def close(self) -> None:
         """Close the shell and the connection; a connection already gone is not an error."""
-        for closing in (self.channel.close, self.conn.close):
+        for closing in (self.channel.close, self.conn.close, *(j.close for j in reversed(self.jumps))):
             with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
                 closing()
 

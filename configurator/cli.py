@@ -152,11 +152,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     inv, catalogs = load_catalogs(args)
     console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
                              color=False if args.no_color else None)
-    after = verify.AfterApply(args.accept_new, write=console.write, verbose=args.verbose) \
-        if getattr(args, "verify", False) and not args.check else None
     password = become_password(args)
     if password:
         args.redactor.add([password])
+    after = verify.AfterApply(args.accept_new, password, write=console.write, verbose=args.verbose) \
+        if getattr(args, "verify", False) and not args.check else None
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
                                sudo_password=password)
     with console.progress(len(catalogs), "check" if args.check else "apply") as advance:

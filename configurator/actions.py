@@ -46,9 +46,12 @@ class Upload:
     owner: str = "root"
     group: str = "root"
     validate: tuple[str, ...] = ()  # argv; "%s" is replaced by the temp file path
+    source: str | None = None  # a local file streamed to the host (staged) instead of `content`
+    staged: str | None = None  # where the transport put `source` on the host
 
     def describe(self) -> str:
-        return f"upload {self.path} ({len(self.content)} bytes, mode {self.mode})"
+        size = f"from {self.source}" if self.source else f"{len(self.content)} bytes"
+        return f"upload {self.path} ({size}, mode {self.mode})"
 
 
 Action = Run | Upload
@@ -71,16 +74,26 @@ def run_snippet(action: Run, token: str) -> str:
     return f"base64 -d {redirect} | {cmd}\n{body}"
 
 
+def _fill(action: Upload, token: str) -> str:
+    """sh that writes the new content into "$t" and fails on any write error (a full disk)."""
+    if action.source is not None and action.staged is None:
+        raise ValueError(f"{action.path}: a streamed upload must be staged on the host first")
+    if action.staged is not None:
+        staged = quote(action.staged)
+        return f"cat -- {staged} > \"$t\" || {{ rm -f -- {staged}; exit 1; }}\nrm -f -- {staged}"
+    redirect, body = _heredoc(action.content, token)
+    return "base64 -d > \"$t\" " + redirect + " || exit 1\n" + body.rstrip("\n")
+
+
 def upload_snippet(action: Upload, token: str) -> str:
     """Atomic write: mktemp in the target dir (0600), chown/chmod, validate, rename."""
     path = quote(action.path)
     directory = quote(action.path.rsplit("/", 1)[0] or "/")
     name = quote("." + action.path.rsplit("/", 1)[-1] + ".cfg-XXXXXX")
-    redirect, body = _heredoc(action.content, token)
     lines = [
         f"t=$(mktemp -p {directory} {name}) || exit 1",
         "trap 'rm -f \"$t\"' EXIT",
-        "base64 -d > \"$t\" " + redirect + " || exit 1\n" + body.rstrip("\n"),  # a full disk must fail
+        _fill(action, token),
         f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && chmod {quote(action.mode)} \"$t\" || exit 1",
     ]
     if action.validate:

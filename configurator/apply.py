@@ -14,6 +14,7 @@ from configurator.catalog import Catalog, Entry
 from configurator.plan import Planned, applies, decide_all
 from configurator.resources.base import Step
 from configurator.resources.package import merge_installs
+from configurator.transfer import Stager
 from configurator.transport import LOCKED, Session
 
 Event = Callable[[str, Planned, str], None]  # (host, planned step, outcome)
@@ -103,6 +104,15 @@ def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: str, even
 
 def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], queued: list[str],
                  outcome: Outcome, event: Event, stop: threading.Event) -> None:
+    stager = Stager(session)
+    try:
+        _apply_each(session, stager, catalog, planned, queued, outcome, event, stop)
+    finally:
+        stager.close()
+
+
+def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: list[Planned], queued: list[str],
+                outcome: Outcome, event: Event, stop: threading.Event) -> None:
     index = 0
     while index < len(planned):
         item = planned[index]
@@ -119,7 +129,7 @@ def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], que
             _fail_rest(outcome, catalog, planned[index:], event, failed=0)
             return
         group = _batch(planned, index)
-        actions = merge_installs([a for g in group for a in g.step.actions])
+        actions = stager.staged(merge_installs([a for g in group for a in g.step.actions]))
         notify = [n for g in group for n in g.entry.notify]
         result = session.run(step_script(actions, notify), timeout=_timeout(actions))
         if result.status != 0:
@@ -185,8 +195,17 @@ def _run_handlers(session: Session, catalog: Catalog, queued: list[str], outcome
         return
     entries = [catalog.handlers[n] for n in names]
     seen = observe(session, entries, first=False, check=False)
-    for name, item in zip(names, decide_all(entries, seen.states), strict=True):
-        actions = list(item.step.actions)
+    stager = Stager(session)
+    try:
+        _run_each_handler(session, stager, catalog, names, decide_all(entries, seen.states), outcome, event)
+    finally:
+        stager.close()
+
+
+def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names: list[str],
+                      planned: list[Planned], outcome: Outcome, event: Event) -> None:
+    for name, item in zip(names, planned, strict=True):
+        actions = stager.staged(list(item.step.actions))
         rest = [n for n in names if n != name and n not in outcome.handlers]
         keep = "".join(f"{n}\n" for n in rest)
         script = step_script(actions, []) + f"printf %s {quote(keep)} > {probe.PENDING}\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from configurator.resources.schema import build
 from configurator.variables import Layer, Sourced, layer, merge, plain
 
 META_KEYS = {"notify", "when", "for_each"}
+STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP instead of held in memory
+STREAM_KEYS = frozenset({"source", "source_sha256"})
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,11 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
     if not isinstance(args, dict):
         raise InputError(f"{kind} needs a mapping of arguments", at)
     rendered = {k: _render(env, v, context, where(args, k, at)) for k, v in args.items()}
+    if STREAM_KEYS & set(rendered):
+        raise InputError(f"{kind}: unknown argument {sorted(STREAM_KEYS & set(rendered))[0]!r}", at)
     if kind == "template" or (kind == "file" and "src" in rendered):
         rendered = _with_source(env, role, kind, rendered, at, context)
-    resource = build(TYPES[kind], rendered, at, f"{kind} in role {role.name}")
+    resource = build(TYPES[kind], rendered, at, f"{kind} in role {role.name}", frozenset(rendered) & STREAM_KEYS)
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     return Entry(resource, role.name, at, notify, deferred)
@@ -148,8 +153,21 @@ def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, args:
         raise InputError(f"src {src!r} must be a relative path inside {folder}", at, "'..' is not allowed")
     if not path.is_file():
         raise InputError(f"src {src!r} not found in {folder}", at)
-    args["content"] = templates.render_file(env, path, context) if kind == "template" else path.read_bytes()
+    if kind == "template":
+        args["content"] = templates.render_file(env, path, context)
+    elif path.stat().st_size > STREAM_OVER:
+        args["source"], args["source_sha256"] = str(path), _sha256_of(path)  # streamed, never held in memory
+    else:
+        args["content"] = path.read_bytes()
     return args
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_notify(entries: list[Entry], handlers: dict[str, Entry]) -> None:

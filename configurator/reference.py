@@ -19,6 +19,8 @@ def _fields(cls: type) -> list[str]:
     hints = typing.get_type_hints(cls)
     rows = []
     for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
         if f.default is not dataclasses.MISSING:
             default = "b''" if f.default == b"" else repr(f.default)
         elif f.default_factory is not dataclasses.MISSING:

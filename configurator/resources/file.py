@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from configurator.actions import Run, Upload, quote
@@ -95,6 +95,9 @@ class File:
     group: str | None = None
     mode: str | None = None
     validate: tuple[str, ...] = ()
+    # set by the catalog for a large `src`: the file is streamed from here, never held in memory
+    source: str | None = field(default=None, metadata={"internal": True})
+    source_sha256: str = field(default="", metadata={"internal": True})
     type: ClassVar[str] = "file"
 
     @property
@@ -103,7 +106,7 @@ class File:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+        return self.source_sha256 if self.source else hashlib.sha256(self.content).hexdigest()
 
     @property
     def batched(self) -> bool:
@@ -159,10 +162,10 @@ class File:
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
         upload = Upload(self.path, self.content, self.mode or seen.get("mode", "0644"),
                         self.owner or seen.get("owner", "root"), self.group or seen.get("group", "root"),
-                        self.validate)
+                        self.validate, self.source)
         if kind == "absent":
-            return change(f"create {self.path}", upload, diff=content_diff(self.path, None, self.content),
-                          kind="create")
+            diff = "" if self.source else content_diff(self.path, None, self.content)
+            return change(f"create {self.path}", upload, diff=diff, kind="create")
         if seen.get("sha256") != self.sha256:
             old = base64.b64decode(seen["content_b64"]) if "content_b64" in seen else None
             diff = content_diff(self.path, old, self.content) if old is not None else ""

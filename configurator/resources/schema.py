@@ -16,13 +16,13 @@ MODE = re.compile(r"^0?[0-7]{3,4}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*$")
 
 
-def build(cls: type, args: dict[str, Any], where: Location, what: str) -> Any:
-    """An instance of resource class `cls` from checked `args`."""
+def build(cls: type, args: dict[str, Any], where: Location, what: str, trusted: frozenset[str] = frozenset()) -> Any:
+    """An instance of resource class `cls` from checked `args` (`trusted`: internal keys the catalog set)."""
     hints, fields = _shape(cls)
     values: dict[str, Any] = {}
     for key, value in args.items():
-        if key not in fields:
-            allowed = ", ".join(sorted(fields))
+        if key not in fields or (fields[key].metadata.get("internal") and key not in trusted):
+            allowed = ", ".join(sorted(n for n, f in fields.items() if not f.metadata.get("internal")))
             raise InputError(f"{what}: unknown argument {key!r}", where, f"allowed: {allowed}")
         values[key] = convert(hints[key], value, key, where, what)
     missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING

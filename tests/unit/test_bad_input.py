@@ -56,6 +56,8 @@ CASES = {
                               "role.yml:2", "unknown resource type 'packag'"),
     "relative path": (GOOD_HOSTS, "resources:\n  - file: {path: etc/x, content: a}\n", {},
                       "role.yml:2", "must be an absolute path"),
+    "internal streaming key": (GOOD_HOSTS, "resources:\n  - file: {path: /etc/x, source: /etc/shadow}\n", {},
+                               "role.yml:2", "unknown argument 'source'"),
     "src escaping the role": (GOOD_HOSTS, "resources:\n  - template: {path: /etc/x, src: ../../inventory.yml}\n",
                               {}, "role.yml:2", "'..' is not allowed"),
 }

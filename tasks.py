@@ -51,15 +51,15 @@ def bench(c: Context) -> None:
 def pictures(c: Context) -> None:
     """Regenerate docs/*.svg from real runs on the sandbox (boots it if needed)."""
     c.run("configure sandbox up --hosts 3", pty=False)
-    inv = "inventories/sandbox.yml"
+    inv, box = "inventories/sandbox.yml", "/var/lib/configurator/sandbox"
+    ssh = f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts"
+    for address in ("198.18.0.12", "198.18.0.13"):  # a test's demo site would clash with the app's
+        c.run(f"{ssh} root@{address} 'rm -f /etc/nginx/sites-enabled/demo'", pty=False, warn=True)
+    c.run(f"configure apply {inv}", pty=False, warn=True)
+    for address in ("198.18.0.12", "198.18.0.13"):  # the same drift on two hosts: the plan folds it
+        c.run(f"{ssh} root@{address} 'systemctl stop nginx'", pty=False, warn=True)
+    c.run(f"configure check {inv} --diff --svg docs/check.svg", pty=False, warn=True)
     c.run(f"configure apply {inv} --svg docs/apply.svg", pty=False, warn=True)
     c.run(f"configure apply {inv} --svg docs/converged.svg", pty=False, warn=True)
-    box = "/var/lib/configurator/sandbox"
-    for address in ("198.18.0.12", "198.18.0.13"):  # the same drift on two hosts: the plan folds it
-        c.run(f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts "
-              f"root@{address} 'systemctl stop nginx'", pty=False, warn=True)
-    c.run(f"configure check {inv} --diff --svg docs/check.svg", pty=False, warn=True)
-    c.run(f"configure apply {inv}", pty=False, warn=True)
     # leave no DHCP server answering on the shared test bridge
-    c.run(f"ssh -i {box}/id_ed25519 -o UserKnownHostsFile={box}/known_hosts "
-          "root@198.18.0.11 'systemctl stop kea-dhcp4-server'", pty=False, warn=True)
+    c.run(f"{ssh} root@198.18.0.11 'systemctl stop kea-dhcp4-server'", pty=False, warn=True)

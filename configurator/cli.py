@@ -18,6 +18,7 @@ from configurator import (
     executor,
     inventory,
     junit,
+    liveview,
     redaction,
     report,
     rollout,
@@ -159,13 +160,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if getattr(args, "verify", False) and not args.check else None
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
                                sudo_password=password)
-    with console.progress(len(catalogs), "check" if args.check else "apply") as advance:
+    with console.progress([c.host.name for c in catalogs], "check" if args.check else "apply") as advance:
         results = executor.run_all(rollout.batches(catalogs, inv), options, console.step, done=advance)
     if args.check:
         console.plan_view(results)
     console.recap(results, time.monotonic() - started)
     if args.svg:
         console.rich.save_svg(str(args.svg), title=f"configure {'check' if args.check else 'apply'}")
+        liveview.save_picture(results, "check" if args.check else "apply",
+                              str(args.svg.with_name(args.svg.stem + "-hosts.svg")))
     if args.json:
         report.write_json(args.json, report.as_json(results, "check" if args.check else "apply",
                                                     args.redactor.redact))

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console as RichConsole
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.live import Live
 
 from configurator import __version__, junit, planview
 from configurator.executor import HostResult
+from configurator.liveview import LiveHosts
 from configurator.plan import Planned
 
 SYMBOLS = {"create": "+", "modify": "~", "remove": "-", "": "~"}
@@ -39,6 +40,7 @@ class Console:
         self.lock = threading.Lock()
         wanted = color if color is not None else (out.isatty() and "NO_COLOR" not in os.environ
                                                   and os.environ.get("CI") != "true")
+        self.live: LiveHosts | None = None
         self.rich = RichConsole(file=out, highlight=False, markup=False, no_color=not wanted,
                                 force_terminal=wanted or None, soft_wrap=True, record=True)
 
@@ -50,6 +52,8 @@ class Console:
 
     def step(self, host: str, item: Planned, outcome: str) -> None:
         """One line per step that is not ok (all lines with -v)."""
+        if self.live is not None:
+            self.live.step(host, item, outcome)
         if (outcome == "ok" and self.verbose < 1) or (self.plan and outcome in ("pending", "unknown")):
             return
         mark = {"ok": " ", "unknown": "?", "failed": "!", "skipped": ".", "handler": "*"}.get(
@@ -66,15 +70,17 @@ class Console:
         self.write(text)
 
     @contextlib.contextmanager
-    def progress(self, hosts: int, verb: str) -> Iterator[Callable[[HostResult], None]]:
-        """A live "N/M hosts" bar on a terminal (lines print above it); nothing otherwise."""
-        if not self.rich.is_terminal or self.rich.no_color:
+    def progress(self, hosts: list[str], verb: str) -> Iterator[Callable[[HostResult], None]]:
+        """A live table of the hosts on a terminal (step lines print above it); nothing otherwise."""
+        if not self.rich.is_terminal or self.rich.no_color or not hosts:
             yield lambda result: None
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=self.rich, transient=True) as bar:
-            task = bar.add_task(f"{verb}: hosts done", total=hosts)
-            yield lambda result: bar.advance(task)
+        self.live = LiveHosts(hosts, verb)
+        try:
+            with Live(get_renderable=self.live.render, console=self.rich, transient=True, refresh_per_second=8):
+                yield self.live.done
+        finally:
+            self.live = None
 
     def plan_view(self, results: list[HostResult]) -> None:
         """The folded plan of a check run."""

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.actions import Upload
+from configurator.resources import textfile
+from configurator.resources.base import Check, Step, change, ok, unknown
 from configurator.resources.file import content_diff
-
-MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
-
-_STAT = "stat --printf 'mode=%a\\nowner=%U\\ngroup=%G\\nsize=%s' -- \"$p\""
 
 
 @dataclass(frozen=True)
@@ -51,7 +46,7 @@ class Block:
         problems: list[str] = []
         if not self.marker.strip() or "\n" in self.marker or "\r" in self.marker:
             problems.append("marker must be one non-empty line")
-        inner = _split(self.content)
+        inner = textfile.split(self.content)
         if self.begin in inner or self.end in inner:
             problems.append("content must not contain the block's own marker lines")
         if "\0" in self.content:
@@ -60,50 +55,20 @@ class Block:
 
     def block_lines(self) -> list[str]:
         """The block as it should appear, markers included."""
-        return [self.begin, *_split(self.content), self.end]
+        return [self.begin, *textfile.split(self.content), self.end]
 
     def probe(self) -> str:
-        return (
-            f"p={quote(self.path)}\n"
-            'if [ -L "$p" ]; then echo type=link\n'
-            f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
-            f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
-            '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
-            "  else echo unreadable=1; fi\n"
-            'elif [ -e "$p" ]; then echo type=other\n'
-            "else echo type=absent; fi\n"
-        )
+        return textfile.probe(self.path)
 
     def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        kind = seen.get("type", "")
-        if kind == "absent":
-            return self._plan_missing()
-        if kind != "file":
-            what = {"link": "a symlink (manage its target instead)", "other": "not a regular file"}
-            return unknown(f"{self.path} is {what.get(kind, 'not described by the probe')}")
-        if "too_large" in seen:
-            return unknown(f"{self.path} is larger than {MAX_SIZE} bytes; refusing to edit it")
-        old = _content(seen)
-        if old is None:
-            return unknown(f"{self.path} could not be read (or changed while it was read)")
-        try:
-            lines, summary = self.edit(_split(old.decode("utf-8", "surrogateescape")))
-        except ValueError as exc:
-            return unknown(f"{self.path}: {exc}")
-        if not summary:
-            return ok()
-        new = _join(lines).encode("utf-8", "surrogateescape")
-        upload = Upload(self.path, new, f"{int(seen.get('mode', '644'), 8):04o}",
-                        seen.get("owner", "root"), seen.get("group", "root"))
-        return change(summary, upload, diff=content_diff(self.path, old, new))
+        return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:
         if self.state == "absent":
             return ok(f"{self.path} does not exist")
         if not self.create:
             return unknown(f"{self.path} does not exist (set create: true to create it)")
-        new = _join(self.block_lines()).encode("utf-8", "surrogateescape")
+        new = textfile.join(self.block_lines()).encode("utf-8", "surrogateescape")
         upload = Upload(self.path, new, "0644", "root", "root")
         return change(f"create {self.path} with block {self.marker!r}", upload,
                       diff=content_diff(self.path, None, new), kind="create")
@@ -142,7 +107,7 @@ class Block:
         if self.state == "absent" and not f.exists:
             return
         assert f.is_file, f"{self.path} is not a regular file"
-        lines = _split(f.content.decode("utf-8", "surrogateescape"))
+        lines = textfile.split(f.content.decode("utf-8", "surrogateescape"))
         span = self.find(lines)
         if self.state == "absent":
             assert span is None, f"{self.path} still has block {self.marker!r}"
@@ -151,23 +116,3 @@ class Block:
         assert lines[span[0]:span[1] + 1] == self.block_lines(), f"{self.path} block {self.marker!r} differs"
 
 
-def _content(seen: dict[str, str]) -> bytes | None:
-    """The file content from the probe, or None when it is missing or inconsistent."""
-    if "content_b64" not in seen:
-        return None
-    try:
-        data = base64.b64decode(seen["content_b64"], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if seen.get("size") == str(len(data)) else None
-
-
-def _split(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _join(lines: list[str]) -> str:
-    return "".join(f"{text}\n" for text in lines)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.actions import Upload
+from configurator.resources import textfile
+from configurator.resources.base import Check, Step, change, ok, unknown
 from configurator.resources.file import content_diff
 
-MAX_SIZE = 1024 * 1024  # larger files are not edited line by line (the step is unknown)
-
 # One stat for type-independent metadata; `size` lets the shell decide whether to read the file.
-_STAT = "stat --printf 'mode=%a\\nowner=%U\\ngroup=%G\\nsize=%s' -- \"$p\""
 
 
 @dataclass(frozen=True)
@@ -67,37 +63,10 @@ class Line:
         return problems
 
     def probe(self) -> str:
-        return (
-            f"p={quote(self.path)}\n"
-            'if [ -L "$p" ]; then echo type=link\n'
-            f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
-            f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
-            '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
-            "  else echo unreadable=1; fi\n"
-            'elif [ -e "$p" ]; then echo type=other\n'
-            "else echo type=absent; fi\n"
-        )
+        return textfile.probe(self.path)
 
     def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        kind = seen.get("type", "")
-        if kind == "absent":
-            return self._plan_missing()
-        if kind != "file":
-            what = {"link": "a symlink (manage its target instead)", "other": "not a regular file"}
-            return unknown(f"{self.path} is {what.get(kind, 'not described by the probe')}")
-        if "too_large" in seen:
-            return unknown(f"{self.path} is larger than {MAX_SIZE} bytes; refusing to edit it")
-        old = _content(seen)
-        if old is None:
-            return unknown(f"{self.path} could not be read (or changed while it was read)")
-        lines, summary = self.edit(_split(old.decode("utf-8", "surrogateescape")))
-        if not summary:
-            return ok()
-        new = _join(lines).encode("utf-8", "surrogateescape")
-        upload = Upload(self.path, new, f"{int(seen.get('mode', '644'), 8):04o}",
-                        seen.get("owner", "root"), seen.get("group", "root"))
-        return change(summary, upload, diff=content_diff(self.path, old, new))
+        return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:
         if self.state == "absent":
@@ -161,28 +130,8 @@ class Line:
         assert not found, f"{self.path} still contains {found[0]!r}"
 
 
-def _content(seen: dict[str, str]) -> bytes | None:
-    """The file content from the probe, or None when it is missing or inconsistent."""
-    if "content_b64" not in seen:
-        return None
-    try:
-        data = base64.b64decode(seen["content_b64"], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if seen.get("size") == str(len(data)) else None
-
 
 def _last_match(pattern: str, lines: list[str]) -> int | None:
     hits = [i for i, text in enumerate(lines) if re.search(pattern, text)]
     return hits[-1] if hits else None
 
-
-def _split(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _join(lines: list[str]) -> str:
-    return "".join(f"{text}\n" for text in lines)

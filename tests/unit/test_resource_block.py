@@ -12,8 +12,9 @@ import pytest
 from configurator.actions import Upload
 from configurator.errors import InputError, Location
 from configurator.resources import TYPES
-from configurator.resources.block import MAX_SIZE, Block
+from configurator.resources.block import Block
 from configurator.resources.schema import build
+from configurator.resources.textfile import MAX_SIZE
 
 P = "/etc/hosts"
 B, E = "# BEGIN m", "# END m"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from configurator.actions import Upload
-from configurator.resources.line import MAX_SIZE, Line
+from configurator.resources.line import Line
+from configurator.resources.textfile import MAX_SIZE
 
 P = "/etc/t.conf"
 

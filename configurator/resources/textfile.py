@@ -1,0 +1,81 @@
+"""Editing part of a text file in place (line, block): read it whole, edit in Python, upload it whole."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from configurator.actions import Upload, quote
+from configurator.resources.base import Step, change, field_lines, ok, unknown
+from configurator.resources.file import content_diff
+
+MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
+
+_STAT = "stat --printf 'mode=%a\\nowner=%U\\ngroup=%G\\nsize=%s' -- \"$p\""
+
+Edit = Callable[[list[str]], tuple[list[str], str]]  # lines -> (new lines, summary; "" = nothing to do)
+
+
+def probe(path: str) -> str:
+    """sh that prints the file's metadata and its content (base64), or why it cannot be edited."""
+    return (
+        f"p={quote(path)}\n"
+        'if [ -L "$p" ]; then echo type=link\n'
+        f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
+        f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
+        '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
+        "  else echo unreadable=1; fi\n"
+        'elif [ -e "$p" ]; then echo type=other\n'
+        "else echo type=absent; fi\n"
+    )
+
+
+def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> Step:
+    """The step that applies `edit` to the observed file, keeping its mode and owner."""
+    seen = field_lines(observed)
+    kind = seen.get("type", "")
+    if kind == "absent":
+        return missing()
+    if kind != "file":
+        what = {"link": "a symlink (manage its target instead)", "other": "not a regular file"}
+        return unknown(f"{path} is {what.get(kind, 'not described by the probe')}")
+    if "too_large" in seen:
+        return unknown(f"{path} is larger than {MAX_SIZE} bytes; refusing to edit it")
+    old = content(seen)
+    if old is None:
+        return unknown(f"{path} could not be read (or changed while it was read)")
+    try:
+        lines, summary = edit(split(old.decode("utf-8", "surrogateescape")))
+    except ValueError as exc:
+        return unknown(f"{path}: {exc}")
+    if not summary:
+        return ok()
+    new = join(lines).encode("utf-8", "surrogateescape")
+    upload = Upload(path, new, f"{int(seen.get('mode', '644'), 8):04o}", seen.get("owner", "root"),
+                    seen.get("group", "root"))
+    return change(summary, upload, diff=content_diff(path, old, new))
+
+
+def content(seen: dict[str, str]) -> bytes | None:
+    """The file content from the probe, or None when it is missing or inconsistent."""
+    if "content_b64" not in seen:
+        return None
+    try:
+        data = base64.b64decode(seen["content_b64"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if seen.get("size") == str(len(data)) else None
+
+
+def split(text: str) -> list[str]:
+    """Lines without their newlines (a final newline makes no extra empty line)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def join(lines: list[str]) -> str:
+    """Lines back to text, each ending in a newline."""
+    return "".join(f"{text}\n" for text in lines)

@@ -14,6 +14,7 @@ from pathlib import Path
 from configurator import (
     __version__,
     apply,
+    arguments,
     completion,
     executor,
     inventory,
@@ -44,21 +45,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inventory", type=Path, help="inventory YAML file")
-    parser.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
-    parser.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
-                        help="set a variable (highest precedence); the value is read as YAML")
-    vault.add_password_option(parser)
+_common = arguments.targets
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
+    arguments.connection(parser)
     parser.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
-    parser.add_argument("--accept-new", action="store_true",
-                        help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--verbose", "-v", action="count", default=0)
     become = parser.add_mutually_exclusive_group()
     become.add_argument("--ask-become-pass", "-K", action="store_true",

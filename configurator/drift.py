@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from configurator import __version__, executor, history, junit, report, vault
+from configurator import __version__, arguments, executor, history, junit, report
 from configurator.catalog import Catalog
 from configurator.verification.findings import Finding, HostDrift, StepView, findings
 from configurator.verification.markdown import render as render_markdown
@@ -155,16 +155,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any) -> None:
     """Register `configure drift`."""
     p = subparsers.add_parser("drift", help="find drift: plan without writing, plus verify; report and remember")
-    p.add_argument("inventory", type=Path, help="inventory YAML file")
-    p.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
-    p.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
-                   help="set a variable (highest precedence); the value is read as YAML")
-    vault.add_password_option(p)
+    arguments.targets(p)
+    arguments.connection(p)
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write drift.json, drift.xml, drift.md here and keep history.sqlite")
-    p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
-    p.add_argument("--accept-new", action="store_true",
-                   help="accept and record host keys never seen before (a changed key still fails)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print the summary only when there is something to say (cron mails only then)")
     p.set_defaults(func=cmd_drift)

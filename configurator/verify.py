@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from configurator import __version__, executor, junit, report, vault
+from configurator import __version__, arguments, executor, junit, report
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 from configurator.plan import applies
@@ -210,15 +210,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any) -> None:
     """Register `configure verify`."""
     p = subparsers.add_parser("verify", help="check the hosts with testinfra: generated checks and role tests")
-    p.add_argument("inventory", type=Path, help="inventory YAML file")
-    p.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
-    p.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
-                   help="set a variable (highest precedence); the value is read as YAML")
-    vault.add_password_option(p)
-    p.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
+    arguments.targets(p)
+    arguments.connection(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
-    p.add_argument("--accept-new", action="store_true",
-                   help="accept and record host keys never seen before (a changed key still fails)")
     p.add_argument("--verbose", "-v", action="count", default=0, help="list passing checks too")
     p.set_defaults(func=cmd_verify)

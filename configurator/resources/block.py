@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Upload
 from configurator.resources import textfile
-from configurator.resources.base import Check, Step, change, ok, unknown
-from configurator.resources.file import content_diff
+from configurator.resources.base import Check, Step
 
 
 @dataclass(frozen=True)
@@ -64,14 +62,9 @@ class Block:
         return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:
-        if self.state == "absent":
-            return ok(f"{self.path} does not exist")
-        if not self.create:
-            return unknown(f"{self.path} does not exist (set create: true to create it)")
         new = textfile.join(self.block_lines()).encode("utf-8", "surrogateescape")
-        upload = Upload(self.path, new, "0644", "root", "root")
-        return change(f"create {self.path} with block {self.marker!r}", upload,
-                      diff=content_diff(self.path, None, new), kind="create")
+        return textfile.missing(self.path, self.state == "absent", self.create, new,
+                                f"create {self.path} with block {self.marker!r}")
 
     def edit(self, lines: list[str]) -> tuple[list[str], str]:
         """The file's lines after the edit and a summary (empty when nothing changes)."""

@@ -6,10 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Upload
 from configurator.resources import textfile
-from configurator.resources.base import Check, Step, change, ok, unknown
-from configurator.resources.file import content_diff
+from configurator.resources.base import Check, Step
 
 # One stat for type-independent metadata; `size` lets the shell decide whether to read the file.
 
@@ -69,14 +67,9 @@ class Line:
         return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:
-        if self.state == "absent":
-            return ok(f"{self.path} does not exist")
-        if not self.create:
-            return unknown(f"{self.path} does not exist (set create: true to create it)")
         new = f"{self.line}\n".encode("utf-8", "surrogateescape")
-        upload = Upload(self.path, new, "0644", "root", "root")
-        return change(f"create {self.path} with the line", upload,
-                      diff=content_diff(self.path, None, new), kind="create")
+        summary = f"create {self.path} with the line"
+        return textfile.missing(self.path, self.state == "absent", self.create, new, summary)
 
     def edit(self, lines: list[str]) -> tuple[list[str], str]:
         """The file's lines after the edit, and a summary (empty when nothing changes)."""

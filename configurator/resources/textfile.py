@@ -57,6 +57,16 @@ def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> S
     return change(summary, upload, diff=content_diff(path, old, new))
 
 
+def missing(path: str, absent: bool, create: bool, new: bytes, summary: str) -> Step:
+    """The step for a file that does not exist: fine when it should not, created only when asked."""
+    if absent:
+        return ok(f"{path} does not exist")
+    if not create:
+        return unknown(f"{path} does not exist (set create: true to create it)")
+    return change(summary, Upload(path, new, "0644", "root", "root"), diff=content_diff(path, None, new),
+                  kind="create")
+
+
 def content(seen: dict[str, str]) -> bytes | None:
     """The file content from the probe, or None when it is missing or inconsistent."""
     if "content_b64" not in seen:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import logging
 import sys
@@ -54,11 +53,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     parser.add_argument("--verbose", "-v", action="count", default=0)
-    become = parser.add_mutually_exclusive_group()
-    become.add_argument("--ask-become-pass", "-K", action="store_true",
-                        help="prompt once for the sudo password (sent on sudo's stdin, never logged)")
-    become.add_argument("--become-password-file", type=Path, metavar="FILE",
-                        help="read the sudo password from FILE (one trailing newline removed); never logged")
+    arguments.become(parser)
     parser.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
     parser.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
 
@@ -123,33 +118,13 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
     return inv, [build_catalog(h, inv, cli_vars, cache, view) for h in hosts]
 
 
-def become_password(args: argparse.Namespace) -> str | None:
-    """The sudo password: prompted (--ask-become-pass), read once from --become-password-file, or none."""
-    if args.ask_become_pass:
-        return getpass.getpass("sudo password: ")
-    path: Path | None = args.become_password_file
-    if path is None:
-        return None
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"cannot read the become password file {path}: {reason}") from None
-    text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
-    if not text:
-        raise InputError(f"the become password file {path} is empty")
-    return text
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
     """apply / check."""
     started = time.monotonic()
     inv, catalogs = load_catalogs(args)
     console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
                              color=False if args.no_color else None)
-    password = become_password(args)
-    if password:
-        args.redactor.add([password])
+    password = arguments.become_password(args)
     after = verify.AfterApply(args.accept_new, password, write=console.write, verbose=args.verbose) \
         if getattr(args, "verify", False) and not args.check else None
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,

@@ -145,7 +145,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     _, catalogs = load_catalogs(args)
     for catalog in catalogs:
         load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
-    options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new)
+    options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new,
+                               sudo_password=arguments.become_password(args))
     code, text = run(catalogs, options, args.report, args.redactor.redact)
     if code != CLEAN or not args.quiet:
         print(text, end="")
@@ -157,6 +158,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("drift", help="find drift: plan without writing, plus verify; report and remember")
     arguments.targets(p)
     arguments.connection(p)
+    arguments.become(p)
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write drift.json, drift.xml, drift.md here and keep history.sqlite")
     p.add_argument("--quiet", "-q", action="store_true",

@@ -91,10 +91,11 @@ def _role_checks(catalog: Catalog, conn: Connection, tests: list[role_tests.Role
 
 
 def verify_all(catalogs: Sequence[Catalog], forks: int = executor.DEFAULT_FORKS, accept_new: bool = False,
-               done: Done = lambda host, results: None) -> dict[str, list[CheckResult]]:
+               done: Done = lambda host, results: None, sudo_password: str | None = None,
+               ) -> dict[str, list[CheckResult]]:
     """Verify hosts in parallel; host name -> its results, in inventory order."""
     def one(catalog: Catalog) -> list[CheckResult]:
-        found = verify_host(catalog, accept_new)
+        found = verify_host(catalog, accept_new, sudo_password=sudo_password)
         done(catalog.host.name, found)
         return found
 
@@ -193,8 +194,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
     console = report.Console(verbose=args.verbose)
     redact = args.redactor.redact
+    password = arguments.become_password(args)
     by_host = verify_all(catalogs, args.forks, args.accept_new,
-                         lambda host, results: console.write(redact(lines(host, results, args.verbose))))
+                         lambda host, results: console.write(redact(lines(host, results, args.verbose))), password)
     if args.json:
         report.write_json(args.json, as_json(by_host, redact))
     if args.junit:
@@ -212,6 +214,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("verify", help="check the hosts with testinfra: generated checks and role tests")
     arguments.targets(p)
     arguments.connection(p)
+    arguments.become(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     p.add_argument("--verbose", "-v", action="count", default=0, help="list passing checks too")

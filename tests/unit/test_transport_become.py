@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from configurator import cli, transport
+from configurator import arguments, cli, redaction, transport
 from configurator.errors import HostFailed, InputError
 from configurator.inventory import Host, Ssh
 
 
 def args(path: Path | None, ask: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(ask_become_pass=ask, become_password_file=path)
+    return argparse.Namespace(ask_become_pass=ask, become_password_file=path, redactor=redaction.Redactor())
 
 
 @pytest.mark.parametrize("content, password", [
@@ -28,7 +28,7 @@ def args(path: Path | None, ask: bool = False) -> argparse.Namespace:
 def test_the_password_file_is_read_with_one_trailing_newline_removed(tmp_path, content, password):
     path = tmp_path / "pw"
     path.write_bytes(content)
-    assert cli.become_password(args(path)) == password
+    assert arguments.become_password(args(path)) == password
 
 
 @pytest.mark.parametrize("content", [None, b"", b"\n", b"\xff\xfe"])
@@ -37,12 +37,26 @@ def test_a_missing_empty_or_undecodable_password_file_is_bad_input(tmp_path, con
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(InputError) as caught:
-        cli.become_password(args(path))
+        arguments.become_password(args(path))
     assert caught.value.exit_code == 65 and str(path) in str(caught.value)
 
 
+def test_the_password_is_redacted(tmp_path):
+    path = tmp_path / "pw"
+    path.write_text("s3cret-pw\n")
+    given = args(path)
+    arguments.become_password(given)
+    assert given.redactor.redact("sudo said s3cret-pw") == "sudo said ********"
+
+
+@pytest.mark.parametrize("command", ["apply", "check", "verify", "drift"])
+def test_every_command_that_connects_takes_a_password_file(tmp_path, command):
+    parsed = cli.build_parser().parse_args([command, "inv.yml", "--become-password-file", str(tmp_path / "pw")])
+    assert parsed.become_password_file == tmp_path / "pw"
+
+
 def test_no_option_means_no_password():
-    assert cli.become_password(args(None)) is None
+    assert arguments.become_password(args(None)) is None
 
 
 def test_prompt_and_file_together_are_a_usage_error(tmp_path, capsys):

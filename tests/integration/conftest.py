@@ -43,8 +43,8 @@ def sandbox() -> Iterator[Sandbox]:
     if a test session started it.
     """
     reason = needs_root_reason()
-    if reason:
-        pytest.skip(reason)
+    if reason:  # an integration test that cannot reach real hosts has failed, not passed quietly
+        pytest.fail(reason, pytrace=False)
     ticket = lease.acquire()
     try:
         yield up(hosts=SANDBOX_HOSTS)

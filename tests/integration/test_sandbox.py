@@ -13,8 +13,22 @@ import paramiko
 import pytest
 import yaml
 
-from configurator.sandbox import Sandbox, SandboxError, down, load, network, process, run_in, status, teardown, up
+from configurator.sandbox import (
+    Sandbox,
+    SandboxError,
+    down,
+    layout,
+    lease,
+    load,
+    network,
+    process,
+    run_in,
+    status,
+    teardown,
+    up,
+)
 from configurator.sandbox.layout import BRIDGE, GATEWAY, PROXY_PORT
+from tests.integration.conftest import needs_root_reason
 
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 IP_FORWARD_BEFORE = IP_FORWARD.read_text() if IP_FORWARD.exists() else None
@@ -43,11 +57,21 @@ def sandbox_running() -> bool:
     return BRIDGE in network.link_names()
 
 
+def make_room_for_a_private_sandbox() -> None:
+    """One sandbox per machine: take down a shared one no test session holds (it boots again in seconds)."""
+    if not sandbox_running():
+        return
+    if lease.holders(layout.state_dir(None) / lease.LEASES):
+        pytest.fail("another test session is using the sandbox; run this test when it has finished",
+                    pytrace=False)
+    down()
+
+
 def test_crash_recovery_and_down_leave_nothing_behind(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("the sandbox needs root")
-    if sandbox_running():
-        pytest.skip("a sandbox already runs on this machine (one per machine); run this file alone")
+    reason = needs_root_reason()
+    if reason:
+        pytest.fail(reason, pytrace=False)
+    make_room_for_a_private_sandbox()
     box = up(hosts=1, state_dir=tmp_path)
     os.kill(box.hosts[0].pid, signal.SIGKILL)  # a crashed host
     assert process.wait_gone(box.hosts[0].init, 5)

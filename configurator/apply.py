@@ -74,7 +74,7 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event,
 def with_details(session: Session, planned: list[Planned]) -> list[Planned]:
     """Re-probe, one by one and in one round trip, the changes a batched probe could not describe
     (the old content of a changed file, for its diff); a converged host never pays for it."""
-    wanted = [n for n, p in enumerate(planned) if getattr(p.entry.resource, "wants_detail", _no)(p.step)]
+    wanted = [n for n, p in enumerate(planned) if p.step.needs_detail]
     if not wanted:
         return planned
     entries = [planned[n].entry for n in wanted]
@@ -83,10 +83,6 @@ def with_details(session: Session, planned: list[Planned]) -> list[Planned]:
     for n, item in zip(wanted, decide_all(entries, seen.states), strict=True):
         detailed[n] = item
     return detailed
-
-
-def _no(step: Step) -> bool:
-    return False
 
 
 def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list[str]:

@@ -19,6 +19,7 @@ class Step:
     actions: tuple[Action, ...] = ()
     diff: str = ""
     kind: Literal["create", "modify", "remove", ""] = ""
+    needs_detail: bool = False  # decided from a batched probe; the resource's own probe can say more (a diff)
 
 
 @dataclass(frozen=True)

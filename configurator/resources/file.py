@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
 from configurator.actions import Run, Upload, quote
@@ -113,10 +113,6 @@ class File:
         """Probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)."""
         return True
 
-    def wants_detail(self, step: Step) -> bool:
-        """A content change seen by the batched probe has no diff yet: `probe()` fetches the old content."""
-        return step.status == "change" and not step.diff and step.summary.startswith("content of")
-
     @staticmethod
     def batch_probe(files: list[File]) -> str:
         """sh for many files at once: metadata, then checksums of the regular files only (never a FIFO)."""
@@ -167,9 +163,11 @@ class File:
             diff = "" if self.source else content_diff(self.path, None, self.content)
             return change(f"create {self.path}", upload, diff=diff, kind="create")
         if seen.get("sha256") != self.sha256:
-            old = base64.b64decode(seen["content_b64"]) if "content_b64" in seen else None
-            diff = content_diff(self.path, old, self.content) if old is not None else ""
-            return change(f"content of {self.path} changed", upload, diff=diff)
+            summary = f"content of {self.path} changed"
+            if "content_b64" not in seen:  # the batched probe sends no old content: ask for it if it matters
+                return replace(change(summary, upload), needs_detail=not self.source)
+            return change(summary, upload, diff=content_diff(self.path, base64.b64decode(seen["content_b64"]),
+                                                              self.content))
         notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
         return change(", ".join(notes), *actions) if actions else ok()
 

@@ -27,7 +27,7 @@ def test_probe_script_runs_and_parses_locally(tmp_path):
     assert seen.facts["pkg"] in ("apt", "none") and seen.facts["os_id"]
     steps = [r.plan(s) for r, s in zip(resources, seen.states, strict=True)]
     assert [s.status for s in steps] == ["ok", "change", "change"]
-    assert steps[2].diff == "" and resources[2].wants_detail(steps[2])  # batched: no old content yet
+    assert steps[2].diff == "" and steps[2].needs_detail  # batched: no old content yet
     one_by_one = run_sh(probe.script(resources, "tok", facts=False, batch=False)).stdout
     detail = resources[2].plan(probe.parse(one_by_one, "tok", resources, batch=False).states[2])
     assert "+other" in detail.diff and "-hello" in detail.diff

@@ -8,7 +8,9 @@ import logging
 import sys
 import time
 import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from configurator import (
     __version__,
@@ -44,7 +46,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
-_common = arguments.targets
+def _targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace], int],
+              *positional: str) -> argparse.ArgumentParser:
+    """A subcommand over the inventory (inventory, --limit, --var) with extra positionals (`name?` optional)."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=text)
+    arguments.targets(p)
+    for word in positional:
+        p.add_argument(word.rstrip("?"), nargs="?" if word.endswith("?") else None)
+    p.set_defaults(func=func)
+    return p
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -65,29 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, text in (("apply", "converge the hosts"), ("check", "show what apply would change; write nothing")):
-        p = sub.add_parser(name, help=text)
-        _common(p)
+        p = _targeted(sub, name, text, cmd_apply)
         _run_options(p)
-        p.set_defaults(func=cmd_apply, check=name == "check")
+        p.set_defaults(check=name == "check")
         if name == "apply":
             p.add_argument("--check", action="store_true", help="same as `configure check`")
             p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes were made")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask (apply never asks today)")
             p.add_argument("--verify", action="store_true",
                            help="verify each host after it converged; a failure stops the next batch (exit 4)")
-    p = sub.add_parser("vars", help="show a host's variables and where each came from")
-    _common(p)
-    p.add_argument("host")
-    p.add_argument("name", nargs="?")
-    p.set_defaults(func=cmd_vars)
-    p = sub.add_parser("hosts", help="list matched hosts with their groups and roles")
-    _common(p)
-    p.set_defaults(func=cmd_hosts)
-    p = sub.add_parser("facts", help="connect to a host and print its gathered facts")
-    _common(p)
-    p.add_argument("host")
-    p.add_argument("--accept-new", action="store_true")
-    p.set_defaults(func=cmd_facts)
+    _targeted(sub, "vars", "show a host's variables and where each came from", cmd_vars, "host", "name?")
+    _targeted(sub, "hosts", "list matched hosts with their groups and roles", cmd_hosts)
+    facts = _targeted(sub, "facts", "connect to a host and print its gathered facts", cmd_facts, "host")
+    facts.add_argument("--accept-new", action="store_true")
     p = sub.add_parser("role", help="role authoring: `configure role new NAME [--path roles]`")
     role_sub = p.add_subparsers(dest="role_command", required=True, parser_class=Parser)
     p = role_sub.add_parser("new", help="scaffold a role with a resource, a template and a test")
@@ -151,12 +151,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return after.exit_code(results, code) if after is not None else code
 
 
-def cmd_vars(args: argparse.Namespace) -> int:
-    """Each variable of a host, its value and where it came from."""
+def _named_host(args: argparse.Namespace) -> tuple[inventory.Inventory, inventory.Host]:
+    """The inventory and the host named on the command line (bad input when there is no such host)."""
     inv = load_inventory(args)
     if args.host not in inv.hosts:
         raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
-    catalog = build_catalog(inv.hosts[args.host], inv, parse_cli_vars(args.var))
+    return inv, inv.hosts[args.host]
+
+
+def cmd_vars(args: argparse.Namespace) -> int:
+    """Each variable of a host, its value and where it came from."""
+    inv, host = _named_host(args)
+    catalog = build_catalog(host, inv, parse_cli_vars(args.var))
     for name, sourced in sorted(catalog.variables.items()):
         if args.name and name != args.name:
             continue
@@ -183,10 +189,8 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """Facts of one host, from the same single round trip the engine uses."""
-    inv = load_inventory(args)
-    if args.host not in inv.hosts:
-        raise InputError(f"no host {args.host!r} in {args.inventory}", hint="`configure hosts` lists them")
-    session = transport.connect(inv.hosts[args.host], args.accept_new)
+    _, host = _named_host(args)
+    session = transport.connect(host, args.accept_new)
     try:
         seen = apply.observe(session, [], first=True, check=True)
     finally:

@@ -58,3 +58,32 @@ def etc_checksum(host: SandboxHost) -> str:
 def changed_steps(report: dict[str, Any], statuses: tuple[str, ...] = ("changed", "pending")) -> dict[str, list[str]]:
     """host -> resources whose status is in `statuses`."""
     return {h["host"]: [s["resource"] for s in h["steps"] if s["status"] in statuses] for h in report["hosts"]}
+
+
+class RoleLab:
+    """An inventory that puts one role on one server host; tests add hosts that exist only in it."""
+
+    def __init__(self, sandbox: Sandbox, folder: Path, server: str, role: str, role_vars: dict[str, Any]) -> None:
+        self.sandbox, self.folder, self.server_name = sandbox, folder, server
+        self.role, self.role_vars = role, role_vars
+        self.path = folder / "inventory.yml"
+        self.hosts: dict[str, dict[str, Any]] = {}
+        self.runs = 0
+
+    def write(self) -> Path:
+        data = {
+            "ssh": {"user": "root", "identity": str(self.sandbox.key_path),
+                    "known_hosts": str(self.sandbox.known_hosts), "connect_timeout": 5},
+            "hosts": self.hosts,
+            "groups": {self.role: {"hosts": [self.server_name], "roles": [self.role], "vars": self.role_vars}},
+        }
+        self.path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return self.path
+
+    def apply(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """`configure apply --limit SERVER` (hosts that exist only in the inventory are never connected to)."""
+        self.runs += 1
+        code, data = configure("apply", self.write(), "--limit", self.server_name, *args,
+                               report=self.folder / f"run{self.runs}.json")
+        assert data is not None
+        return code, data

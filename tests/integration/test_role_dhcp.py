@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from configurator.sandbox.layout import BRIDGE
-from tests.integration.engine_helpers import changed_steps, configure, sh
+from tests.integration.engine_helpers import RoleLab, changed_steps, configure, sh
 
 pytestmark = pytest.mark.integration
 
@@ -31,33 +30,13 @@ LAB_VARS = {"dhcp_pools": ["198.18.0.100 - 198.18.0.150"], "dhcp_routers": ["198
             "dhcp_dns_servers": ["198.18.0.14"], "dhcp_domain_name": "lab.example"}
 
 
-class Lab:
+class Lab(RoleLab):
     """An inventory with node4 as the DHCP server; more hosts (only in the inventory) may be added."""
 
     def __init__(self, sandbox: Any, folder: Path) -> None:
-        self.sandbox = sandbox
+        super().__init__(sandbox, folder, SERVER, "dhcp", LAB_VARS)
         self.server, self.client = sandbox.host(SERVER), sandbox.host(CLIENT)
-        self.folder = folder
-        self.path = folder / "inventory.yml"
-        self.hosts: dict[str, dict[str, Any]] = {h.name: {"address": h.address} for h in (self.server, self.client)}
-        self.runs = 0
-
-    def write(self) -> Path:
-        data = {
-            "ssh": {"user": "root", "identity": str(self.sandbox.key_path),
-                    "known_hosts": str(self.sandbox.known_hosts), "connect_timeout": 5},
-            "hosts": self.hosts,
-            "groups": {"dhcp": {"hosts": [SERVER], "roles": ["dhcp"], "vars": LAB_VARS}},
-        }
-        self.path.write_text(yaml.safe_dump(data, sort_keys=False))
-        return self.path
-
-    def apply(self, *args: str) -> tuple[int, dict[str, Any]]:
-        self.runs += 1
-        code, data = configure("apply", self.write(), "--limit", SERVER, *args,
-                               report=self.folder / f"run{self.runs}.json")
-        assert data is not None
-        return code, data
+        self.hosts.update({h.name: {"address": h.address} for h in (self.server, self.client)})
 
 
 def ip(*args: str) -> None:

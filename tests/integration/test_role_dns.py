@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.integration.engine_helpers import changed_steps, configure, sh
+from tests.integration.engine_helpers import RoleLab, changed_steps, configure, sh
 
 pytestmark = pytest.mark.integration
 
@@ -22,37 +21,16 @@ ZONES = [f"zone[{ZONE_FILE}]", f"zone[{REVERSE_FILE}]"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Lab:
+class Lab(RoleLab):
     """An inventory of the sandbox hosts plus hosts that exist only in DNS; node4 serves the zones."""
 
     def __init__(self, sandbox: Any, folder: Path) -> None:
-        self.sandbox = sandbox
+        records = [{"name": "www", "type": "CNAME", "value": "node1"}]
+        super().__init__(sandbox, folder, SERVER, "dns", {"dns_records": records})
         self.server = sandbox.host(SERVER)
-        self.folder = folder
-        self.path = folder / "inventory.yml"
-        self.hosts: dict[str, dict[str, Any]] = {h.name: {"address": h.address} for h in sandbox.hosts}
+        self.hosts.update({h.name: {"address": h.address} for h in sandbox.hosts})
         self.hosts["extra1"] = {"address": "198.18.0.201", "vars": {"dns": True}}  # only in the inventory
         self.hosts["laptop"] = {"address": "198.18.0.202", "vars": {"dns": False}}  # opted out
-        self.runs = 0
-
-    def write(self) -> Path:
-        data = {
-            "ssh": {"user": "root", "identity": str(self.sandbox.key_path),
-                    "known_hosts": str(self.sandbox.known_hosts), "connect_timeout": 5},
-            "hosts": self.hosts,
-            "groups": {"dns": {"hosts": [SERVER], "roles": ["dns"],
-                               "vars": {"dns_records": [{"name": "www", "type": "CNAME", "value": "node1"}]}}},
-        }
-        self.path.write_text(yaml.safe_dump(data, sort_keys=False))
-        return self.path
-
-    def apply(self, *args: str) -> tuple[int, dict[str, Any]]:
-        """`configure apply --limit node4` (the DNS-only hosts are never connected to)."""
-        self.runs += 1
-        code, data = configure("apply", self.write(), "--limit", SERVER, *args,
-                               report=self.folder / f"run{self.runs}.json")
-        assert data is not None
-        return code, data
 
     def dig(self, *args: str) -> str:
         """dig from the control machine at the server, bounded in time."""

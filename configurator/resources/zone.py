@@ -229,12 +229,9 @@ class Zone:
             return _fail(problems, f"{what} {address!r} is not an IP address")
 
     def _host_records(self, problems: list[str]) -> list[Record]:
-        try:
-            hosts = json.loads(self.hosts)
-        except ValueError as exc:
-            return _fail(problems, f"hosts is not JSON: {exc}")
-        if not isinstance(hosts, dict):
-            return _fail(problems, "hosts must be a JSON object of name -> host")
+        hosts = _json(self.hosts, dict, "hosts must be a JSON object of name -> host", problems)
+        if hosts is None:
+            return []
         network = None
         if self.is_reverse and hosts:
             try:
@@ -268,12 +265,9 @@ class Zone:
         return f"{name}." if _inside(name, self.forward_domain) else f"{name}.{self.forward_domain}."
 
     def _extra_records(self, problems: list[str]) -> list[Record]:
-        try:
-            items = json.loads(self.records)
-        except ValueError as exc:
-            return _fail(problems, f"records is not JSON: {exc}")
-        if not isinstance(items, list):
-            return _fail(problems, "records must be a list of {name, type, value}")
+        items = _json(self.records, list, "records must be a list of {name, type, value}", problems)
+        if items is None:
+            return []
         found: list[Record] = []
         for index, item in enumerate(items):
             record = _record(item, f"records[{index}]", problems)
@@ -369,6 +363,19 @@ class Zone:
         argv = [*self.checker, self.origin, self.path]
         done = host.run(" ".join(quote(a) for a in argv))
         assert done.rc == 0, f"{' '.join(argv)} exited {done.rc}: {(done.stdout + done.stderr).strip()}"
+
+
+def _json(text: str, kind: type, expected: str, problems: list[str]) -> Any:
+    """A JSON argument of the expected kind, or None with the problem noted."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        problems.append(f"{expected.split()[0]} is not JSON: {exc}")
+        return None
+    if not isinstance(value, kind):
+        problems.append(expected)
+        return None
+    return value
 
 
 def _fail(problems: list[str], message: str) -> list[Record]:

@@ -10,17 +10,12 @@ import pytest
 import yaml
 
 from tests.integration.engine_helpers import configure, etc_checksum, write_inventory
-from tests.integration.test_verify import DRIFTED, HOSTS, ROLE_TESTS, break_by_hand, host
+from tests.integration.test_verify import DRIFTED, HOSTS, ROLE_TESTS, break_by_hand, converged, host
 
 
 @pytest.fixture(scope="module")
 def inventory(sandbox, tmp_path_factory):
-    """node9 and node10 with the verify_demo role, converged."""
-    path = tmp_path_factory.mktemp("drift") / "inventory.yml"
-    write_inventory(sandbox, path, {"vd": {"hosts": HOSTS, "roles": ["verify_demo"]}})
-    code, data = configure("apply", path, report=path.with_name("apply.json"))
-    assert code == 0, data
-    return path
+    return converged(sandbox, tmp_path_factory.mktemp("drift"))
 
 
 def drift(path: Path, folder: Path) -> tuple[int, dict, ET.Element, str]:

@@ -28,14 +28,18 @@ def break_by_hand(sandbox, name="node9"):
     sh(host(sandbox, name), "echo 'edited by hand' >> /etc/verify_demo.conf; systemctl stop nginx; userdel vdemo")
 
 
-@pytest.fixture(scope="module")
-def inventory(sandbox, tmp_path_factory):
-    """node9 and node10 with the verify_demo role, converged."""
-    path = tmp_path_factory.mktemp("verify") / "inventory.yml"
+def converged(sandbox, folder: Path) -> Path:
+    """node9 and node10 with the verify_demo role, converged; the inventory's path."""
+    path = folder / "inventory.yml"
     write_inventory(sandbox, path, {"vd": {"hosts": HOSTS, "roles": ["verify_demo"]}})
     code, data = configure("apply", path, report=path.with_name("apply.json"))
     assert code == 0, data
     return path
+
+
+@pytest.fixture(scope="module")
+def inventory(sandbox, tmp_path_factory):
+    return converged(sandbox, tmp_path_factory.mktemp("verify"))
 
 
 @pytest.fixture

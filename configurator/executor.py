@@ -36,7 +36,8 @@ class Options:
     forks: int = DEFAULT_FORKS
     accept_new: bool = False
     sudo_password: str | None = None
-    after: Callable[[Catalog, HostResult], None] | None = None  # e.g. verify; may set status "failed"
+    # e.g. verify, given the host's open session; may set the status to "failed"
+    after: Callable[[Catalog, HostResult, transport.Session], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
 
 
@@ -51,6 +52,9 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
         result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error
         result.status = _status(result, options.check)
+        if options.after is not None and result.status in ("ok", "changed"):
+            result.round_trips = session.round_trips  # what the apply cost, before the hook adds its own
+            options.after(catalog, result, session)  # on the same connection, still holding the host lock
     except Unreachable as exc:
         result.status, result.error = "unreachable", str(exc)
     except (ConfigureError, apply.Locked) as exc:
@@ -59,7 +63,7 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
         if session is not None:
-            result.round_trips = session.round_trips
+            result.round_trips = result.round_trips or session.round_trips
             session.close()
         result.seconds = time.monotonic() - started
     return result
@@ -98,8 +102,6 @@ def _run_batch(catalogs: list[Catalog], options: Options, event: apply.Event,
                done: Callable[[HostResult], None]) -> list[HostResult]:
     def one(catalog: Catalog) -> HostResult:
         result = run_host(catalog, options, event)
-        if options.after is not None and result.status in ("ok", "changed"):
-            options.after(catalog, result)
         done(result)
         return result
 

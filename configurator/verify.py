@@ -16,6 +16,7 @@ from configurator import __version__, arguments, executor, junit, report
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 from configurator.plan import applies
+from configurator.transport import Session
 from configurator.variables import plain
 from configurator.verification.results import CheckResult, run_check
 
@@ -44,16 +45,17 @@ def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
 
 
 def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str] | None = None,
-                sudo_password: str | None = None) -> list[CheckResult]:
+                sudo_password: str | None = None, session: Session | None = None) -> list[CheckResult]:
     """Connect once and run every generated check and role test of one host; never raises for host problems."""
     name = catalog.host.name
     try:
         tests = load_role_tests(catalog)
         from configurator.verification.connection import Connection
 
-        with Connection(catalog.host, accept_new, sudo_password) as conn:
-            seen = conn.facts()
-            return _resource_checks(catalog, conn, facts or seen) + _role_checks(catalog, conn, tests)
+        with Connection(catalog.host, accept_new, sudo_password, session) as conn:
+            # a lent session already holds the host's lock and knows the facts
+            seen = facts if session is not None and facts is not None else conn.facts()
+            return _resource_checks(catalog, conn, seen) + _role_checks(catalog, conn, tests)
     except Unreachable as exc:
         return [CheckResult(name, "connect", "host", "host", status="unreachable", message=str(exc))]
     except ConfigureError as exc:
@@ -166,9 +168,9 @@ class AfterApply:
         self.results: dict[str, list[CheckResult]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, catalog: Catalog, result: executor.HostResult) -> None:
+    def __call__(self, catalog: Catalog, result: executor.HostResult, session: Session) -> None:
         started = time.monotonic()
-        found = verify_host(catalog, self.accept_new, result.outcome.facts, self.sudo_password)
+        found = verify_host(catalog, self.accept_new, result.outcome.facts, self.sudo_password, session)
         with self._lock:
             self.results[catalog.host.name] = found
         self.write(lines(catalog.host.name, found, self.verbose))

@@ -24,9 +24,9 @@ CHECK_TIMEOUT = 300.0  # seconds for one command of a check; a hung command must
 class _Backend(ParamikoBackend):  # type: ignore[misc]
     """testinfra's paramiko backend on an already open, host-key-checked client."""
 
-    def __init__(self, client: Any, host: Host, sudo_password: str | None) -> None:
-        become = host.ssh.become and host.ssh.user != "root"
-        super().__init__(f"{host.ssh.user}@{host.address}:{host.ssh.port}", sudo=become)
+    def __init__(self, client: Any, host: Host, sudo_password: str | None, user: str) -> None:
+        become = host.ssh.become and user != "root"  # the user logged in as, as the engine decides
+        super().__init__(f"{user}@{host.address}:{host.ssh.port}", sudo=become)
         self._client = client
         self._password = sudo_password
         self._timeout = min(host.ssh.command_timeout, CHECK_TIMEOUT)
@@ -61,9 +61,11 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
 class Connection:
     """One host's SSH connection for a whole verify run: a testinfra `host`, facts and the shared lock."""
 
-    def __init__(self, host: Host, accept_new: bool = False, sudo_password: str | None = None) -> None:
-        self.session = transport.connect(host, accept_new, sudo_password)
-        backend = _Backend(self.session.conn.client, host, sudo_password)
+    def __init__(self, host: Host, accept_new: bool = False, sudo_password: str | None = None,
+                 session: transport.Session | None = None) -> None:
+        self.owned = session is None  # a session lent by `apply --verify` stays open for its owner
+        self.session = session or transport.connect(host, accept_new, sudo_password)
+        backend = _Backend(self.session.conn.client, host, sudo_password, self.session.user)
         self.host = testinfra.host.Host(backend)
         backend.set_host(self.host)
 
@@ -76,8 +78,9 @@ class Connection:
         return probe.parse(result.stdout, token, []).facts
 
     def close(self) -> None:
-        """Close the connection (and so release the lock)."""
-        self.session.close()
+        """Close the connection (and so release the lock), unless it was lent."""
+        if self.owned:
+            self.session.close()
 
     def __enter__(self) -> Connection:
         return self

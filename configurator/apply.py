@@ -12,7 +12,6 @@ from configurator import probe
 from configurator.actions import Action, quote, snippet
 from configurator.catalog import Catalog, Entry
 from configurator.plan import Planned, applies, decide_all
-from configurator.resources.base import Step
 from configurator.resources.package import merge_installs
 from configurator.transfer import Stager
 from configurator.transport import LOCKED, Session
@@ -215,4 +214,4 @@ def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names:
         event(catalog.host.name, handler, "handler")
 
 
-__all__ = ["Locked", "Outcome", "Step", "converge", "step_script"]
+__all__ = ["Locked", "Outcome", "converge", "observe", "step_script", "with_details"]

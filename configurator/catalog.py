@@ -21,7 +21,6 @@ from configurator.variables import Layer, Sourced, layer, merge, plain
 
 META_KEYS = {"notify", "when", "for_each"}
 STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP instead of held in memory
-STREAM_KEYS = frozenset({"source", "source_sha256"})
 
 
 @dataclass(frozen=True)
@@ -120,12 +119,12 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
             return None
     if not isinstance(args, dict):
         raise InputError(f"{kind} needs a mapping of arguments", at)
-    rendered = {k: _render(env, v, context, where(args, k, at)) for k, v in args.items()}
-    if STREAM_KEYS & set(rendered):
-        raise InputError(f"{kind}: unknown argument {sorted(STREAM_KEYS & set(rendered))[0]!r}", at)
-    if kind == "template" or (kind == "file" and "src" in rendered):
-        rendered = _with_source(env, role, kind, rendered, at, context)
-    resource = build(TYPES[kind], rendered, at, f"{kind} in role {role.name}", frozenset(rendered) & STREAM_KEYS)
+    written = {k: _render(env, v, context, where(args, k, at)) for k, v in args.items()}
+    rendered = written
+    if kind == "template" or (kind == "file" and "src" in written):
+        rendered = _with_source(env, role, kind, written, at, context)
+    # only what the catalog itself added (a streamed source) may set internal arguments
+    resource = build(TYPES[kind], rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     return Entry(resource, role.name, at, notify, deferred)

@@ -14,12 +14,10 @@ from configurator.errors import InputError, Location
 from configurator.loader import Mapping as YamlMapping
 from configurator.loader import load_text
 
-LEVELS = ("role defaults", "inventory vars", "group vars", "host vars", "--var")
-
 
 @dataclass(frozen=True)
 class Sourced:
-    """A value and where it was set: `level` is one of LEVELS, `label` names the file or group."""
+    """A value, the level that set it (e.g. `group vars (web)`) and its file:line."""
 
     value: Any
     level: str

@@ -19,7 +19,6 @@ from configurator.executor import HostResult
 from configurator.liveview import LiveHosts
 from configurator.plan import Planned
 
-SYMBOLS = {"create": "+", "modify": "~", "remove": "-", "": "~"}
 JSON_SCHEMA_VERSION = 1
 Redact = Callable[[str], str]
 
@@ -57,7 +56,7 @@ class Console:
         if (outcome == "ok" and self.verbose < 1) or (self.plan and outcome in ("pending", "unknown")):
             return
         mark = {"ok": " ", "unknown": "?", "failed": "!", "skipped": ".", "handler": "*"}.get(
-            outcome, SYMBOLS.get(item.step.kind, "~"))
+            outcome, planview.SYMBOLS.get(item.step.kind, "~"))
         word = {"pending": "would change", "changed": "changed", "handler": "ran"}.get(outcome, outcome)
         line = f"{host}: {mark} {item.id} {word}"
         if item.step.summary:

@@ -8,27 +8,25 @@ an end marker, so a converged host costs the connection plus one round trip.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import select
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import paramiko
 from fabric import Config, Connection
 
-from configurator.errors import HostFailed, InputError, Unreachable
+from configurator.errors import HostFailed, Unreachable
 from configurator.inventory import Host
+from configurator.route import Hop, Route, route
 
 LOCK_DIR = "/var/lib/configurator"
 LOCKED = 75  # exit status of the first script when another run holds the host's lock
 SUDO_PROMPT = "CFG_SUDO_PROMPT:"
 SUDO_READY = "CFG_SUDO_READY"
 REFUSED_TRIES = 4
-SSH_CONFIG_ENV = "CONFIGURE_SSH_CONFIG"  # the OpenSSH client config to read instead of ~/.ssh/config
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -94,88 +92,6 @@ def _connect(address: str, port: int, timeout: float) -> socket.socket:
         raise Unreachable(f"connect to {address}:{port} failed: {exc.strerror or exc}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One SSH connection on the way to a host: the host itself or a bastion."""
-
-    address: str
-    port: int
-    user: str
-
-    def __str__(self) -> str:
-        return f"{self.user}@{self.address}:{self.port}"
-
-
-@dataclass(frozen=True)
-class Route:
-    """How to reach a host: its bastions then itself (`hops`), or a ProxyCommand; which keys to offer."""
-
-    hops: tuple[Hop, ...]
-    identities: tuple[str, ...] = ()
-    proxy_command: str | None = None
-    agent: bool = True  # also offer the ssh agent's keys (not when the inventory names the key)
-
-    @property
-    def target(self) -> Hop:
-        """The host itself (the last hop)."""
-        return self.hops[-1]
-
-
-def ssh_config(name: str) -> dict[str, Any]:
-    """The OpenSSH client config for `name`, from $CONFIGURE_SSH_CONFIG or ~/.ssh/config ({} when none)."""
-    path = Path(os.environ.get(SSH_CONFIG_ENV) or "~/.ssh/config").expanduser()
-    if not path.is_file():
-        return {}
-    try:
-        found: dict[str, Any] = paramiko.SSHConfig.from_path(str(path)).lookup(name)
-    except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
-        raise InputError(f"cannot use the ssh config {path}: {exc}") from None
-    return found
-
-
-def route(host: Host) -> Route:
-    """Where to connect: the inventory's settings, then the ssh config's for what the inventory does not set."""
-    ssh, conf = host.ssh, ssh_config(host.address)
-    address = conf.get("hostname", host.address) if host.address == host.name else host.address
-    user = ssh.user if "user" in ssh.given else conf.get("user", ssh.user)
-    port = ssh.port if "port" in ssh.given else _port(conf.get("port", ssh.port), host.address)
-    found = (Path(f).expanduser() for f in conf.get("identityfile", []))
-    identities = (ssh.identity,) if ssh.identity else tuple(str(f) for f in found if f.is_file())
-    target, agent = Hop(address, port, user), not ssh.identity
-    gateway = ssh.gateway if "gateway" in ssh.given else conf.get("proxyjump") or conf.get("proxycommand")
-    if not gateway or gateway.strip().lower() == "none":
-        return Route((target,), identities, agent=agent)
-    if any(c.isspace() for c in gateway.strip()):
-        return Route((target,), identities, gateway.strip(), agent)
-    return Route((*(_jump(j, user) for j in gateway.split(",")), target), identities, agent=agent)
-
-
-def _jump(spec: str, user: str) -> Hop:
-    """A ProxyJump hop, `[user@]host[:port]`; what it leaves out comes from the ssh config, then the target."""
-    text = spec.strip().removeprefix("ssh://")
-    login, _, place = text.rpartition("@")
-    name, port = place, ""
-    if place.startswith("["):  # [IPv6]:port
-        name, _, rest = place[1:].partition("]")
-        port = rest.removeprefix(":")
-    elif place.count(":") == 1:
-        name, _, port = place.partition(":")
-    if not name or "@" in login or any(c in name for c in "@/") or name.startswith("-") or login.startswith("-"):
-        raise InputError(f"gateway {spec!r} is not user@host[:port] nor a ProxyCommand (a command with a space)")
-    conf = ssh_config(name)
-    return Hop(conf.get("hostname", name), _port(port or conf.get("port", 22), spec), login or conf.get("user", user))
-
-
-def _port(value: object, where: str) -> int:
-    try:
-        port = int(str(value))
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise InputError(f"port {value!r} for {where} is not a port number")
-    return port
 
 
 def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None) -> Session:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from configurator import inventory, transport
+from configurator import inventory, route
 from configurator.errors import InputError
-from configurator.transport import Hop
+from configurator.route import Hop
 
 CONFIG = """\
 Host web1
@@ -38,7 +38,7 @@ def key(tmp_path: Path) -> Path:
 def ssh_config(tmp_path: Path, key: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "ssh_config"
     path.write_text(CONFIG.format(key=key, missing=tmp_path / "no-such-key"))
-    monkeypatch.setenv(transport.SSH_CONFIG_ENV, str(path))
+    monkeypatch.setenv(route.SSH_CONFIG_ENV, str(path))
     return path
 
 
@@ -49,7 +49,7 @@ def host(tmp_path: Path, text: str, name: str = "web1") -> inventory.Host:
 
 
 def test_the_ssh_config_fills_in_what_the_inventory_leaves_out(tmp_path, key):
-    way = transport.route(host(tmp_path, "hosts: {web1: }\n"))
+    way = route.route(host(tmp_path, "hosts: {web1: }\n"))
     assert way.target == Hop("10.0.0.1", 2200, "fromconfig")
     assert way.identities == (str(key),) and way.agent  # a missing IdentityFile is skipped, as ssh does
     assert way.hops[:-1] == (Hop("192.0.2.1", 2222, "jumper"), Hop("jump2", 2022, "admin"))
@@ -58,32 +58,32 @@ def test_the_ssh_config_fills_in_what_the_inventory_leaves_out(tmp_path, key):
 
 def test_a_bastion_named_only_by_host_takes_the_targets_user_when_the_config_has_none(tmp_path, ssh_config):
     ssh_config.write_text("")
-    way = transport.route(host(tmp_path, "ssh: {user: deploy}\nhosts: {web1: {gateway: bastion.lab}}\n"))
+    way = route.route(host(tmp_path, "ssh: {user: deploy}\nhosts: {web1: {gateway: bastion.lab}}\n"))
     assert way.hops == (Hop("bastion.lab", 22, "deploy"), Hop("web1", 22, "deploy"))
 
 
 def test_the_inventory_wins_even_when_it_sets_the_default_value(tmp_path):
     text = "ssh: {user: root, port: 22, identity: keys/id}\nhosts: {web1: {gateway: none}}\n"
-    way = transport.route(host(tmp_path, text))
+    way = route.route(host(tmp_path, text))
     assert way.hops == (Hop("10.0.0.1", 22, "root"),)
     assert way.identities == (str(tmp_path / "keys" / "id"),) and not way.agent  # only the key it names
 
 
 def test_an_address_in_the_inventory_is_used_as_it_is(tmp_path):
-    way = transport.route(host(tmp_path, "hosts: {web1: {address: 10.9.9.9, port: 22}}\n"))
+    way = route.route(host(tmp_path, "hosts: {web1: {address: 10.9.9.9, port: 22}}\n"))
     assert way.target.address == "10.9.9.9"
     assert way.target.user == "everyone"  # the config is looked up under the address, as `ssh 10.9.9.9` would
 
 
 def test_a_host_the_config_does_not_name_gets_only_its_wildcards(tmp_path):
-    way = transport.route(host(tmp_path, "hosts: {db1: {address: 10.0.0.3}}\n", "db1"))
-    assert way == transport.Route((Hop("10.0.0.3", 2222, "everyone"),))  # agent and default keys, as before
+    way = route.route(host(tmp_path, "hosts: {db1: {address: 10.0.0.3}}\n", "db1"))
+    assert way == route.Route((Hop("10.0.0.3", 2222, "everyone"),))  # agent and default keys, as before
 
 
 def test_without_an_ssh_config_the_inventory_defaults_apply(tmp_path, monkeypatch):
-    monkeypatch.setenv(transport.SSH_CONFIG_ENV, str(tmp_path / "absent"))
-    way = transport.route(host(tmp_path, "hosts: {web1: }\n"))
-    assert way == transport.Route((Hop("web1", 22, "root"),))
+    monkeypatch.setenv(route.SSH_CONFIG_ENV, str(tmp_path / "absent"))
+    way = route.route(host(tmp_path, "hosts: {web1: }\n"))
+    assert way == route.Route((Hop("web1", 22, "root"),))
 
 
 @pytest.mark.parametrize("gateway, hops", [
@@ -93,32 +93,32 @@ def test_without_an_ssh_config_the_inventory_defaults_apply(tmp_path, monkeypatc
     ("jump1,b:23", [Hop("192.0.2.1", 2222, "jumper"), Hop("b", 23, "everyone")]),
 ])
 def test_a_gateway_without_spaces_is_a_chain_of_bastions(tmp_path, gateway, hops):
-    way = transport.route(host(tmp_path, f"ssh: {{user: deploy}}\nhosts: {{web1: {{gateway: '{gateway}'}}}}\n"))
+    way = route.route(host(tmp_path, f"ssh: {{user: deploy}}\nhosts: {{web1: {{gateway: '{gateway}'}}}}\n"))
     assert list(way.hops[:-1]) == hops
     assert way.target == Hop("10.0.0.1", 2200, "deploy")
 
 
 def test_a_gateway_with_a_space_is_a_proxy_command(tmp_path):
-    way = transport.route(host(tmp_path, "hosts: {web1: {gateway: 'ssh -W %h:%p bastion'}}\n"))
+    way = route.route(host(tmp_path, "hosts: {web1: {gateway: 'ssh -W %h:%p bastion'}}\n"))
     assert way.proxy_command == "ssh -W %h:%p bastion" and len(way.hops) == 1
 
 
 def test_a_proxy_command_from_the_ssh_config_is_used_when_there_is_no_proxy_jump(tmp_path, ssh_config):
     ssh_config.write_text("Host web1\n    ProxyCommand nc -X connect -x proxy:3128 %h %p\n")
-    way = transport.route(host(tmp_path, "hosts: {web1: }\n"))
+    way = route.route(host(tmp_path, "hosts: {web1: }\n"))
     assert way.proxy_command == "nc -X connect -x proxy:3128 web1 22"
 
 
 @pytest.mark.parametrize("gateway", ["ops@", "-oProxyCommand=x", "a@b@c", "host:99999", "host:ssh"])
 def test_a_bad_gateway_is_an_input_error(tmp_path, gateway):
     with pytest.raises(InputError):
-        transport.route(host(tmp_path, f"hosts: {{web1: {{gateway: '{gateway}'}}}}\n"))
+        route.route(host(tmp_path, f"hosts: {{web1: {{gateway: '{gateway}'}}}}\n"))
 
 
 def test_an_unparsable_ssh_config_is_an_input_error_naming_the_file(tmp_path, ssh_config):
     ssh_config.write_text("Host web1\nnot-a-keyword-and-value\n")
     with pytest.raises(InputError, match=str(ssh_config)):
-        transport.route(host(tmp_path, "hosts: {web1: }\n"))
+        route.route(host(tmp_path, "hosts: {web1: }\n"))
 
 
 def test_the_inventory_records_which_ssh_keys_it_set(tmp_path):

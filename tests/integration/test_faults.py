@@ -186,3 +186,22 @@ def test_a_full_disk_fails_the_host_and_keeps_the_old_file(sandbox, hosts, tmp_p
         assert sh(bad, "ls -A /srv/tiny") == "data.txt\n"  # the temp file was removed
     finally:
         sh(bad, "umount /srv/tiny; rmdir /srv/tiny", check=False)
+
+
+@pytest.mark.parametrize("max_fail, node11_runs", [(1, False), (2, True)])
+def test_the_failure_budget_counts_across_rolling_batches(sandbox, hosts, tmp_path, max_fail, node11_runs):
+    import yaml
+
+    ok, _ = hosts
+    refused = {**address_of(sandbox, ok.name), "port": 2222}  # nothing listens there: the host fails at once
+    path = inventory(sandbox, tmp_path / "inv.yml", {"down1": refused, "down2": refused,
+                                                       ok.name: address_of(sandbox, ok.name)})
+    data = yaml.safe_load(path.read_text())
+    data["groups"]["faults"].update(serial=1, max_fail=max_fail)
+    path.write_text(yaml.safe_dump(data))
+    code, report = configure("apply", path, report=tmp_path / "rolling.json")
+    statuses = {h["host"]: h["status"] for h in report["hosts"]}
+    assert statuses["down1"] == statuses["down2"] == "unreachable"
+    assert statuses[ok.name] == ("changed" if node11_runs else "skipped")
+    assert code != 0  # some host failed, whatever the budget allowed
+    assert sh(ok, "test -e /srv/faults/data.txt && echo yes || echo no") == ("yes\n" if node11_runs else "no\n")

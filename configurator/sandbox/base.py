@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import SandboxError
 from .layout import BASE_DIR, MIRROR, PROXY_URL, SECURITY_MIRROR, SUITE
 
-TWEAKS_VERSION = "1"
+TWEAKS_VERSION = "2"
 STAMP = ".configurator-tweaks"
 PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,sudo,apt-utils"
 MASKED_UNITS = (
@@ -43,8 +43,20 @@ MASKED_UNITS = (
     "sys-fs-fuse-connections.mount",
     "systemd-hwdb-update.service",
     "systemd-firstboot.service",
+    # each path unit holds an inotify instance (128 per user by default): no console here anyway
+    "systemd-ask-password-console.path",
+    "systemd-ask-password-wall.path",
 )
 REMOVED = ("etc/machine-id", "var/lib/dbus/machine-id", "etc/hostname")
+# The shared proxy can fail a request when several hosts refresh the same index at once:
+# retry it, and do not pipeline (apt's http method was seen to hang on a pipelined
+# connection the proxy had closed).
+APT_PROXY_CONF = """\
+Acquire::http::Proxy "{proxy}";
+Acquire::Retries "3";
+Acquire::http::Pipeline-Depth "0";
+Acquire::http::Timeout "30";
+"""
 SSHD_CONFIG = """\
 # configurator sandbox: key-only root login, no DNS lookups, one host key type
 PermitRootLogin prohibit-password
@@ -61,7 +73,7 @@ def base_files() -> dict[str, str]:
     sources += f"deb {SECURITY_MIRROR} {SUITE}-security main\n"
     return {
         "etc/apt/sources.list": sources,
-        "etc/apt/apt.conf.d/01configurator-proxy": f'Acquire::http::Proxy "{PROXY_URL}";\n',
+        "etc/apt/apt.conf.d/01configurator-proxy": APT_PROXY_CONF.format(proxy=PROXY_URL),
         "etc/ssh/sshd_config.d/configurator.conf": SSHD_CONFIG,
         "etc/resolv.conf": "# no DNS in the sandbox; apt reaches mirrors through the proxy\n",
     }

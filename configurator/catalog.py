@@ -14,7 +14,7 @@ from configurator import templates
 from configurator.errors import InputError, Location
 from configurator.inventory import Host, Inventory
 from configurator.loader import where
-from configurator.resources import TYPES
+from configurator.resources import TYPES, type_named
 from configurator.resources.base import Resource
 from configurator.resources.schema import build
 from configurator.variables import Layer, Sourced, layer, merge, plain
@@ -124,7 +124,7 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
     if kind == "template" or (kind == "file" and "src" in written):
         rendered = _with_source(env, role, kind, written, at, context)
     # only what the catalog itself added (a streamed source) may set internal arguments
-    resource = build(TYPES[kind], rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
+    resource = build(type_named(kind), rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     return Entry(resource, role.name, at, notify, deferred)

@@ -10,32 +10,36 @@ import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from configurator import (
     __version__,
     apply,
     arguments,
-    completion,
     executor,
     inventory,
-    junit,
-    liveview,
     redaction,
     report,
     rollout,
-    scaffold,
     transport,
     vault,
-    verify,
 )
 from configurator.catalog import Catalog, build_catalog, inventory_view
 from configurator.errors import ConfigureError, InputError
 from configurator.roles import Role
 from configurator.variables import parse_cli_vars
 
+if TYPE_CHECKING:
+    from configurator import verify
+
 INTERRUPTED = 130
 USAGE = 64  # a command-line usage error (never 2, which means "changes")
+# commands whose modules load only when they are the command run (start-up time of apply)
+ELSEWHERE = {
+    "verify": "check the hosts with testinfra: generated checks and role tests",
+    "drift": "find drift: plan without writing, plus verify; report and remember",
+    "sandbox": "local Debian test hosts (needs root)",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -68,8 +72,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; of the ELSEWHERE commands only `only` is loaded in full (all when None)."""
     parser = Parser(prog="configure", description=__doc__)
     parser.add_argument("--version", action="version", version=f"configure {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -97,8 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
     p.add_argument("shell", choices=["bash", "zsh"])
     p.set_defaults(func=cmd_completion)
-    for module in ("verify", "drift", "vault", "sandbox"):
-        importlib.import_module(f"configurator.{module}").add_parser(sub)
+    vault.add_parser(sub)
+    for name, text in ELSEWHERE.items():
+        if only in (None, name):
+            importlib.import_module(f"configurator.{name}").add_parser(sub, text)
+        else:
+            sub.add_parser(name, help=text, add_help=False)  # listed in --help; loads when it is the command
     return parser
 
 
@@ -123,10 +131,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     started = time.monotonic()
     inv, catalogs = load_catalogs(args)
     console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
-                             color=False if args.no_color else None)
+                             color=False if args.no_color else None, record=bool(args.svg))
     password = arguments.become_password(args)
-    after = verify.AfterApply(args.accept_new, password, write=console.write, verbose=args.verbose) \
-        if getattr(args, "verify", False) and not args.check else None
+    after = _after_apply(args, password, console)
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
                                sudo_password=password)
     with console.progress([c.host.name for c in catalogs], "check" if args.check else "apply") as advance:
@@ -134,21 +141,37 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.check:
         console.plan_view(results)
     console.recap(results, time.monotonic() - started)
-    if args.svg:
-        console.rich.save_svg(str(args.svg), title=f"configure {'check' if args.check else 'apply'}")
-        liveview.save_picture(results, "check" if args.check else "apply",
-                              str(args.svg.with_name(args.svg.stem + "-hosts.svg")))
-    if args.json:
-        report.write_json(args.json, report.as_json(results, "check" if args.check else "apply",
-                                                    args.redactor.redact))
-    if args.junit:
-        junit.write(args.junit, f"configure {'check' if args.check else 'apply'}",
-                    report.junit_cases(results, args.redactor.redact))
+    _write_reports(args, console, results)
     if options.stop.is_set():
         console.write("interrupted: hosts finished their current step and started nothing new\n")
         return INTERRUPTED
     code = executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
     return after.exit_code(results, code) if after is not None else code
+
+
+def _after_apply(args: argparse.Namespace, password: str | None, console: report.Console) -> verify.AfterApply | None:
+    """The per-host verification of `apply --verify` (none for check)."""
+    if not getattr(args, "verify", False) or args.check:
+        return None
+    from configurator import verify
+
+    return verify.AfterApply(args.accept_new, password, write=console.write, verbose=args.verbose)
+
+
+def _write_reports(args: argparse.Namespace, console: report.Console, results: list[executor.HostResult]) -> None:
+    """The pictures (--svg), the JSON report (--json) and the JUnit file (--junit) asked for."""
+    verb = "check" if args.check else "apply"
+    if args.svg:
+        from configurator import liveview
+
+        console.save_svg(args.svg, title=f"configure {verb}")
+        liveview.save_picture(results, verb, str(args.svg.with_name(args.svg.stem + "-hosts.svg")))
+    if args.json:
+        report.write_json(args.json, report.as_json(results, verb, args.redactor.redact))
+    if args.junit:
+        from configurator import junit
+
+        junit.write(args.junit, f"configure {verb}", report.junit_cases(results, args.redactor.redact))
 
 
 def _named_host(args: argparse.Namespace) -> tuple[inventory.Inventory, inventory.Host]:
@@ -183,6 +206,8 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 def cmd_completion(args: argparse.Namespace) -> int:
     """Print the completion script."""
+    from configurator import completion
+
     print(completion.script(build_parser(), args.shell), end="")
     return 0
 
@@ -202,6 +227,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def cmd_role_new(args: argparse.Namespace) -> int:
     """Scaffold a role."""
+    from configurator import scaffold
+
     folder = scaffold.new_role(args.name, args.path)
     print(f"created {folder}: edit role.yml, then `configure verify` runs tests/test_{args.name}.py")
     return 0
@@ -209,7 +236,8 @@ def cmd_role_new(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user mistakes print one clear line (a traceback only with --debug)."""
-    parser = build_parser()
+    words = [word for word in (sys.argv[1:] if argv is None else argv) if not word.startswith("-")]
+    parser = build_parser(only=words[0] if words else None)
     args = parser.parse_args(argv)
     # paramiko logs tracebacks for failures this tool already reports in one line
     logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL + 1)

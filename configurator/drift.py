@@ -153,9 +153,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return code
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, text: str) -> None:
     """Register `configure drift`."""
-    p = subparsers.add_parser("drift", help="find drift: plan without writing, plus verify; report and remember")
+    p = subparsers.add_parser("drift", help=text)
     arguments.targets(p)
     arguments.connection(p)
     arguments.become(p)

@@ -7,7 +7,7 @@ import inspect
 import sys
 import typing
 
-from configurator.resources import TYPES
+from configurator.resources import all_types
 
 
 def _type_name(hint: object) -> str:
@@ -47,7 +47,7 @@ def render() -> str:
             "the resource classes; a test fails when this page is stale.\n\nEvery resource may also carry "
             "`notify` (handler names), `when` (a jinja2 condition on vars or `facts`) and `for_each` "
             "(a list or mapping; `item` in the arguments).\n\n")
-    return head + "\n".join(section(name, cls) for name, cls in sorted(TYPES.items()))
+    return head + "\n".join(section(name, cls) for name, cls in sorted(all_types().items()))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console as RichConsole
-from rich.live import Live
-
-from configurator import __version__, junit, planview
+from configurator import __version__, planview
 from configurator.executor import HostResult
-from configurator.liveview import LiveHosts
 from configurator.plan import Planned
+
+if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (start-up time)
+    from rich.console import Console as RichConsole
+
+    from configurator import junit
+    from configurator.liveview import LiveHosts
 
 JSON_SCHEMA_VERSION = 1
 Redact = Callable[[str], str]
@@ -28,26 +30,41 @@ def _plain(text: str) -> str:
 
 
 class Console:
-    """Line output, safe to call from host threads; secrets pass through `redact`."""
+    """Line output, safe to call from host threads; secrets pass through `redact`.
+
+    Plain text goes straight to `out`; rich is used only for colour on a terminal or to record
+    the output for a picture (`record`).
+    """
 
     def __init__(self, out: TextIO = sys.stdout, diff: bool = False, verbose: int = 0,
-                 redact: Redact = _plain, plan: bool = False, color: bool | None = None) -> None:
+                 redact: Redact = _plain, plan: bool = False, color: bool | None = None,
+                 record: bool = False) -> None:
         self.diff = diff
         self.verbose = verbose
         self.redact = redact
         self.plan = plan  # check mode: pending steps are shown folded at the end, not one by one
         self.lock = threading.Lock()
-        wanted = color if color is not None else (out.isatty() and "NO_COLOR" not in os.environ
-                                                  and os.environ.get("CI") != "true")
+        self.out = out
+        self.color = color if color is not None else (out.isatty() and "NO_COLOR" not in os.environ
+                                                      and os.environ.get("CI") != "true")
         self.live: LiveHosts | None = None
-        self.rich = RichConsole(file=out, highlight=False, markup=False, no_color=not wanted,
-                                force_terminal=wanted or None, soft_wrap=True, record=True)
+        self.rich = _rich_console(out, self.color) if self.color or record else None
 
     def write(self, text: str) -> None:
         with self.lock:
+            if self.rich is None:
+                self.out.write(self.redact(text))
+                self.out.flush()
+                return
             for line in self.redact(text).splitlines(keepends=True):
                 self.rich.print(line, end="", style=_style(line))
             self.rich.file.flush()
+
+    def save_svg(self, path: Path, title: str) -> None:
+        """The recorded output as an SVG picture (the console must be made with `record`)."""
+        if self.rich is None:
+            raise ValueError("this console does not record its output")
+        self.rich.save_svg(str(path), title=title)
 
     def step(self, host: str, item: Planned, outcome: str) -> None:
         """One line per step that is not ok (all lines with -v)."""
@@ -71,9 +88,13 @@ class Console:
     @contextlib.contextmanager
     def progress(self, hosts: list[str], verb: str) -> Iterator[Callable[[HostResult], None]]:
         """A live table of the hosts on a terminal (step lines print above it); nothing otherwise."""
-        if not self.rich.is_terminal or self.rich.no_color or not hosts:
+        if self.rich is None or not self.color or not self.rich.is_terminal or not hosts:
             yield lambda result: None
             return
+        from rich.live import Live
+
+        from configurator.liveview import LiveHosts
+
         self.live = LiveHosts(hosts, verb)
         try:
             with Live(get_renderable=self.live.render, console=self.rich, transient=True, refresh_per_second=8):
@@ -100,6 +121,13 @@ class Console:
                 lines.append(f"{'':<{width}}  handlers: {', '.join(r.outcome.handlers)}")
         lines.append(f"{len(results)} hosts in {seconds:.2f}s")
         self.write("\n".join(lines) + "\n")
+
+
+def _rich_console(out: TextIO, color: bool) -> RichConsole:
+    from rich.console import Console as RichConsole
+
+    return RichConsole(file=out, highlight=False, markup=False, no_color=not color,
+                       force_terminal=color or None, soft_wrap=True, record=True)
 
 
 def _style(line: str) -> str:
@@ -146,6 +174,8 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def junit_cases(results: list[HostResult], redact: Redact = _plain) -> list[junit.Case]:
     """One testcase per host and resource; a failed, pending or unreachable one is a failure."""
+    from configurator import junit
+
     cases: list[junit.Case] = []
     for r in results:
         if r.status in ("unreachable", "skipped") or (r.error and not r.outcome.steps):

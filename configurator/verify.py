@@ -211,9 +211,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return code
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, text: str) -> None:
     """Register `configure verify`."""
-    p = subparsers.add_parser("verify", help="check the hosts with testinfra: generated checks and role tests")
+    p = subparsers.add_parser("verify", help=text)
     arguments.targets(p)
     arguments.connection(p)
     arguments.become(p)

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from configurator.resources.block import Block
-from configurator.resources.command import Command
-from configurator.resources.cron import Cron
-from configurator.resources.file import Directory, File, Link
-from configurator.resources.line import Line
-from configurator.resources.package import Package
-from configurator.resources.release import Release
-from configurator.resources.service import Service
-from configurator.resources.sysctl import Sysctl
-from configurator.resources.user import Group, User
-from configurator.resources.zone import Zone
+import importlib
 
-# type name in role.yml -> class; `template` is a File whose content is rendered locally
-TYPES: dict[str, type] = {
-    "package": Package,
-    "service": Service,
-    "file": File,
-    "template": File,
-    "directory": Directory,
-    "link": Link,
-    "line": Line,
-    "user": User,
-    "group": Group,
-    "command": Command,
-    "sysctl": Sysctl,
-    "cron": Cron,
-    "block": Block,
-    "release": Release,
-    "zone": Zone,
+# type name in role.yml -> "module:Class" under configurator.resources; `template` is a File whose
+# content is rendered locally. Classes load on first use, so a run imports only the kinds it uses.
+TYPES: dict[str, str] = {
+    "package": "package:Package",
+    "service": "service:Service",
+    "file": "file:File",
+    "template": "file:File",
+    "directory": "file:Directory",
+    "link": "file:Link",
+    "line": "line:Line",
+    "user": "user:User",
+    "group": "user:Group",
+    "command": "command:Command",
+    "sysctl": "sysctl:Sysctl",
+    "cron": "cron:Cron",
+    "block": "block:Block",
+    "release": "release:Release",
+    "zone": "zone:Zone",
 }
+
+
+def type_named(name: str) -> type:
+    """The class registered as `name`: `type_named("package")` is `Package`."""
+    module, _, cls = TYPES[name].partition(":")
+    found: type = getattr(importlib.import_module(f"configurator.resources.{module}"), cls)
+    return found
+
+
+def all_types() -> dict[str, type]:
+    """Every registered name with its class (imports them all)."""
+    return {name: type_named(name) for name in TYPES}

@@ -64,9 +64,9 @@ def guarded(func: Command) -> Command:
     return run
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, text: str) -> None:
     """Register ``sandbox up|down|status`` on an argparse subparsers object."""
-    parser = subparsers.add_parser("sandbox", help="local Debian test hosts (needs root)")
+    parser = subparsers.add_parser("sandbox", help=text)
     actions = parser.add_subparsers(dest="sandbox_action", required=True)
     up_parser = actions.add_parser("up", help="boot the hosts (idempotent)")
     up_parser.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from configurator import reference
-from configurator.resources import TYPES
+from configurator.resources import all_types
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "resources.md"
 
@@ -14,6 +14,6 @@ def test_resource_reference_is_current():
 
 def test_every_resource_type_is_documented():
     text = DOC.read_text()
-    for name, cls in TYPES.items():
+    for name, cls in all_types().items():
         assert f"## `{name}`" in text
         assert cls.__doc__ and cls.__doc__.strip(), f"{name} has no docstring"

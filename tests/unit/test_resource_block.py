@@ -11,7 +11,7 @@ import pytest
 
 from configurator.actions import Upload
 from configurator.errors import InputError, Location
-from configurator.resources import TYPES
+from configurator.resources import type_named
 from configurator.resources.block import Block
 from configurator.resources.schema import build
 from configurator.resources.textfile import MAX_SIZE
@@ -93,7 +93,7 @@ def test_unreadable_states_are_unknown(text, reason):
 
 def test_arguments_are_checked():
     where = Location("role.yml", 3)
-    assert TYPES["block"] is Block
+    assert type_named("block") is Block
     with pytest.raises(InputError, match="marker must be one non-empty line"):
         build(Block, {"path": P, "marker": "a\nb"}, where, "block")
     with pytest.raises(InputError, match="own marker lines"):

@@ -10,7 +10,7 @@ from configurator.sandbox.proxy import config_text, write_config
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="configure")
-    add_parser(top.add_subparsers(dest="command"))
+    add_parser(top.add_subparsers(dest="command"), "local test hosts")
     return top
 
 

@@ -32,7 +32,7 @@ class Stager:
         remote = f"{self.folder}/{secrets.token_hex(6)}"
         try:
             if self.sftp is None:
-                self.sftp = self.session.conn.client.open_sftp()
+                self.sftp = self.session.client.open_sftp()
                 self.sftp.mkdir(self.folder, 0o700)
             with open(local, "rb") as data:
                 self.sftp.putfo(data, remote, confirm=True)

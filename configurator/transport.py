@@ -1,6 +1,6 @@
 """SSH to one host: one connection, one remote shell, each script one round trip.
 
-The only module that knows paramiko/fabric. A `Session` keeps a single `sh` running on the
+The module that opens paramiko connections. A `Session` keeps a single `sh` running on the
 target (through sudo when asked); every `run()` sends one script on its stdin and reads until
 an end marker, so a converged host costs the connection plus one round trip.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 import select
+import shlex
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
-from fabric import Config, Connection
 
 from configurator.errors import HostFailed, Unreachable
 from configurator.inventory import Host
@@ -101,19 +101,19 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
     timeout = host.ssh.connect_timeout
     first = way.hops[0]
     sock: object = None if way.proxy_command else _socket(first.address, first.port, timeout)
-    jumps: list[Connection] = []
+    jumps: list[paramiko.SSHClient] = []
     try:
         for hop, after in zip(way.hops, way.hops[1:], strict=False):
             jumps.append(_open(hop, way, keys, sock, timeout, f"bastion {hop}: "))
             sock = _tunnel(jumps[-1], hop, after, timeout)
-        conn = _open(way.target, way, keys, sock, timeout, "")
+        client = _open(way.target, way, keys, sock, timeout, "")
     except BaseException:
         for jump in reversed(jumps):
             jump.close()
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
             getattr(sock, "close", lambda: None)()
         raise
-    return Session(conn, host, sudo_password, tuple(jumps))
+    return Session(client, host, way.target.user, sudo_password, tuple(jumps))
 
 
 @dataclass(frozen=True)
@@ -135,32 +135,39 @@ class HostKeys:
         client.set_missing_host_key_policy(AcceptNew(self.known) if self.accept_new else Refuse())
 
 
-def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> Connection:
+def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> paramiko.SSHClient:
     """One SSH connection (a target or a bastion) with strict host keys; every failure is Unreachable."""
-    kwargs: dict[str, object] = {"look_for_keys": not way.identities, "allow_agent": way.agent,
-                                 "banner_timeout": timeout, "auth_timeout": timeout}
+    kwargs: dict[str, object] = {"username": hop.user, "port": hop.port, "look_for_keys": not way.identities,
+                                 "allow_agent": way.agent, "timeout": timeout, "banner_timeout": timeout,
+                                 "auth_timeout": timeout, "sock": sock}
     if way.identities:
         kwargs["key_filename"] = list(way.identities)
-    if sock is not None:
-        kwargs["sock"] = sock
-    conn = Connection(hop.address, user=hop.user, port=hop.port, connect_kwargs=kwargs,
-                      config=Config(ssh_config=paramiko.SSHConfig()), gateway=way.proxy_command,
-                      connect_timeout=int(timeout) if way.proxy_command else None)
-    keys.apply(conn.client)
+    client = paramiko.SSHClient()
+    keys.apply(client)
     try:
-        _handshake(conn, hop, keys.known)
+        if sock is None and way.proxy_command:
+            kwargs["sock"] = paramiko.ProxyCommand(proxy_command(way.proxy_command, hop))
+        _handshake(client, hop, keys.known, kwargs)
     except Unreachable as exc:
-        conn.close()
+        client.close()
         raise Unreachable(f"{label}{exc}") from None
-    transport = conn.client.get_transport()
+    transport = client.get_transport()
     assert transport is not None
     transport.set_keepalive(15)
-    return conn
+    return client
 
 
-def _handshake(conn: Connection, hop: Hop, known: str) -> None:
+def proxy_command(command: str, hop: Hop) -> str:
+    """The ProxyCommand with its %h, %p and %r tokens expanded for `hop`, as ssh does."""
+    config = paramiko.SSHConfig.from_text(f"Host target\n  HostName {hop.address}\n  Port {hop.port}\n"
+                                          f"  User {hop.user}\n  ProxyCommand {command}\n")
+    expanded: str = config.lookup("target")["proxycommand"]
+    return expanded
+
+
+def _handshake(client: paramiko.SSHClient, hop: Hop, known: str, kwargs: dict[str, object]) -> None:
     try:
-        conn.open()
+        client.connect(hop.address, **kwargs)  # type: ignore[arg-type]
     except Unreachable:
         raise
     except paramiko.BadHostKeyException as exc:
@@ -172,9 +179,9 @@ def _handshake(conn: Connection, hop: Hop, known: str) -> None:
         raise Unreachable(f"SSH to {hop.address}:{hop.port} failed: {exc}") from None
 
 
-def _tunnel(bastion: Connection, hop: Hop, to: Hop, timeout: float) -> paramiko.Channel:
+def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> paramiko.Channel:
     """A direct-tcpip channel from the bastion to the next hop's SSH port."""
-    transport = bastion.client.get_transport()
+    transport = bastion.get_transport()
     assert transport is not None
     for _ in range(REFUSED_TRIES):
         try:
@@ -193,16 +200,16 @@ def _tunnel(bastion: Connection, hop: Hop, to: Hop, timeout: float) -> paramiko.
 class Session:
     """The remote shell of one host; `run()` is one round trip."""
 
-    def __init__(self, conn: Connection, host: Host, sudo_password: str | None,
-                 jumps: tuple[Connection, ...] = ()) -> None:
-        self.conn = conn
+    def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
+                 jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
+        self.client = client
         self.jumps = jumps  # the bastions' connections, first hop first
         self.host = host
         self.round_trips = 0
         self.started = False
-        self.user: str = conn.user  # the user logged in as: the inventory's, else the ssh config's
+        self.user = user  # the user logged in as: the inventory's, else the ssh config's
         become = host.ssh.become and self.user != "root"
-        transport = conn.client.get_transport()
+        transport = client.get_transport()
         assert transport is not None
         self.channel = transport.open_session(timeout=host.ssh.connect_timeout)
         if become and sudo_password:
@@ -234,7 +241,7 @@ class Session:
     @property
     def nodelay(self) -> bool:
         """Whether TCP_NODELAY is set on the connection's socket (the first bastion's, through bastions)."""
-        transport = (self.jumps[0] if self.jumps else self.conn).client.get_transport()
+        transport = (self.jumps[0] if self.jumps else self.client).get_transport()
         sock = getattr(transport, "sock", None)
         if not isinstance(sock, socket.socket):
             return False
@@ -261,9 +268,10 @@ class Session:
         body = '( eval "$__cfg" ) </dev/null 9>&-'
         if lock:
             mode = "-s" if lock == "s" else "-x"
-            head += f"mkdir -p {LOCK_DIR} && exec 9>>{LOCK_DIR}/lock\n"
+            head += f"[ -d {LOCK_DIR} ] || mkdir -p {LOCK_DIR}; exec 9>>{LOCK_DIR}/lock\n"
             body = f'if flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi'
-        return (f"{head}__cfg=$(cat <<'CFG_SCRIPT_{token}'\n{script}\nCFG_SCRIPT_{token}\n)\n"
+        # a quoted assignment, not `$(cat <<EOF)`: no fork and exec on the host for each round trip
+        return (f"{head}__cfg={shlex.quote(script)}\n"
                 f"{body}; __rc=$?; printf '\\nCFG_END_{token} %s\\n' $__rc; printf '\\nCFG_END_{token}\\n' >&2\n")
 
     def _read(self, token: str, timeout: float) -> Result:
@@ -303,7 +311,7 @@ class Session:
 
     def close(self) -> None:
         """Close the shell and the connection; a connection already gone is not an error."""
-        for closing in (self.channel.close, self.conn.close, *(j.close for j in reversed(self.jumps))):
+        for closing in (self.channel.close, self.client.close, *(j.close for j in reversed(self.jumps))):
             with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
                 closing()
 

@@ -65,7 +65,7 @@ class Connection:
                  session: transport.Session | None = None) -> None:
         self.owned = session is None  # a session lent by `apply --verify` stays open for its owner
         self.session = session or transport.connect(host, accept_new, sudo_password)
-        backend = _Backend(self.session.conn.client, host, sudo_password, self.session.user)
+        backend = _Backend(self.session.client, host, sudo_password, self.session.user)
         self.host = testinfra.host.Host(backend)
         backend.set_host(self.host)
 

@@ -109,7 +109,7 @@ def session(stderr: bytes) -> transport.Session:
     found = object.__new__(transport.Session)
     found.host = Host("a", "192.0.2.1", Ssh(user="ops", become=True))
     found.user, found.started, found.round_trips, found.jumps = "ops", False, 0, ()
-    found.conn = SimpleNamespace()
+    found.client = SimpleNamespace()  # type: ignore[assignment]
     found.channel = DeadChannel(stderr)  # type: ignore[assignment]
     return found
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from configurator import inventory, route
+from configurator import inventory, route, transport
 from configurator.errors import InputError
 from configurator.route import Hop
 
@@ -127,3 +129,31 @@ def test_the_inventory_records_which_ssh_keys_it_set(tmp_path):
     hosts = inventory.load(inv_path).hosts
     assert hosts["a"].ssh.given == {"user", "port"}
     assert hosts["b"].ssh.given == {"user"}
+
+
+@pytest.mark.parametrize(("command", "expanded"), [
+    ("ssh -W %h:%p bastion", "ssh -W 198.18.0.20:2222 bastion"),
+    ("nc -X connect -x proxy:3128 %h %p", "nc -X connect -x proxy:3128 198.18.0.20 2222"),
+    ("ssh -l %r -W %h:%p jump", "ssh -l deploy -W 198.18.0.20:2222 jump"),
+])
+def test_a_proxy_command_gets_the_hops_address_port_and_user(command, expanded):
+    assert transport.proxy_command(command, route.Hop("198.18.0.20", 2222, "deploy")) == expanded
+
+
+def test_an_ssh_config_match_exec_still_runs_its_command(tmp_path, ssh_config):
+    # paramiko is imported without invoke (start-up time); invoke must still load for `Match exec`.
+    # In a child process: invoke mirrors stdin, which pytest's capture forbids.
+    ssh_config.write_text('Match exec "test 1 = 1"\n    User fromexec\n')
+    (tmp_path / "inv.yml").write_text("hosts: {web1: {address: 198.18.0.20}}\n")
+    code = ("import sys; from pathlib import Path; from configurator import inventory, route; "
+            "print(route.route(inventory.load(Path(sys.argv[1])).hosts['web1']).hops[-1].user, "
+            "'invoke' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "inv.yml")], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, check=True)
+    assert done.stdout.split() == ["fromexec", "True"]
+
+
+def test_paramiko_is_imported_without_invoke():
+    code = "import sys, configurator.cli; print('paramiko' in sys.modules, 'invoke' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]

@@ -59,6 +59,7 @@ def setup(args: argparse.Namespace) -> Bench:
     say(f"sandbox up to node{last} (idempotent)")
     hostset.ensure_up(last, venvs.tool("configure"))
     hosts = hostset.select(args.first_node, max(args.hosts, args.big_hosts))
+    venvs.compile_project()
     bench = Bench(args, hosts, workload.load(), out)
     (out / "probe.sh").write_text(workload.floor_probe(bench.data), encoding="utf-8")
     say(f"preparing {len(hosts.hosts)} hosts (fresh apt lists, warm package proxy)")

@@ -40,7 +40,9 @@ def compute(rows: list[Row], hosts: int, resources: int, big_resources: int, big
     """Every target of the issue (NOT MEASURED where its rows are missing)."""
     conf = find(rows, "configurator", hosts, resources)
     big_conf, big_floor = find(rows, "configurator", big_hosts, resources), find(rows, "floor", big_hosts, resources)
-    cpu = conf.conv_cpu / conf.hosts if conf and conf.converged else NAN
+    # the issue sets the CPU target for the scale run; at 5 hosts the fixed start-up cost dominates
+    cpu_row = big_conf if big_conf is not None and big_conf.converged else conf
+    cpu = cpu_row.conv_cpu / cpu_row.hosts if cpu_row is not None and cpu_row.converged else NAN
     memory = max((r.max_rss for r in rows if r.tool == "configurator"), default=NAN)
     return [
         Target(f"converged, {hosts} hosts: pyinfra / configurator",
@@ -53,7 +55,8 @@ def compute(rows: list[Row], hosts: int, resources: int, big_resources: int, big
                per_resource(conf, find(rows, "configurator", hosts, big_resources)) * 1000, 1, " ms"),
         Target(f"converged, {big_hosts} hosts: configurator / floor", ratio(_conv(big_conf), _conv(big_floor)),
                1.5, "×"),
-        Target(f"control CPU per host (converged, {hosts} hosts)", cpu * 1000, 30, " ms"),
+        Target(f"control CPU per host (converged, {cpu_row.hosts if cpu_row else hosts} hosts)", cpu * 1000, 30,
+               " ms"),
         Target("peak memory of configurator (largest RSS, any run)", memory, 200, " MB"),
         Target(f"first run, {hosts} hosts: configurator / pyinfra",
                ratio(_first(conf), _first(find(rows, "pyinfra", hosts, resources))), 1, "×"),

@@ -46,6 +46,13 @@ def ensure() -> None:
     STAMP.write_text(_wanted())
 
 
+def compile_project() -> None:
+    """Byte-compile configurator, as installing it would: an editable install run with
+    PYTHONDONTWRITEBYTECODE set would otherwise compile every module again on every run."""
+    subprocess.run([str(python()), "-m", "compileall", "-q", str(ROOT / "configurator")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def inside() -> bool:
     """Whether this interpreter is the virtualenv's."""
     return Path(sys.prefix).resolve() == VENV.resolve()

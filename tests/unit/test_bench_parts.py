@@ -88,6 +88,15 @@ def test_targets_from_rows() -> None:
     assert found["converged, 5 hosts: time per extra resource (23 -> 203)"].value == pytest.approx(0.5)
     assert found["first run, 5 hosts: configurator / pyinfra"].met is True
     assert [t.met for t in targets.compute(rows, 5, 23, 203, 50) if "50 hosts" in t.name] == [None]
+    assert found["control CPU per host (converged, 5 hosts)"].value == pytest.approx(20)  # 0.1 s / 5 hosts
+
+
+def test_the_cpu_target_is_taken_from_the_scale_run_when_there_is_one() -> None:
+    rows = [row("configurator", 5, 23, 10.0, [1.0] * 3), row("configurator", 50, 23, None, [3.0] * 3),
+            row("floor", 50, 23, None, [2.5] * 3)]
+    found = {t.name: t for t in targets.compute(rows, 5, 23, 203, 50)}
+    assert found["control CPU per host (converged, 50 hosts)"].value == pytest.approx(2)  # 0.1 s / 50 hosts
+    assert found["converged, 50 hosts: configurator / floor"].value == pytest.approx(1.2)
 
 
 def test_the_table_shows_ratios_against_configurator_and_marks_failures() -> None:

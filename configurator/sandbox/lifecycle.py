@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from . import base, host, keys, layout, network, ownership, proxy, readiness, state, teardown
+from . import base, capacity, host, keys, layout, network, ownership, proxy, readiness, state, teardown
 from .addressing import check_count, host_address, host_name
 from .errors import SandboxError
 from .inventory import etc_hosts_text, inventory_text
@@ -48,11 +48,31 @@ def parallel(func: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
         return list(pool.map(guarded, items))
 
 
-def recover(state_dir: Path) -> Sandbox:
-    """Load the recorded sandbox, keep live hosts, clean up after dead ones and stale leftovers."""
-    recorded = state.load(state_dir) or state.empty(state_dir)
-    live = tuple(h for h in recorded.hosts if host.is_running(h))
-    for dead in (h for h in recorded.hosts if h not in live):
+def recorded(state_dir: Path) -> Sandbox:
+    """Return the sandbox recorded in ``state_dir``, or an empty one."""
+    return state.load(state_dir) or state.empty(state_dir)
+
+
+def running(sandbox: Sandbox) -> tuple[SandboxHost, ...]:
+    """Return the recorded hosts whose init still runs."""
+    return tuple(h for h in sandbox.hosts if host.is_running(h))
+
+
+def last_index(hosts: int, kept: Sequence[SandboxHost]) -> int:
+    """Return the highest host index ``up`` brings up: it never shrinks the sandbox."""
+    return max([hosts, *(h.index for h in kept)])
+
+
+def check_room(sandbox: Sandbox, hosts: int) -> None:
+    """Refuse, before anything changes, to boot more hosts than this machine can hold."""
+    live = running(sandbox)
+    capacity.check(last_index(hosts, live) - len(live))
+
+
+def recover(sandbox: Sandbox) -> Sandbox:
+    """Keep the live hosts of ``sandbox``, clean up after dead ones and stale leftovers."""
+    live = running(sandbox)
+    for dead in (h for h in sandbox.hosts if h not in live):
         log.info("%s: not running any more; cleaning up", dead.name)
         host.stop(dead)
     for name in network.stale_veths({h.veth for h in live}):
@@ -60,7 +80,7 @@ def recover(state_dir: Path) -> Sandbox:
     for group in teardown.observed_cgroups():
         if group not in {h.cgroup for h in live}:
             host.kill_leftovers(group)
-    return replace(recorded, hosts=live)
+    return replace(sandbox, hosts=live)
 
 
 def reconnect(sandbox: Sandbox) -> Sandbox:
@@ -134,8 +154,10 @@ def up(hosts: int = 3, state_dir: Path | None = None) -> Sandbox:
     check_count(hosts)
     directory = layout.state_dir(state_dir)
     with ownership.machine_lock():
+        found = recorded(directory)
+        check_room(found, hosts)
         ownership.claim(directory)
-        sandbox = recover(directory)
+        sandbox = recover(found)
         base.ensure_base(hosts_running=bool(sandbox.hosts))
         client_key = keys.ensure_client_key(sandbox.key_path)
         network.ensure_bridge()
@@ -143,7 +165,7 @@ def up(hosts: int = 3, state_dir: Path | None = None) -> Sandbox:
         sandbox = reconnect(sandbox)
         sandbox = replace(sandbox, proxy=proxy.ensure(sandbox.proxy))
         state.save(sandbox)
-        kept, count = sandbox.hosts, max([hosts, *(h.index for h in sandbox.hosts)])
+        kept, count = sandbox.hosts, last_index(hosts, sandbox.hosts)
         sandbox = start_hosts(sandbox, count, client_key)
         write_client_files(sandbox)
         wait_all(sandbox)
@@ -158,8 +180,7 @@ def down(state_dir: Path | None = None) -> None:
     directory = layout.state_dir(state_dir)
     with ownership.machine_lock():
         ownership.refuse_foreign(directory)
-        recorded = state.load(directory) or state.empty(directory)
-        plan = teardown.observed_plan(recorded)
+        plan = teardown.observed_plan(recorded(directory))
         teardown.execute(plan)
         ownership.release(directory)
         remaining = teardown.leftovers(plan)

@@ -1,0 +1,73 @@
+"""Whether this machine can hold more sandbox hosts: inotify instances are the scarce resource.
+
+Every host's systemd and systemd-logind open inotify instances as root (dbus-daemon as
+messagebus), and the kernel allows each user ``fs.inotify.max_user_instances`` of them (128 by
+default); all hosts share root's.  A host booted past
+that hangs in boot (``systemd[1]: Failed to create inotify object: Too many open files``, no
+sshd), and every later ``up`` waits on it; so ``up`` refuses such hosts before booting any.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import SandboxError
+
+# Measured on booted bookworm hosts (anon_inode:inotify links in /proc/<pid>/fd): systemd 3 and
+# systemd-logind 1 as root (dbus-daemon's 1 counts for messagebus); ask-password path units masked.
+PER_HOST = 4
+MARGIN = 4  # left for other programs on the machine
+LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+PROC = Path("/proc")
+SUGGESTION_STEP = 128
+
+
+def process_instances(fd_dir: Path, uid: int = 0) -> int:
+    """Count the inotify instances one process of `uid` holds; 0 when it is gone, unreadable or another's."""
+    try:
+        if fd_dir.parent.stat().st_uid != uid:
+            return 0
+        names = os.listdir(fd_dir)
+    except OSError:
+        return 0
+    count = 0
+    for name in names:
+        try:
+            count += os.readlink(fd_dir / name) == "anon_inode:inotify"
+        except OSError:
+            continue
+    return count
+
+
+def open_instances(proc: Path = PROC, uid: int = 0) -> int:
+    """Count the inotify instances the processes of `uid` (root: the hosts') hold now; the kernel counts per user."""
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return 0
+    return sum(process_instances(proc / pid / "fd", uid) for pid in pids)
+
+
+def refusal(open_now: int, limit: int, adding: int) -> str | None:
+    """Return why ``adding`` more hosts do not fit, or None when they do."""
+    needed = open_now + PER_HOST * adding + MARGIN
+    if adding <= 0 or needed <= limit:
+        return None
+    room = max(0, (limit - MARGIN - open_now) // PER_HOST)
+    suggested = -(-needed // SUGGESTION_STEP) * SUGGESTION_STEP
+    return (
+        f"{adding} more hosts need about {PER_HOST * adding} inotify instances on top of the "
+        f"{open_now} open now, the limit is {limit} (fs.inotify.max_user_instances), room for "
+        f"{room} more: run `sysctl fs.inotify.max_user_instances={suggested}` as root, "
+        f"or ask for fewer hosts"
+    )
+
+
+def check(adding: int, limit_path: Path = LIMIT) -> None:
+    """Raise SandboxError when this machine cannot hold ``adding`` more hosts."""
+    if adding <= 0:
+        return
+    reason = refusal(open_instances(), int(limit_path.read_text()), adding)
+    if reason is not None:
+        raise SandboxError(reason)

@@ -11,15 +11,17 @@ from configurator.transport import LOCK_DIR
 
 PENDING = f"{LOCK_DIR}/handlers.pending"
 
+# `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five
 FACTS = r"""
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_codename=${VERSION_CODENAME:-}"
-echo "kernel=$(uname -r)"; echo "arch=$(uname -m)"; echo "hostname=$(uname -n)"
-echo "init=$(cat /proc/1/comm 2>/dev/null)"
+{ IFS= read -r __cfg_k </proc/sys/kernel/osrelease; } 2>/dev/null || __cfg_k=$(uname -r)
+{ IFS= read -r __cfg_h </proc/sys/kernel/hostname; } 2>/dev/null || __cfg_h=$(uname -n)
+echo "kernel=$__cfg_k"; echo "arch=$(uname -m)"; echo "hostname=$__cfg_h"
+__cfg_i=; { IFS= read -r __cfg_i </proc/1/comm; } 2>/dev/null; echo "init=$__cfg_i"
 if command -v apt-get >/dev/null 2>&1; then echo pkg=apt; else echo pkg=none; fi
 echo "user=$(id -un)"
 """
-
 
 @dataclass(frozen=True)
 class Observed:
@@ -46,12 +48,13 @@ def script(resources: Sequence[Resource], token: str, facts: bool = True, batch:
     parts = []
     if facts:
         parts += [f"printf '@@{token} facts\\n'", FACTS]
-        parts += [f"printf '\\n@@{token} pending\\n'", f"cat {PENDING} 2>/dev/null"]
+        parts += [f"printf '\\n@@{token} pending\\n'", f"if [ -s {PENDING} ]; then cat {PENDING} 2>/dev/null; fi"]
     parts += sorted({getattr(type(r), "prelude", "") for r in resources} - {""})
     batched = groups(resources, batch)
     for number, group in enumerate(batched):
         many = type(group[0][1]).batch_probe([r for _, r in group])  # type: ignore[attr-defined]
-        parts += [f"printf '\\n@@{token} b{number}\\n'", f"( {many.strip()}\n) 2>/dev/null"]
+        # a brace group, not a subshell (one fork less): batch_probe bodies never exit, cd or set options
+        parts += [f"printf '\\n@@{token} b{number}\\n'", f"{{ {many.strip()}\n}} 2>/dev/null"]
     alone = set(range(len(resources))) - {i for group in batched for i, _ in group}
     for index in sorted(alone):
         parts.append(f"printf '\\n@@{token} {index}\\n'")

@@ -10,7 +10,7 @@ from configurator.resources.base import Check, Step
 
 
 @dataclass(frozen=True)
-class Block:
+class Block(textfile.ReadOncePerFile):
     """Lines kept between `# BEGIN <marker>` and `# END <marker>` in a text file.
 
     Example: `block: {path: /etc/hosts, marker: "configurator hosts", content: "10.0.0.1 db\\n"}`

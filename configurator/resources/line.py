@@ -9,11 +9,9 @@ from typing import Any, ClassVar, Literal
 from configurator.resources import textfile
 from configurator.resources.base import Check, Step
 
-# One stat for type-independent metadata; `size` lets the shell decide whether to read the file.
-
 
 @dataclass(frozen=True)
-class Line:
+class Line(textfile.ReadOncePerFile):
     """One line of a text file, edited in place; the rest of the file is kept.
 
     Example: `line: {path: /etc/default/grub, regexp: "^GRUB_TIMEOUT=", line: GRUB_TIMEOUT=2}`
@@ -121,7 +119,6 @@ class Line:
         found = [text for text in lines if text == self.line
                  or (self.regexp is not None and re.search(self.regexp, text))]
         assert not found, f"{self.path} still contains {found[0]!r}"
-
 
 
 def _last_match(pattern: str, lines: list[str]) -> int | None:

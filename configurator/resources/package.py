@@ -15,8 +15,12 @@ APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=
             "-o", "Dpkg::Options::=--force-confold")
 DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
 STAMP = "/var/lib/configurator/apt-lists.stamp"  # apt-get update leaves the lists' mtime alone when nothing changed
-LISTS_AGE = (f"l=$(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null | sort -n | tail -n1); l=${{l:-0}}; "
-             "ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || l=0; a=$(( $(date +%s) - l ))")
+# sh setting $a: seconds since the newest of the stamp and the lists directory changed (since the
+# epoch when there are no package lists); two processes (stat, date), the rest is builtins
+LISTS_AGE = (f"l=; for t in $(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null); do "
+             'if [ -z "$l" ] || [ "$t" -gt "$l" ]; then l=$t; fi; done; l=${l:-0}; '
+             'for t in /var/lib/apt/lists/*_Packages; do [ -e "$t" ] || [ -L "$t" ] || l=0; break; done; '
+             "a=$(( $(date +%s) - l ))")
 UPDATE = Run(("sh", "-c", f"apt-get -q -o DPkg::Lock::Timeout=300 update && mkdir -p /var/lib/configurator "
               f"&& touch {STAMP}"), env=APT_ENV, timeout=900)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from configurator.actions import Upload, quote
 from configurator.resources.base import Step, change, field_lines, ok, unknown
@@ -12,23 +14,58 @@ from configurator.resources.file import content_diff
 
 MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
 
+# One stat for type-independent metadata; `size` lets the shell decide whether to read the file.
 _STAT = "stat --printf 'mode=%a\\nowner=%U\\ngroup=%G\\nsize=%s' -- \"$p\""
+
+# Runs with $p set to the path: prints the file's metadata and content, or why it cannot be edited
+_READ = (
+    'if [ -L "$p" ]; then echo type=link\n'
+    f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
+    f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
+    '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
+    "  else echo unreadable=1; fi\n"
+    'elif [ -e "$p" ]; then echo type=other\n'
+    "else echo type=absent; fi\n"
+)
 
 Edit = Callable[[list[str]], tuple[list[str], str]]  # lines -> (new lines, summary; "" = nothing to do)
 
 
 def probe(path: str) -> str:
     """sh that prints the file's metadata and its content (base64), or why it cannot be edited."""
-    return (
-        f"p={quote(path)}\n"
-        'if [ -L "$p" ]; then echo type=link\n'
-        f'elif [ -f "$p" ] && s=$({_STAT}); then echo type=file; echo "$s"\n'
-        f'  if [ "${{s##*size=}}" -gt {MAX_SIZE} ]; then echo too_large=1\n'
-        '  elif c=$(base64 -w0 < "$p"); then echo "content_b64=$c"\n'
-        "  else echo unreadable=1; fi\n"
-        'elif [ -e "$p" ]; then echo type=other\n'
-        "else echo type=absent; fi\n"
-    )
+    return f"p={quote(path)}\n{_READ}"
+
+
+def batch_probe(paths: Sequence[str]) -> str:
+    """sh that reads each distinct path once, each after a `--file` line."""
+    return f"for p in {' '.join(quote(p) for p in dict.fromkeys(paths))}; do echo --file\n{_READ}done\n"
+
+
+def batch_parse(paths: Sequence[str], text: str) -> list[str]:
+    """Per path (repeats too) the text `probe()` prints; all empty when the output does not line up."""
+    unique = list(dict.fromkeys(paths))
+    found = re.split(r"^--file\n", text, flags=re.M)
+    if len(found) != len(unique) + 1 or found[0].strip():
+        return [""] * len(paths)
+    by_path = dict(zip(unique, found[1:], strict=True))
+    return [by_path[p] for p in paths]
+
+
+class ReadOncePerFile:
+    """For resources that edit the text file at `path`: batched, each distinct file read once."""
+
+    batched: ClassVar[bool] = True
+    path: str
+
+    @staticmethod
+    def batch_probe(items: Sequence[ReadOncePerFile]) -> str:
+        """One read of each distinct file."""
+        return batch_probe([item.path for item in items])
+
+    @staticmethod
+    def batch_parse(items: Sequence[ReadOncePerFile], text: str) -> list[str]:
+        """Per resource the text `probe()` prints for its file."""
+        return batch_parse([item.path for item in items], text)
 
 
 def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> Step:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from configurator.actions import Action, Run, Upload, quote
+from configurator.resources import getent
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 # What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
@@ -29,14 +30,6 @@ def name_problems(what: str, name: str) -> list[str]:
         return []
     return [f"{what} name {name!r} is not valid: use at most 32 letters, digits, '_', '.' or '-', "
             "starting with a letter or '_'"]
-
-
-def _getent(database: str, name: str, key: str) -> str:
-    """sh that prints `key=<entry>`, `key=absent` (exit 2: no such name) or `key_error=<rc>`."""
-    return (f"e=$(getent {database} -- {quote(name)}); r=$?\n"
-            f'if [ $r = 0 ]; then echo "{key}=$e"\n'
-            f"elif [ $r = 2 ]; then echo {key}=absent\n"
-            f'else echo "{key}_error=$r"; fi\n')
 
 
 @dataclass(frozen=True)
@@ -88,8 +81,34 @@ class User:
             problems.append("each authorized_keys entry must be one non-empty line")
         return problems
 
+    @property
+    def batched(self) -> bool:
+        """Probed with the other users in one `getent passwd` and `getent group`, unless keys are managed."""
+        return self.authorized_keys is None
+
+    @staticmethod
+    def batch_probe(users: list[User]) -> str:
+        """The passwd entries of every user, then the whole group database (if a user should exist)."""
+        present = any(u.state == "present" for u in users)
+        return getent.many("passwd", [u.name for u in users]) + (getent.many("group", []) if present else "")
+
+    @staticmethod
+    def batch_parse(users: list[User], text: str) -> list[str]:
+        """Per-user text in the form `probe()` prints; groups are read from the group database."""
+        results = getent.results(text)
+        groups, status = results[1] if len(results) > 1 else ([], "missing")
+        found = []
+        for user, line in zip(users, getent.matched("passwd", [u.name for u in users], results), strict=True):
+            entry = line.removeprefix("passwd=")
+            if user.state == "absent" or entry in (line, "absent"):
+                found.append(f"{line}\n")
+            else:
+                found.append(f"{line}\n{getent.memberships(entry, groups)}" if status == "0"
+                             else f"passwd_error=group database {status}\n")
+        return found
+
     def probe(self) -> str:
-        text = _getent("passwd", self.name, "passwd")
+        text = getent.one("passwd", self.name, "passwd")
         if self.state == "absent":
             return text
         text += (f"if [ $r = 0 ]; then u={quote(self.name)}\n"
@@ -226,6 +245,7 @@ class Group:
     gid: int | None = None
     system: bool = False
     type: ClassVar[str] = "group"
+    batched: ClassVar[bool] = True  # probed with the other groups in one `getent group`
 
     @property
     def id(self) -> str:
@@ -237,8 +257,18 @@ class Group:
             problems.append(f"gid {self.gid} is out of range")
         return problems
 
+    @staticmethod
+    def batch_probe(groups: list[Group]) -> str:
+        """One `getent group` for many groups."""
+        return getent.many("group", [g.name for g in groups])
+
+    @staticmethod
+    def batch_parse(groups: list[Group], text: str) -> list[str]:
+        """Per-group text in the form `probe()` prints."""
+        return [f"{line}\n" for line in getent.matched("group", [g.name for g in groups], getent.results(text))]
+
     def probe(self) -> str:
-        return _getent("group", self.name, "group")
+        return getent.one("group", self.name, "group")
 
     def plan(self, observed: str) -> Step:
         entry = field_lines(observed).get("group")

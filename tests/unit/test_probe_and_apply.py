@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -9,12 +10,23 @@ import pytest
 from configurator import probe
 from configurator.actions import Run, Upload, snippet
 from configurator.apply import step_script
+from configurator.resources.block import Block
 from configurator.resources.file import Directory, File
+from configurator.resources.line import Line
 from configurator.resources.package import Package, merge_installs
+from configurator.resources.service import Service
+from configurator.resources.user import Group, User
 
 
 def run_sh(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+
+
+def decisions(resources, batch):
+    """(status, summary) of each resource from one probe script run here."""
+    out = run_sh(probe.script(resources, "tok", facts=False, batch=batch)).stdout
+    seen = probe.parse(out, "tok", resources, batch=batch)
+    return [(r.plan(s).status, r.plan(s).summary) for r, s in zip(resources, seen.states, strict=True)]
 
 
 def test_probe_script_runs_and_parses_locally(tmp_path):
@@ -106,11 +118,7 @@ def test_batched_and_one_by_one_probes_decide_the_same(tmp_path):
     names = ["same", "other", "empty", "dir", "link", "back\\slash and space", "fifo", "missing"]
     resources = [File(str(tmp_path / n), b"x\n", mode="0600") for n in names]
     resources += [Directory(str(tmp_path / n), mode="0755") for n in ("dir", "same", "missing")]
-    decided = []
-    for batch in (True, False):
-        out = run_sh(probe.script(resources, "tok", facts=False, batch=batch)).stdout
-        seen = probe.parse(out, "tok", resources, batch=batch)
-        decided.append([(r.plan(s).status, r.plan(s).summary) for r, s in zip(resources, seen.states, strict=True)])
+    decided = [decisions(resources, batch) for batch in (True, False)]
     assert decided[0] == decided[1]
     assert [status for status, _ in decided[0]] == [
         "ok", "change", "change", "unknown", "unknown", "change", "unknown", "change",
@@ -137,3 +145,67 @@ def test_service_batch_parse_by_block_order():
     states = Service.batch_parse(units, text)
     assert [u.plan(s).status for u, s in zip(units, states, strict=True)] == ["unknown", "ok"]
     assert Service.batch_parse(units, "Id=x\n") == ["", ""]  # blocks that do not line up: unknown, not wrong
+
+
+def command_output(*argv: str) -> str:
+    return subprocess.run(list(argv), capture_output=True, text=True, check=False).stdout.rstrip("\n")
+
+
+@pytest.mark.parametrize("broken", ["", "/proc/sys/kernel/"])  # without /proc the same values come from uname
+def test_facts_are_what_the_commands_say(broken: str) -> None:
+    facts = probe.FACTS.replace(broken, "/no-such-dir/") if broken else probe.FACTS
+    seen = probe.parse(run_sh(f"printf '@@tok facts\\n'\n{facts}").stdout, "tok", []).facts
+    assert (seen["kernel"], seen["arch"], seen["hostname"]) == (
+        command_output("uname", "-r"), command_output("uname", "-m"), command_output("uname", "-n"))
+    assert (seen["init"], seen["user"]) == (command_output("cat", "/proc/1/comm"), command_output("id", "-un"))
+    assert set(seen) == {"os_id", "os_version", "os_codename", "kernel", "arch", "hostname", "init", "pkg", "user"}
+
+
+def test_pending_handlers_only_read_when_there_are_some(tmp_path, monkeypatch):
+    monkeypatch.setattr(probe, "PENDING", str(tmp_path / "pending"))
+    assert probe.parse(run_sh(probe.script([], "tok")).stdout, "tok", []).pending == ()
+    (tmp_path / "pending").write_text("reload nginx\n\nrestart ssh\n")
+    assert probe.parse(run_sh(probe.script([], "tok")).stdout, "tok", []).pending == ("reload nginx", "restart ssh")
+
+
+# what a batched probe must not do in the script's own shell (it runs in a brace group): end the
+# script, fail fatally, or leave state the later probes would see; `set --` alone is allowed
+NOT_INLINE = re.compile(
+    r"\b(exit|exec|return|cd|trap|umask|ulimit|shift|readonly|unset|alias|eval|export|source)\b"
+    r"|\bset\s+[-+](?!-\s)|^\s*\.\s|[;&|{(]\s*\.\s|\w\s*\(\s*\)|\$\{\w+:?\?|\$\(\(", re.M)
+
+
+@pytest.mark.parametrize("body", [
+    Package.batch_probe([Package("a"), Package("b")]),
+    File.batch_probe([File("/a b"), File("/c")]),
+    Directory.batch_probe([Directory("/a")]),
+    Service.batch_probe([Service("ssh")]),
+    User.batch_probe([User("bob"), User("eve", state="absent")]),
+    Group.batch_probe([Group("web")]),
+    Line.batch_probe([Line("/etc/hosts", line="x"), Line("/etc/hosts", line="y")]),
+    Block.batch_probe([Block("/etc/hosts", "10.0.0.1 db\n")]),
+])
+def test_batched_probes_are_safe_in_the_scripts_own_shell(body: str) -> None:
+    assert not NOT_INLINE.search(body)
+
+
+@pytest.mark.parametrize("body", ["getent passwd bob || exit 1\n", "set -e\nstat /\n", "cd /etc && stat hosts\n",
+                                  "trap 'rm -f x' EXIT\n", "f() { stat /; }\nf\n", ". /etc/os-release\n"])
+def test_the_safety_rule_catches_what_would_leak_out_of_a_brace_group(body: str) -> None:
+    assert NOT_INLINE.search(body)
+
+
+def test_every_batched_kind_in_one_script_decides_like_one_by_one(tmp_path):
+    (tmp_path / "conf").write_text("a=1\n")
+    resources = [
+        User("root"), User("no-such-user-cfg"), User("nobody", state="absent"), Group("root", gid=0),
+        Group("no-such-group-cfg"), Line(str(tmp_path / "conf"), line="a=1"), Line(str(tmp_path / "conf"), line="b"),
+        Line(str(tmp_path / "missing"), line="c"), File(str(tmp_path / "conf"), b"a=1\n"), Directory(str(tmp_path)),
+        User("root", authorized_keys=()),  # not batched: keys are read one by one
+    ]
+    script = probe.script(resources, "tok", facts=False)
+    assert script.count("getent passwd") == 2 and script.count("( ") == 1 and script.count("{ ") >= 4
+    decided = [decisions(resources, batch) for batch in (True, False)]
+    assert decided[0] == decided[1]
+    assert [status for status, _ in decided[0]][:8] == ["ok", "change", "change", "ok", "change", "ok", "change",
+                                                        "unknown"]

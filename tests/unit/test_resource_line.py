@@ -181,3 +181,32 @@ def test_checks_on_the_local_host(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="does not contain the line 'a'"):
         present.checks()[0].test(host)
     Line(str(tmp_path / "gone"), line="a", state="absent").checks()[0].test(host)
+
+
+# The batched probe's output: each distinct path's text after a `--file` line, in order of first use.
+HOSTS = observed(b"127.0.0.1 localhost\n")
+
+
+@pytest.mark.parametrize(("paths", "text", "expected"), [
+    (["/etc/hosts", "/etc/hosts"], f"--file\n{HOSTS}", [HOSTS, HOSTS]),
+    (["/etc/a", "/etc/hosts", "/etc/a"], f"--file\ntype=absent\n--file\n{HOSTS}",
+     ["type=absent\n", HOSTS, "type=absent\n"]),
+    (["/etc/a", "/etc/hosts"], "--file\ntype=absent\n", ["", ""]),  # cut short: unknown, never wrong
+    (["/etc/a"], "type=absent\n--file\ntype=absent\n", [""]),
+    (["/etc/a"], "", [""]),
+])
+def test_batch_parse(paths: list[str], text: str, expected: list[str]) -> None:
+    assert Line.batch_parse([Line(p, line="x") for p in paths], text) == expected
+
+
+def test_batched_and_one_by_one_probes_agree_on_real_files(tmp_path: Path) -> None:
+    os.symlink("/etc/hostname", tmp_path / "link")
+    (tmp_path / "big").write_bytes(b"a\n" * (MAX_SIZE // 2 + 1))
+    (tmp_path / "it's $(a) file").write_bytes(b"a\nx\n")
+    (tmp_path / "empty").write_bytes(b"")
+    names = ["link", "big", "it's $(a) file", "empty", "nope", "", "big", "empty"]
+    lines = [Line(str(tmp_path / n) if n else str(tmp_path), line=f"x{i}") for i, n in enumerate(names)]
+    script = Line.batch_probe(lines)
+    assert script.count("--file") == 1 and script.count(str(tmp_path / "big")) == 1
+    batch = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert Line.batch_parse(lines, batch.stdout) == [run_probe(line) for line in lines]

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from configurator.actions import Run
-from configurator.resources.package import APT_ENV, APT_OPTS, LIST_MAX_AGE, UPDATE, Package, merge_installs
+from configurator.resources.package import (
+    APT_ENV,
+    APT_OPTS,
+    LIST_MAX_AGE,
+    LISTS_AGE,
+    STAMP,
+    UPDATE,
+    Package,
+    merge_installs,
+)
 
 INSTALLED = "status=install ok installed\nversion=1.22.1-9\n"
 FRESH = f"lists_age={LIST_MAX_AGE - 1}\n"
@@ -105,3 +117,35 @@ def test_checks_on_the_local_host() -> None:
         Package("no-such-package-cfg").checks()[0].test(host)
     with pytest.raises(AssertionError, match="pinned 0"):
         Package("dash", version="0").checks()[0].test(host)
+
+
+# The lists' age as the probe computed it before it avoided `sort`, `tail` and `ls` (the reference).
+OLD_LISTS_AGE = ("l=$(stat -c %Y STAMP LISTS 2>/dev/null | sort -n | tail -n1); l=${l:-0}; "
+                 "ls LISTS/*_Packages >/dev/null 2>&1 || l=0; a=$(( $(date +%s) - l ))")
+
+
+@pytest.mark.parametrize(("stamp", "lists", "packages", "newest"), [
+    (None, 1000, ["deb_Packages"], "1000"), (5000, 1000, ["deb_Packages"], "5000"),
+    (500, 1000, ["a_Packages", "b_Packages"], "1000"), (5000, 1000, [], "0"), (5000, 1000, ["deb_Sources"], "0"),
+    (5000, None, [], "0"), (None, None, [], "0"), (None, 1000, ["dangling_Packages"], "1000"),
+])
+def test_lists_age_matches_the_reference(tmp_path: Path, stamp: int | None, lists: int | None,
+                                         packages: list[str], newest: str) -> None:
+    stamp_path, lists_path = tmp_path / "stamp", tmp_path / "lists dir"
+    if lists is not None:
+        lists_path.mkdir()
+        for name in packages:
+            if name.startswith("dangling"):
+                (lists_path / name).symlink_to(tmp_path / "nowhere")
+            else:
+                (lists_path / name).write_text("")
+        os.utime(lists_path, (lists, lists))
+    if stamp is not None:
+        stamp_path.write_text("")
+        os.utime(stamp_path, (stamp, stamp))
+    new = LISTS_AGE.replace(STAMP, "STAMP").replace("/var/lib/apt/lists", "LISTS")
+    both = [text.replace("STAMP", shlex.quote(str(stamp_path))).replace("LISTS", shlex.quote(str(lists_path)))
+            for text in (OLD_LISTS_AGE, new)]
+    script = "".join(f'{text}; echo "$l"\n' for text in both)
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [newest, newest], script

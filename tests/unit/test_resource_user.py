@@ -236,3 +236,62 @@ def test_checks_on_the_local_host() -> None:
         User("no-such-user-cfg").checks()[0].test(host)
     with pytest.raises(AssertionError, match="gid is 0, expected 9"):
         Group("root", gid=9).checks()[0].test(host)
+
+
+# The batched probe's output: `getent passwd -- names...` and `getent group`, each followed by its status.
+GROUP_DB = "root:x:0:\nbob:x:1001:\nsudo:x:27:alice,bob\nadm:x:4:bob\nsudo2:x:27:\ndocker:x:999:carol\n--rc 0\n"
+ALICE = "alice:x:1002:27:Alice:/home/alice:/bin/sh"
+BOB_TEXT = f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"
+
+
+@pytest.mark.parametrize(("users", "text", "expected"), [
+    ([User("bob"), User("alice")], f"{BOB}\n{ALICE}\n--rc 0\n{GROUP_DB}",
+     [BOB_TEXT, f"passwd={ALICE}\nprimary=sudo\ngroups=sudo\n"]),  # the first name of gid 27
+    ([User("bob"), User("carl"), User("dan", state="absent")], f"{BOB}\n--rc 2\n{GROUP_DB}",
+     [BOB_TEXT, "passwd=absent\n", "passwd=absent\n"]),
+    ([User("bob"), User("bob", state="absent")], f"{BOB}\n--rc 0\n{GROUP_DB}", [BOB_TEXT, f"passwd={BOB}\n"]),
+    ([User("bob"), User("carl")], "--rc 1\n--rc 0\n", ["passwd_error=1\n", "passwd_error=1\n"]),
+    ([User("bob"), User("carl")], f"{BOB}\n", ["passwd_error=missing\n", "passwd_error=missing\n"]),
+    ([User("bob"), User("carl", state="absent")], f"{BOB}\n--rc 2\n--rc 3\n",
+     ["passwd_error=group database 3\n", "passwd=absent\n"]),
+    ([User("erin")], "erin:x:1003:4242:Erin:/home/erin:/bin/sh\n--rc 0\n--rc 0\n",
+     ["passwd=erin:x:1003:4242:Erin:/home/erin:/bin/sh\nprimary=4242\ngroups=4242\n"]),  # like `id -gn`
+    ([User("Bob")], f"{BOB}\n--rc 0\n{GROUP_DB}", [f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"]),
+    ([User("Bob"), User("carl")], f"{BOB}\n--rc 2\n{GROUP_DB}",
+     ["passwd_error=unmatched\n", "passwd_error=unmatched\n"]),  # which name was found is unsure
+    ([User("bob")], "bob:x:1\n--rc 0\n--rc 0\n", ["passwd=bob:x:1\n"]),
+])
+def test_batch_parse(users: list[User], text: str, expected: list[str]) -> None:
+    assert User.batch_parse(users, text) == expected
+
+
+def test_batch_probe_asks_each_name_once_and_the_group_database_only_when_needed() -> None:
+    text = User.batch_probe([User("bob"), User("bob", groups=()), User("a b")])
+    assert text == "getent passwd -- bob 'a b'; echo \"--rc $?\"\ngetent group; echo \"--rc $?\"\n"
+    assert "group" not in User.batch_probe([User("bob", state="absent")])
+    assert not User("bob", authorized_keys=()).batched and User("bob").batched
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("web:x:2000:bob\n--rc 0\n", ["group=web:x:2000:bob\n", "group=web:x:2000:bob\n", "group=absent\n"]),
+    ("--rc 2\n", ["group=absent\n"] * 3),
+    ("--rc 3\n", ["group_error=3\n"] * 3),
+    ("", ["group_error=missing\n"] * 3),
+])
+def test_group_batch_parse(text: str, expected: list[str]) -> None:
+    groups = [Group("web"), Group("web", gid=2000), Group("db")]
+    assert Group.batch_parse(groups, text) == expected
+
+
+def local_names(database: str) -> list[str]:
+    out = subprocess.run(["getent", database], capture_output=True, text=True, check=True).stdout
+    return [line.split(":", 1)[0] for line in out.splitlines()] + [f"no-such-{database}-cfg"]
+
+
+def test_batched_and_one_by_one_probes_agree_on_this_machine() -> None:
+    users = [User(n) for n in local_names("passwd")] + [User("nobody", state="absent")]
+    batch = subprocess.run(["sh", "-c", User.batch_probe(users)], capture_output=True, text=True, check=True)
+    assert User.batch_parse(users, batch.stdout) == [run_probe(u) for u in users]
+    groups = [Group(n) for n in local_names("group")]
+    batch = subprocess.run(["sh", "-c", Group.batch_probe(groups)], capture_output=True, text=True, check=True)
+    assert Group.batch_parse(groups, batch.stdout) == [run_probe(g) for g in groups]

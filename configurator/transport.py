@@ -128,11 +128,37 @@ class HostKeys:
         """The known_hosts file in use."""
         return self.path or str(Path("~/.ssh/known_hosts").expanduser())
 
-    def apply(self, client: paramiko.SSHClient) -> None:
-        """Load the known keys into `client` and set its policy for unknown ones."""
-        if Path(self.known).is_file():
-            client.load_host_keys(self.known)
+    def apply(self, client: paramiko.SSHClient, hop: Hop) -> None:
+        """Load the known keys of `hop` into `client` and set its policy for unknown ones."""
+        found = client.get_host_keys()
+        for entry in known_entries(self.known, hop.address, hop.port):
+            for name in entry.hostnames:
+                found.add(name, entry.key.get_name(), entry.key)
         client.set_missing_host_key_policy(AcceptNew(self.known) if self.accept_new else Refuse())
+
+
+def known_entries(path: str, address: str, port: int) -> list[paramiko.hostkeys.HostKeyEntry]:
+    """The known_hosts entries that can name this host (exact or hashed, as paramiko matches them).
+
+    Only those lines are parsed: parsing every key of a large known_hosts for every host of a
+    run costs ~45 µs a line.
+    """
+    names = {address, f"[{address}]:{port}"}
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise Unreachable(f"cannot read known_hosts {path}: {exc.strerror or exc}") from None
+    entries = []
+    for line in lines:
+        field = line.split(None, 1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
+        if field.startswith(("|1|", "@")) or names.intersection(field.split(",")):
+            with contextlib.suppress(paramiko.SSHException):  # a line paramiko cannot read: skipped, as it does
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                if entry is not None:
+                    entries.append(entry)
+    return entries
 
 
 def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> paramiko.SSHClient:
@@ -143,7 +169,7 @@ def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, la
     if way.identities:
         kwargs["key_filename"] = list(way.identities)
     client = paramiko.SSHClient()
-    keys.apply(client)
+    keys.apply(client, hop)
     try:
         if sock is None and way.proxy_command:
             kwargs["sock"] = paramiko.ProxyCommand(proxy_command(way.proxy_command, hop))

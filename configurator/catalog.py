@@ -146,19 +146,26 @@ def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, args:
     src = args.pop("src", None)
     if not isinstance(src, str) or not src:
         raise InputError(f"{kind} needs `src`: a file in the role's {kind}s/ folder", at)
+    path = role.sources.get((kind, src)) or _source(role, kind, src, at)
+    if kind == "template":
+        args["content"] = templates.render_file(env, path, context, role.texts)
+    elif path.stat().st_size > STREAM_OVER:
+        args["source"], args["source_sha256"] = str(path), _sha256_of(path)  # streamed, never held in memory
+    else:
+        args["content"] = path.read_bytes()
+    return args
+
+
+def _source(role: roles_mod.Role, kind: str, src: str, at: Location) -> Path:
+    """The file `src` names inside the role's templates/ or files/ folder (remembered on the role)."""
     folder = role.path / ("templates" if kind == "template" else "files")
     path = (folder / src).resolve()
     if Path(src).is_absolute() or ".." in Path(src).parts or not path.is_relative_to(folder.resolve()):
         raise InputError(f"src {src!r} must be a relative path inside {folder}", at, "'..' is not allowed")
     if not path.is_file():
         raise InputError(f"src {src!r} not found in {folder}", at)
-    if kind == "template":
-        args["content"] = templates.render_file(env, path, context)
-    elif path.stat().st_size > STREAM_OVER:
-        args["source"], args["source_sha256"] = str(path), _sha256_of(path)  # streamed, never held in memory
-    else:
-        args["content"] = path.read_bytes()
-    return args
+    role.sources[(kind, src)] = path
+    return path
 
 
 def _sha256_of(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from configurator.errors import InputError, Location
@@ -24,6 +24,9 @@ class Role:
     resources: Sequence
     handlers: Mapping
     where: Location
+    # (kind, src) -> checked path of a template or file: checked once per run, not once per host
+    sources: dict[tuple[str, str], Path] = field(default_factory=dict, compare=False, repr=False)
+    texts: dict[Path, str] = field(default_factory=dict, compare=False, repr=False)  # template files read
 
 
 def search_path(extra: tuple[Path, ...]) -> tuple[Path, ...]:

@@ -86,10 +86,12 @@ def _defined(value: Any) -> Any:
     return value
 
 
-def render_file(env: jinja2.Environment, path: Path, context: dict[str, Any]) -> bytes:
-    """Render a template file to bytes (UTF-8); errors name the file and line."""
+def render_file(env: jinja2.Environment, path: Path, context: dict[str, Any],
+                texts: dict[Path, str] | None = None) -> bytes:
+    """Render a template file to bytes (UTF-8); errors name the file and line; `texts` remembers files read."""
+    texts = {} if texts is None else texts
     try:
-        source = path.read_text(encoding="utf-8")
+        source = texts[path] if path in texts else texts.setdefault(path, path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("template not found", Location(str(path))) from None
     except UnicodeDecodeError as exc:

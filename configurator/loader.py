@@ -32,12 +32,16 @@ class Sequence(list[Any]):
         return Location(self.where.path, self.item_lines[index])
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the same nodes and marks, parsed ~5x faster
+_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE):  # type: ignore[misc,valid-type]
     """SafeLoader with line-tracking containers and no duplicate keys."""
 
     source = "<string>"
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Mapping:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Mapping:
         result = Mapping()
         result.where = Location(self.source, node.start_mark.line + 1)
         result.key_lines = {}

@@ -15,7 +15,7 @@ TYPES: dict[str, str] = {
     "link": "file:Link",
     "line": "line:Line",
     "user": "user:User",
-    "group": "user:Group",
+    "group": "group:Group",
     "command": "command:Command",
     "sysctl": "sysctl:Sysctl",
     "cron": "cron:Cron",

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from configurator.resources.accounts import name_problems
 from configurator.resources.base import Check, Step
 from configurator.resources.file import File
-from configurator.resources.user import name_problems
 
 CRON_DIR = "/etc/cron.d"
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # cron ignores names with dots or other characters

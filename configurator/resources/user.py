@@ -1,4 +1,4 @@
-"""Local users and groups through the shadow tools (useradd, usermod, groupadd, ...)."""
+"""Local users through the shadow tools (useradd, usermod, ...)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from configurator.actions import Action, Run, Upload, quote
-from configurator.resources import getent
+from configurator.resources import accounts
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
-
-# What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
-ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 
 # Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
 _KEYS_PROBE = """\
@@ -22,14 +19,6 @@ _KEYS_PROBE = """\
       s=$(sha256sum < "$k/authorized_keys") && echo "keys_sha256=${s%% *}"; fi
   fi
 """
-
-
-def name_problems(what: str, name: str) -> list[str]:
-    """Why `name` is not a usable user or group name (empty when it is)."""
-    if ACCOUNT_NAME.match(name):
-        return []
-    return [f"{what} name {name!r} is not valid: use at most 32 letters, digits, '_', '.' or '-', "
-            "starting with a letter or '_'"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +55,10 @@ class User:
         return "".join(f"{key}\n" for key in self.authorized_keys or ()).encode()
 
     def validate(self) -> list[str]:
-        problems = name_problems("user", self.name)
+        problems = accounts.name_problems("user", self.name)
         for group in (self.group, *(self.groups or ())):
             if group is not None and not group.isdigit():
-                problems += name_problems("group", group)
+                problems += accounts.name_problems("group", group)
         if self.uid is not None and not 0 <= self.uid < 2**32 - 1:
             problems.append(f"uid {self.uid} is out of range")
         for label, value in (("shell", self.shell), ("home", self.home)):
@@ -83,32 +72,42 @@ class User:
 
     @property
     def batched(self) -> bool:
-        """Probed with the other users in one `getent passwd` and `getent group`, unless keys are managed."""
+        """Probed with the other users in one `getent passwd`, unless keys are managed."""
         return self.authorized_keys is None
 
     @staticmethod
     def batch_probe(users: list[User]) -> str:
-        """The passwd entries of every user, then the whole group database (if a user should exist)."""
-        present = any(u.state == "present" for u in users)
-        return getent.many("passwd", [u.name for u in users]) + (getent.many("group", []) if present else "")
+        """The passwd entries of every user, then `id -Gn` of each that should exist.
+
+        `id`, not the group database: it asks NSS for the user's groups as login does, which
+        enumerating `getent group` does not (LDAP/sssd without enumeration).
+        """
+        present = [quote(name) for name in dict.fromkeys(u.name for u in users if u.state == "present")]
+        text = accounts.many("passwd", [u.name for u in users])
+        if present:
+            text += f'for u in {" ".join(present)}; do echo "--id $u"; id -Gn -- "$u" 2>/dev/null; done\n'
+        return text
 
     @staticmethod
     def batch_parse(users: list[User], text: str) -> list[str]:
-        """Per-user text in the form `probe()` prints; groups are read from the group database."""
-        results = getent.results(text)
-        groups, status = results[1] if len(results) > 1 else ([], "missing")
+        """Per-user text in the form `probe()` prints (`id -gn` is the first group `id -Gn` names)."""
+        passwd, *sections = re.split(r"^--id (.*)\n", text, flags=re.M)
+        groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
         found = []
-        for user, line in zip(users, getent.matched("passwd", [u.name for u in users], results), strict=True):
+        for user, line in zip(users, accounts.matched("passwd", [u.name for u in users], accounts.results(passwd)),
+                              strict=True):
             entry = line.removeprefix("passwd=")
             if user.state == "absent" or entry in (line, "absent"):
                 found.append(f"{line}\n")
+            elif user.name not in groups:
+                found.append("passwd_error=groups not read\n")  # output cut short
             else:
-                found.append(f"{line}\n{getent.memberships(entry, groups)}" if status == "0"
-                             else f"passwd_error=group database {status}\n")
+                names = groups[user.name]
+                found.append(f"{line}\nprimary={names.partition(' ')[0]}\ngroups={names}\n")
         return found
 
     def probe(self) -> str:
-        text = getent.one("passwd", self.name, "passwd")
+        text = accounts.one("passwd", self.name, "passwd")
         if self.state == "absent":
             return text
         text += (f"if [ $r = 0 ]; then u={quote(self.name)}\n"
@@ -231,72 +230,3 @@ class User:
             assert keys.content == self.keys_content, f"{what} has other content"
             assert keys.mode == 0o600, f"{what} mode is {keys.mode:o}, expected 600"
             assert keys.user == self.name, f"{what} is owned by {keys.user}"
-
-
-@dataclass(frozen=True)
-class Group:
-    """A local group, optionally with a fixed gid.
-
-    Example: `group: {name: deploy, gid: 2000}`
-    """
-
-    name: str
-    state: Literal["present", "absent"] = "present"
-    gid: int | None = None
-    system: bool = False
-    type: ClassVar[str] = "group"
-    batched: ClassVar[bool] = True  # probed with the other groups in one `getent group`
-
-    @property
-    def id(self) -> str:
-        return f"{self.type}[{self.name}]"
-
-    def validate(self) -> list[str]:
-        problems = name_problems("group", self.name)
-        if self.gid is not None and not 0 <= self.gid < 2**32 - 1:
-            problems.append(f"gid {self.gid} is out of range")
-        return problems
-
-    @staticmethod
-    def batch_probe(groups: list[Group]) -> str:
-        """One `getent group` for many groups."""
-        return getent.many("group", [g.name for g in groups])
-
-    @staticmethod
-    def batch_parse(groups: list[Group], text: str) -> list[str]:
-        """Per-group text in the form `probe()` prints."""
-        return [f"{line}\n" for line in getent.matched("group", [g.name for g in groups], getent.results(text))]
-
-    def probe(self) -> str:
-        return getent.one("group", self.name, "group")
-
-    def plan(self, observed: str) -> Step:
-        entry = field_lines(observed).get("group")
-        if entry is None:
-            return unknown(f"group {self.name}: the group database could not be read")
-        if self.state == "absent":
-            if entry == "absent":
-                return ok()
-            return change(f"remove group {self.name}", Run(("groupdel", "--", self.name)), kind="remove")
-        gid = ("--gid", str(self.gid)) if self.gid is not None else ()
-        if entry == "absent":
-            system = ("--system",) if self.system else ()
-            create = Run(("groupadd", *system, *gid, "--", self.name))
-            return change(f"create group {self.name}", create, kind="create")
-        current = entry.split(":")[2] if entry.count(":") == 3 else "?"
-        if gid and current != gid[1]:
-            return change(f"group {self.name} gid {current} -> {self.gid}",
-                          Run(("groupmod", *gid, "--", self.name)))
-        return ok()
-
-    def checks(self) -> list[Check]:
-        def verify(host: Any) -> None:
-            group = host.group(self.name)
-            if self.state == "absent":
-                assert not group.exists, f"group {self.name} exists"
-                return
-            assert group.exists, f"group {self.name} does not exist"
-            if self.gid is not None:
-                assert group.gid == self.gid, \
-                    f"group {self.name} gid is {group.gid}, expected {self.gid}"
-        return [Check(f"group {self.name} {self.state}", verify)]

@@ -12,10 +12,11 @@ from configurator.actions import Run, Upload, snippet
 from configurator.apply import step_script
 from configurator.resources.block import Block
 from configurator.resources.file import Directory, File
+from configurator.resources.group import Group
 from configurator.resources.line import Line
 from configurator.resources.package import Package, merge_installs
 from configurator.resources.service import Service
-from configurator.resources.user import Group, User
+from configurator.resources.user import User
 
 
 def run_sh(script: str) -> subprocess.CompletedProcess[str]:

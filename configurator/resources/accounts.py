@@ -1,4 +1,4 @@
-"""The account databases through `getent`: one name at a time, or many in one call."""
+"""Local accounts: the names useradd/groupadd accept, and the databases read through `getent`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import re
 from collections.abc import Sequence
 
 from configurator.actions import quote
+
+# What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
+ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+
+
+def name_problems(what: str, name: str) -> list[str]:
+    """Why `name` is not a usable user or group name (empty when it is)."""
+    if ACCOUNT_NAME.match(name):
+        return []
+    return [f"{what} name {name!r} is not valid: use at most 32 letters, digits, '_', '.' or '-', "
+            "starting with a letter or '_'"]
 
 
 def one(database: str, name: str, key: str) -> str:
@@ -41,20 +52,3 @@ def matched(key: str, names: Sequence[str], results: list[tuple[list[str], str]]
     # an entry under another name than asked (NSS aliases) makes the missing ones unsure
     gone = f"{key}_error=unmatched" if set(by_name) - set(unique) else f"{key}=absent"
     return [f"{key}={by_name[n]}" if n in by_name else gone for n in names]
-
-
-def memberships(entry: str, groups: list[str]) -> str:
-    """`primary=` and `groups=` as `id -gn` and `id -Gn` print them, from the group database."""
-    fields = entry.split(":")
-    if len(fields) != 7:
-        return ""
-    by_gid: dict[str, str] = {}
-    member_of: list[str] = []
-    for line in groups:
-        name, _, gid, members = (line.split(":") + [""] * 4)[:4]
-        by_gid.setdefault(gid, name)
-        if fields[0] in members.split(","):
-            member_of.append(gid)
-    primary = by_gid.get(fields[3], fields[3])
-    rest = [by_gid[gid] for gid in dict.fromkeys(member_of) if gid != fields[3]]
-    return f"primary={primary}\ngroups={' '.join([primary, *rest])}\n"

@@ -1,0 +1,79 @@
+"""Local groups through the shadow tools (groupadd, groupmod, groupdel)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from configurator.actions import Run
+from configurator.resources import accounts
+from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+
+
+@dataclass(frozen=True)
+class Group:
+    """A local group, optionally with a fixed gid.
+
+    Example: `group: {name: deploy, gid: 2000}`
+    """
+
+    name: str
+    state: Literal["present", "absent"] = "present"
+    gid: int | None = None
+    system: bool = False
+    type: ClassVar[str] = "group"
+    batched: ClassVar[bool] = True  # probed with the other groups in one `getent group`
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}[{self.name}]"
+
+    def validate(self) -> list[str]:
+        problems = accounts.name_problems("group", self.name)
+        if self.gid is not None and not 0 <= self.gid < 2**32 - 1:
+            problems.append(f"gid {self.gid} is out of range")
+        return problems
+
+    @staticmethod
+    def batch_probe(groups: list[Group]) -> str:
+        """One `getent group` for many groups."""
+        return accounts.many("group", [g.name for g in groups])
+
+    @staticmethod
+    def batch_parse(groups: list[Group], text: str) -> list[str]:
+        """Per-group text in the form `probe()` prints."""
+        return [f"{line}\n" for line in accounts.matched("group", [g.name for g in groups], accounts.results(text))]
+
+    def probe(self) -> str:
+        return accounts.one("group", self.name, "group")
+
+    def plan(self, observed: str) -> Step:
+        entry = field_lines(observed).get("group")
+        if entry is None:
+            return unknown(f"group {self.name}: the group database could not be read")
+        if self.state == "absent":
+            if entry == "absent":
+                return ok()
+            return change(f"remove group {self.name}", Run(("groupdel", "--", self.name)), kind="remove")
+        gid = ("--gid", str(self.gid)) if self.gid is not None else ()
+        if entry == "absent":
+            system = ("--system",) if self.system else ()
+            create = Run(("groupadd", *system, *gid, "--", self.name))
+            return change(f"create group {self.name}", create, kind="create")
+        current = entry.split(":")[2] if entry.count(":") == 3 else "?"
+        if gid and current != gid[1]:
+            return change(f"group {self.name} gid {current} -> {self.gid}",
+                          Run(("groupmod", *gid, "--", self.name)))
+        return ok()
+
+    def checks(self) -> list[Check]:
+        def verify(host: Any) -> None:
+            group = host.group(self.name)
+            if self.state == "absent":
+                assert not group.exists, f"group {self.name} exists"
+                return
+            assert group.exists, f"group {self.name} does not exist"
+            if self.gid is not None:
+                assert group.gid == self.gid, \
+                    f"group {self.name} gid is {group.gid}, expected {self.gid}"
+        return [Check(f"group {self.name} {self.state}", verify)]

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from configurator.resources.package import UPDATE_SCRIPT
+
 HERE = Path(__file__).resolve().parent
 VARS_FILE = HERE / "workload" / "vars.yml"
 ROLES_DIR = HERE / "workload" / "configurator" / "roles"
@@ -78,7 +80,7 @@ def prepare_script(data: dict[str, Any]) -> str:
     """Fresh apt lists (so no tool runs apt-get update) and a warm package proxy."""
     return "\n".join([
         "set -e",
-        f"{APT} update >/dev/null",
+        f"export DEBIAN_FRONTEND=noninteractive; {{ {UPDATE_SCRIPT}; }} >/dev/null",  # bounded tries, as configurator's
         "mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp",
         f"{APT} install --download-only {_words(data['bench_packages'])} >/dev/null",
         "apt-get clean",

@@ -21,8 +21,13 @@ LISTS_AGE = (f"l=; for t in $(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null)
              'if [ -z "$l" ] || [ "$t" -gt "$l" ]; then l=$t; fi; done; l=${l:-0}; '
              'for t in /var/lib/apt/lists/*_Packages; do [ -e "$t" ] || [ -L "$t" ] || l=0; break; done; '
              "a=$(( $(date +%s) - l ))")
-UPDATE = Run(("sh", "-c", f"apt-get -q -o DPkg::Lock::Timeout=300 update && mkdir -p /var/lib/configurator "
-              f"&& touch {STAMP}"), env=APT_ENV, timeout=900)
+# A mirror or proxy hiccup can fail `apt-get update`, and apt 2.6 was seen to hang for good after a
+# proxy answered 503 for an index: each try is bounded and retried (as Ansible's apt module retries).
+UPDATE_TRIES, UPDATE_TRY_SECONDS = 3, 240
+UPDATE_SCRIPT = (f"n=1; until timeout {UPDATE_TRY_SECONDS} apt-get -q -o DPkg::Lock::Timeout=120 update; do "
+                 f'[ "$n" -ge {UPDATE_TRIES} ] && exit 1; n=$((n + 1)); sleep "$n"; done; '
+                 f"mkdir -p /var/lib/configurator && touch {STAMP}")
+UPDATE = Run(("sh", "-c", UPDATE_SCRIPT), env=APT_ENV, timeout=900)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from configurator.resources.package import (
     LISTS_AGE,
     STAMP,
     UPDATE,
+    UPDATE_SCRIPT,
+    UPDATE_TRY_SECONDS,
     Package,
     merge_installs,
 )
@@ -149,3 +151,26 @@ def test_lists_age_matches_the_reference(tmp_path: Path, stamp: int | None, list
     script = "".join(f'{text}; echo "$l"\n' for text in both)
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == [newest, newest], script
+
+
+@pytest.mark.parametrize(("behaviour", "status", "calls"), [
+    ("ok", 0, 1),
+    ("fail fail ok", 0, 3),
+    ("hang ok", 0, 2),  # a try that hangs is ended and retried
+    ("fail fail fail", 1, 3),
+])
+def test_list_update_is_bounded_and_retried(tmp_path, behaviour, status, calls):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "plan").write_text(behaviour.replace(" ", "\n") + "\n")
+    fake = bin_dir / "apt-get"
+    fake.write_text(f"#!/bin/sh\necho x >> {tmp_path}/calls\nstep=$(sed -n \"$(wc -l < {tmp_path}/calls)p\" "
+                    f"{tmp_path}/plan)\n[ \"$step\" = hang ] && exec sleep 30\n[ \"$step\" = ok ]\n")
+    fake.chmod(0o755)
+    script = (UPDATE_SCRIPT.replace(f"timeout {UPDATE_TRY_SECONDS}", "timeout 1").replace('sleep "$n"', "true")
+              .replace("/var/lib/configurator", str(tmp_path / "state")))
+    done = subprocess.run(["sh", "-c", script], env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+                          capture_output=True, text=True, timeout=20)
+    assert done.returncode == status
+    assert len((tmp_path / "calls").read_text().splitlines()) == calls
+    assert (tmp_path / "state" / "apt-lists.stamp").exists() == (status == 0)

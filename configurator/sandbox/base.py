@@ -48,9 +48,9 @@ MASKED_UNITS = (
     "systemd-ask-password-wall.path",
 )
 REMOVED = ("etc/machine-id", "var/lib/dbus/machine-id", "etc/hostname")
-# The shared proxy can fail a request when several hosts refresh the same index at once:
-# retry it, and do not pipeline (apt's http method was seen to hang on a pipelined
-# connection the proxy had closed).
+# The shared proxy (apt-cacher-ng 3.7) fails some requests when several hosts fetch the same
+# index at once: retry them, one request per connection. apt can still hang after such a failure,
+# which is why every `apt-get update` configurator runs is bounded (resources/package.py).
 APT_PROXY_CONF = """\
 Acquire::http::Proxy "{proxy}";
 Acquire::Retries "3";

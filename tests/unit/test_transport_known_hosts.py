@@ -5,7 +5,7 @@ from __future__ import annotations
 import paramiko
 import pytest
 
-from configurator import transport
+from configurator import hostkeys
 from configurator.errors import Unreachable
 from configurator.route import Hop
 
@@ -36,7 +36,7 @@ def test_entries_for_the_host_only(tmp_path, names, port, matches):
     other, _ = ed25519_line("198.18.0.99")
     path = tmp_path / "known_hosts"
     path.write_text(f"# a comment\n\n{other}\n{line}\nnot a valid line\n")
-    found = transport.known_entries(str(path), "198.18.0.20", port)
+    found = hostkeys.known_entries(str(path), "198.18.0.20", port)
     assert [e.key.get_base64() for e in found] == ([key] if matches else [])
 
 
@@ -45,12 +45,12 @@ def test_a_hashed_entry_is_kept_and_matched_like_paramiko_does(tmp_path):
     path = tmp_path / "known_hosts"
     path.write_text(line + "\n")
     client = paramiko.SSHClient()
-    transport.HostKeys(str(path), False).apply(client, Hop("198.18.0.20", 22, "root"))
+    hostkeys.HostKeys(str(path), False).apply(client, Hop("198.18.0.20", 22, "root"))
     assert client.get_host_keys().lookup("198.18.0.20")["ssh-ed25519"].get_base64() == key
     assert client.get_host_keys().lookup("198.18.0.21") is None
 
 
 def test_a_missing_file_knows_nothing_and_an_unreadable_one_is_an_error(tmp_path):
-    assert transport.known_entries(str(tmp_path / "missing"), "198.18.0.20", 22) == []
+    assert hostkeys.known_entries(str(tmp_path / "missing"), "198.18.0.20", 22) == []
     with pytest.raises(Unreachable, match="cannot read known_hosts"):
-        transport.known_entries(str(tmp_path), "198.18.0.20", 22)
+        hostkeys.known_entries(str(tmp_path), "198.18.0.20", 22)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +46,21 @@ class Route:
 def ssh_config(name: str) -> dict[str, Any]:
     """The OpenSSH client config for `name`, from $CONFIGURE_SSH_CONFIG or ~/.ssh/config ({} when none)."""
     path = Path(os.environ.get(SSH_CONFIG_ENV) or "~/.ssh/config").expanduser()
-    if not path.is_file():
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError:
         return {}
     try:
-        found: dict[str, Any] = paramiko.SSHConfig.from_path(str(path)).lookup(name)
+        found: dict[str, Any] = _parsed(str(path), changed).lookup(name)
     except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
         raise InputError(f"cannot use the ssh config {path}: {exc}") from None
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, changed: int) -> paramiko.SSHConfig:
+    """The parsed config, once per file version (every host of a run looks it up)."""
+    return paramiko.SSHConfig.from_path(path)
 
 
 def route(host: Host) -> Route:

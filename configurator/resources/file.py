@@ -13,7 +13,8 @@ from configurator.resources.base import Check, Step, change, field_lines, ok, un
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
 
-_STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
+# Runs with $p set to the path: its type, mode, owner and group as `key=value` lines.
+STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
 
 
 def stat_many(paths: list[str]) -> str:
@@ -81,6 +82,13 @@ def metadata_actions(path: str, seen: dict[str, str], mode: str | None, owner: s
     return notes, actions
 
 
+def metadata_step(path: str, seen: dict[str, str], mode: str | None, owner: str | None, group: str | None,
+                  summary: str = "") -> Step:
+    """The step that leaves a path with the right content as it is, fixing only mode/owner/group."""
+    notes, actions = metadata_actions(path, seen, mode, owner, group)
+    return change(", ".join(notes), *actions) if actions else ok(summary)
+
+
 @dataclass(frozen=True)
 class File:
     """A regular file with exact content (or absent).
@@ -99,6 +107,8 @@ class File:
     source: str | None = field(default=None, metadata={"internal": True})
     source_sha256: str = field(default="", metadata={"internal": True})
     type: ClassVar[str] = "file"
+    # probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)
+    batched: ClassVar[bool] = True
 
     @property
     def id(self) -> str:
@@ -107,11 +117,6 @@ class File:
     @property
     def sha256(self) -> str:
         return self.source_sha256 if self.source else hashlib.sha256(self.content).hexdigest()
-
-    @property
-    def batched(self) -> bool:
-        """Probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)."""
-        return True
 
     @staticmethod
     def batch_probe(files: list[File]) -> str:
@@ -138,11 +143,11 @@ class File:
         want = self.sha256 if self.state == "present" else "-"
         return (
             f"p={quote(self.path)}\n"
-            'if [ -L "$p" ]; then echo type=link; elif [ -f "$p" ]; then ' + _STAT + "\n"
+            'if [ -L "$p" ]; then echo type=link; elif [ -f "$p" ]; then ' + STAT + "\n"
             '  s=$(sha256sum < "$p") && s=${s%% *} && echo "sha256=$s"\n'
             f'  if [ "$s" != {want} ] && [ $(stat -c %s -- "$p") -le {DIFF_LIMIT} ]; then '
             'echo "content_b64=$(base64 -w0 < "$p")"; fi\n'
-            'elif [ -e "$p" ]; then ' + _STAT + '\nelse echo type=absent; fi\n'
+            'elif [ -e "$p" ]; then ' + STAT + '\nelse echo type=absent; fi\n'
         )
 
     def plan(self, observed: str) -> Step:
@@ -168,8 +173,7 @@ class File:
                 return replace(change(summary, upload), needs_detail=not self.source)
             return change(summary, upload, diff=content_diff(self.path, base64.b64decode(seen["content_b64"]),
                                                               self.content))
-        notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
-        return change(", ".join(notes), *actions) if actions else ok()
+        return metadata_step(self.path, seen, self.mode, self.owner, self.group)
 
     def checks(self) -> list[Check]:
         if self.state == "absent":
@@ -202,11 +206,7 @@ class Directory:
     group: str | None = None
     mode: str | None = None
     type: ClassVar[str] = "directory"
-
-    @property
-    def batched(self) -> bool:
-        """Probed with all other directories in one `stat`."""
-        return True
+    batched: ClassVar[bool] = True  # probed with all other directories in one `stat`
 
     @staticmethod
     def batch_probe(directories: list[Directory]) -> str:
@@ -222,7 +222,7 @@ class Directory:
         return f"{self.type}[{self.path}]"
 
     def probe(self) -> str:
-        return f"p={quote(self.path)}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {_STAT}; else echo type=absent; fi\n"
+        return f"p={quote(self.path)}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {STAT}; else echo type=absent; fi\n"
 
     def plan(self, observed: str) -> Step:
         seen = field_lines(observed)
@@ -237,8 +237,7 @@ class Directory:
             return change(f"create {self.path}", Run(("mkdir", "-p", "--", self.path)), *own[1], kind="create")
         if kind != "directory":
             return unknown(f"{self.path} exists but is a {kind}")
-        notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
-        return change(", ".join(notes), *actions) if actions else ok()
+        return metadata_step(self.path, seen, self.mode, self.owner, self.group)
 
     def checks(self) -> list[Check]:
         def verify(host: object) -> None:

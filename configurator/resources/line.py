@@ -112,12 +112,11 @@ class Line(textfile.ReadOncePerFile):
         if self.state == "absent" and not f.exists:
             return
         assert f.is_file, f"{self.path} is not a regular file"
-        lines = f.content.decode("utf-8", "surrogateescape").split("\n")
+        lines = textfile.split(f.content.decode("utf-8", "surrogateescape"))
         if self.state == "present":
             assert self.line in lines, f"{self.path} does not contain the line {self.line!r}"
             return
-        found = [text for text in lines if text == self.line
-                 or (self.regexp is not None and re.search(self.regexp, text))]
+        found = [text for text in lines if self._unwanted(text)]
         assert not found, f"{self.path} still contains {found[0]!r}"
 
 

@@ -114,12 +114,17 @@ class Release:
         """Where `current` points when this release is live (relative to root)."""
         return f"releases/{self.version}"
 
+    @property
+    def base(self) -> str:
+        """`root` without its trailing slashes: the prefix of every path built here."""
+        return self.root.rstrip("/")
+
     def validate(self) -> list[str]:
         problems = [f"version {self.version!r} must be letters, digits, '.', '_', '+' or '-' "
                     "(at most 64, not starting with a dot)"] if not VERSION.match(self.version) else []
         if not APP_NAME.match(self.app):
             problems.append(f"app {self.app!r} must be letters, digits, '.', '_' or '-'")
-        if not self.root.startswith("/") or self.root.rstrip("/") == "" or "\n" in self.root:
+        if not self.root.startswith("/") or self.base == "" or "\n" in self.root:
             problems.append(f"root {self.root!r} must be an absolute path other than /, on one line")
         if not UNIT.match(self.service):
             problems.append(f"service {self.service!r} is not a systemd unit name")
@@ -132,7 +137,7 @@ class Release:
         return problems
 
     def probe(self) -> str:
-        root = quote(self.root.rstrip("/"))
+        root = quote(self.base)
         lines = [
             f"r={root}",
             'if [ -L "$r/current" ]; then echo "current=$(readlink -- "$r/current")"; '
@@ -142,7 +147,7 @@ class Release:
             'ls -1t -- "$r/releases" 2>/dev/null | sed "s/^/release=/"',
         ]
         for name in sorted(self.files):
-            path = quote(f"{self.root.rstrip('/')}/{self.target}/{name}")
+            path = quote(f"{self.base}/{self.target}/{name}")
             lines.append(f'if [ -f {path} ] && [ ! -L {path} ]; then s=$(sha256sum < {path}); '
                          f'echo "sha256:{name}=${{s%% *}}"; else echo "sha256:{name}=absent"; fi')
         return "\n".join(lines) + "\n"
@@ -153,13 +158,12 @@ class Release:
             return unknown(f"{self.root}/current exists and is not a symlink")
         if "current" not in seen and seen.get("current_type") != "absent":
             return unknown(f"could not read the release state of {self.app}")
-        current = seen.get("current", "")
-        live = current in (self.target, f"{self.root.rstrip('/')}/{self.target}")
-        stale = [n for n in sorted(self.files) if seen.get(f"sha256:{n}") != _sha256(self.files[n])]
-        releases = [line[len("release="):] for line in observed.splitlines() if line.startswith("release=")]
         if self.restart:
             return change(f"restart {self.service} and check its health", self._script(False, []))
-        switch = not live
+        current = seen.get("current", "")
+        switch = current not in (self.target, f"{self.base}/{self.target}")
+        stale = [n for n in sorted(self.files) if seen.get(f"sha256:{n}") != _sha256(self.files[n])]
+        releases = [line[len("release="):] for line in observed.splitlines() if line.startswith("release=")]
         prune = self._prune(releases, current, switch)
         if not switch and not stale and seen.get("active") == "active":
             return change(f"remove old releases of {self.app}: {', '.join(prune)}", self._remove(prune),
@@ -177,7 +181,7 @@ class Release:
         return f"start {self.service} ({active or 'not running'}) and check its health"
 
     def _uploads(self, stale: list[str], create_dir: bool) -> list[Action]:
-        base = f"{self.root.rstrip('/')}/{self.target}"
+        base = f"{self.base}/{self.target}"
         dirs = sorted(({base} if create_dir else set()) | {f"{base}/{n.rsplit('/', 1)[0]}" for n in stale if "/" in n})
         actions: list[Action] = [Run(("mkdir", "-p", "-m", "0755", "--", *dirs))] if dirs else []
         return actions + [Upload(f"{base}/{n}", self.files[n].encode("utf-8"), "0644") for n in stale]
@@ -189,11 +193,11 @@ class Release:
         return [r for r in order[self.keep:] if r not in spared and VERSION.match(r)]
 
     def _remove(self, names: list[str]) -> Run:
-        base = f"{self.root.rstrip('/')}/releases"
+        base = f"{self.base}/releases"
         return Run(("rm", "-rf", "--", *(f"{base}/{n}" for n in names)))
 
     def _script(self, switch: bool, prune: list[str]) -> Run:
-        args = (self.root.rstrip("/"), self.version, self.service, self.health_url, str(self.timeout),
+        args = (self.base, self.version, self.service, self.health_url, str(self.timeout),
                 "1" if switch else "0", *prune)
         return Run(("sh", "-c", SCRIPT, "sh", *args), timeout=2 * self.timeout + 120)
 
@@ -202,7 +206,7 @@ class Release:
             return []
 
         def verify(host: Any) -> None:
-            link = host.check_output("readlink -- %s", f"{self.root.rstrip('/')}/current")
+            link = host.check_output("readlink -- %s", f"{self.base}/current")
             assert link.endswith(self.target), f"{self.root}/current points at {link}, not {self.target}"
             assert host.service(self.service).is_running, f"service {self.service} is not running"
         return [Check(f"{self.app} {self.version} is current and running", verify)]

@@ -25,6 +25,7 @@ class Service:
     state: str | None = "running"
     enabled: bool | None = None
     type: ClassVar[str] = "service"
+    batched: ClassVar[bool] = True  # probed with the other units in one `systemctl show`
 
     @property
     def id(self) -> str:
@@ -39,11 +40,6 @@ class Service:
 
     def probe(self) -> str:
         return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"
-
-    @property
-    def batched(self) -> bool:
-        """Probed with the other units in one `systemctl show`."""
-        return True
 
     @staticmethod
     def batch_probe(services: list[Service]) -> str:

@@ -110,8 +110,9 @@ class User:
         text = accounts.one("passwd", self.name, "passwd")
         if self.state == "absent":
             return text
-        text += (f"if [ $r = 0 ]; then u={quote(self.name)}\n"
-                 '  echo "primary=$(id -gn -- "$u")"; echo "groups=$(id -Gn -- "$u")"\n')
+        # one `id -Gn`: the primary group is the first it names (as batch_parse reads it too)
+        text += (f"if [ $r = 0 ]; then g=$(id -Gn -- {quote(self.name)})\n"
+                 '  echo "primary=${g%% *}"; echo "groups=$g"\n')
         if self.authorized_keys is not None:
             home = quote(self.home) if self.home else '"$h"'
             text += '  h=${e#*:*:*:*:*:}; h=${h%%:*}\n' + f"  k={home}/.ssh\n" + _KEYS_PROBE

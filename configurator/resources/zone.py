@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from configurator.actions import Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
-from configurator.resources.file import content_diff, metadata_actions
+from configurator.actions import Upload, command_line, quote
+from configurator.resources.base import Check, Step, change, field_lines, unknown
+from configurator.resources.file import STAT, content_diff, metadata_step
 
 REVERSE_SUFFIX = ".in-addr.arpa"
 SERIAL_MAX = 2**32 - 1
@@ -316,7 +316,7 @@ class Zone:
         return (
             f"p={quote(self.path)}\n"
             'if [ -L "$p" ]; then echo type=link\n'
-            'elif [ -f "$p" ]; then stat -c \'type=%F\nmode=%a\nowner=%U\ngroup=%G\' -- "$p"\n'
+            f'elif [ -f "$p" ]; then {STAT}\n'
             f'  n=$(sed {quote(SERIAL_SED)} -- "$p" | sha256sum) && n=${{n%% *}} && echo "normalized=$n"\n'
             f'  if [ "$n" != {self.normalized_sha256} ]; then echo "content_b64=$(base64 -w0 < "$p")"; fi\n'
             'elif [ -e "$p" ]; then echo type=other\nelse echo type=absent; fi\n'
@@ -335,8 +335,7 @@ class Zone:
         if kind not in ("regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
         if seen.get("normalized") == self.normalized_sha256:
-            notes, actions = metadata_actions(self.path, seen, self.mode, self.owner, self.group)
-            return change(", ".join(notes), *actions) if actions else ok(f"zone {self.origin} unchanged")
+            return metadata_step(self.path, seen, self.mode, self.owner, self.group, f"zone {self.origin} unchanged")
         old = base64.b64decode(seen["content_b64"])
         live = soa_serial(old)
         serial = next_serial(live, today)
@@ -361,7 +360,7 @@ class Zone:
 
     def _verify_checker(self, host: Any) -> None:
         argv = [*self.checker, self.origin, self.path]
-        done = host.run(" ".join(quote(a) for a in argv))
+        done = host.run(command_line(argv))
         assert done.rc == 0, f"{' '.join(argv)} exited {done.rc}: {(done.stdout + done.stderr).strip()}"
 
 

@@ -19,6 +19,13 @@ def targets(parser: argparse.ArgumentParser) -> None:
     vault.add_password_option(parser)
 
 
+def remote(parser: argparse.ArgumentParser) -> None:
+    """A command over remote hosts (apply, check, verify, drift): targets, connection and become options."""
+    targets(parser)
+    connection(parser)
+    become(parser)
+
+
 def connection(parser: argparse.ArgumentParser) -> None:
     """--forks and --accept-new."""
     parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")

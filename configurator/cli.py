@@ -51,10 +51,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def _targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace], int],
-              *positional: str) -> argparse.ArgumentParser:
-    """A subcommand over the inventory (inventory, --limit, --var) with extra positionals (`name?` optional)."""
+              *positional: str, remote: bool = False) -> argparse.ArgumentParser:
+    """A subcommand over the inventory (`remote`: over its hosts too) with extra positionals (`name?` optional)."""
     p: argparse.ArgumentParser = sub.add_parser(name, help=text)
-    arguments.targets(p)
+    (arguments.remote if remote else arguments.targets)(p)
     for word in positional:
         p.add_argument(word.rstrip("?"), nargs="?" if word.endswith("?") else None)
     p.set_defaults(func=func)
@@ -62,12 +62,10 @@ def _targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    arguments.connection(parser)
     parser.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     parser.add_argument("--verbose", "-v", action="count", default=0)
-    arguments.become(parser)
     parser.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
     parser.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
 
@@ -79,7 +77,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, text in (("apply", "converge the hosts"), ("check", "show what apply would change; write nothing")):
-        p = _targeted(sub, name, text, cmd_apply)
+        p = _targeted(sub, name, text, cmd_apply, remote=True)
         _run_options(p)
         p.set_defaults(check=name == "check")
         if name == "apply":

@@ -5,29 +5,36 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from configurator import __version__, arguments, executor, history, junit, report
+from configurator import arguments, executor, history, junit, report
 from configurator.catalog import Catalog
+from configurator.transport import Session
 from configurator.verification.findings import Finding, HostDrift, StepView, findings
 from configurator.verification.markdown import render as render_markdown
-from configurator.verify import verify_host
+from configurator.verification.results import CheckResult
+from configurator.verify import load_checked_catalogs, verify_host
 
 Redact = Callable[[str], str]
 CLEAN, DRIFT, ERROR, UNREACHABLE = 0, 2, 1, 3
 
 
 def drift_host(catalog: Catalog, options: executor.Options) -> HostDrift:
-    """Check mode, then verify (only on a host that could be planned); nothing is written to the host."""
-    result = executor.run_host(catalog, options, lambda host, item, outcome: None)
+    """Check mode, then verify on the same connection (only a host that could be planned); nothing is written."""
+    checks: list[CheckResult] = []
+
+    def verify_here(catalog: Catalog, result: executor.HostResult, session: Session) -> None:
+        checks.extend(verify_host(catalog, options.accept_new, result.outcome.facts, options.sudo_password, session))
+
+    result = executor.run_host(catalog, replace(options, after=verify_here), lambda host, item, outcome: None)
     steps = [StepView(p.id, p.entry.role, status, p.step.summary, p.step.diff) for p, status in result.outcome.steps]
     if result.status == "unreachable":
         return HostDrift(result.host, "unreachable", result.error, steps)
     if result.status not in ("ok", "pending"):
         return HostDrift(result.host, "error", result.error or result.status, steps)
-    checks = verify_host(catalog, options.accept_new, result.outcome.facts, options.sudo_password)
     trouble = [c for c in checks if c.kind == "host"]
     if trouble:
         return HostDrift(result.host, "unreachable" if trouble[0].status == "unreachable" else "error",
@@ -72,8 +79,7 @@ def as_json(hosts: Sequence[HostDrift], classes: history.Classes, at: str, redac
                 "findings": [finding(f) for f in h.findings]} for h in hosts]
     resolved = [{"host": host, "subject": subject, "since": since}
                 for (host, subject), since in sorted(classes.resolved.items())]
-    return {"schema_version": report.JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,
-            "command": "drift", "at": at, "previous_run": classes.previous_run, "exit_code": exit_code(hosts),
+    return {**report.json_head("drift"), "at": at, "previous_run": classes.previous_run, "exit_code": exit_code(hosts),
             "summary": summary(hosts, classes), "hosts": entries, "resolved": resolved}
 
 
@@ -113,15 +119,11 @@ def _evidence(f: Finding) -> str:
 
 
 def write_reports(folder: Path, hosts: Sequence[HostDrift], classes: history.Classes, at: str,
-                  redact: Redact) -> str:
-    """drift.json, drift.xml and drift.md in `folder`; returns the Markdown."""
+                  redact: Redact, markdown: str) -> None:
+    """drift.json, drift.xml and drift.md in `folder`."""
     report.write_json(folder / "drift.json", as_json(hosts, classes, at, redact))
     junit.write(folder / "drift.xml", "configure drift", junit_cases(hosts, redact))
-    text = render_markdown(hosts, classes, at, exit_code(hosts), redact)
-    tmp = folder / "drift.md.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(folder / "drift.md")
-    return text
+    report.write_text(folder / "drift.md", markdown)
 
 
 def run(catalogs: Sequence[Catalog], options: executor.Options, folder: Path | None,
@@ -129,22 +131,19 @@ def run(catalogs: Sequence[Catalog], options: executor.Options, folder: Path | N
     """A whole drift run: check, verify, classify, report; returns the exit code and the Markdown."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
     hosts = drift_all(catalogs, options)
+    code = exit_code(hosts)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     classes = classify(hosts, folder, at)
-    if folder is None:
-        return exit_code(hosts), render_markdown(hosts, classes, at, exit_code(hosts), redact)
-    return exit_code(hosts), write_reports(folder, hosts, classes, at, redact)
+    text = render_markdown(hosts, classes, at, code, redact)
+    if folder is not None:
+        write_reports(folder, hosts, classes, at, redact, text)
+    return code, text
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
     """drift."""
-    from configurator.cli import load_catalogs  # the CLI imports this module to register the command
-    from configurator.verify import load_role_tests
-
-    _, catalogs = load_catalogs(args)
-    for catalog in catalogs:
-        load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
+    catalogs = load_checked_catalogs(args)
     options = executor.Options(check=True, forks=args.forks, accept_new=args.accept_new,
                                sudo_password=arguments.become_password(args))
     code, text = run(catalogs, options, args.report, args.redactor.redact)
@@ -156,9 +155,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any, text: str) -> None:
     """Register `configure drift`."""
     p = subparsers.add_parser("drift", help=text)
-    arguments.targets(p)
-    arguments.connection(p)
-    arguments.become(p)
+    arguments.remote(p)
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write drift.json, drift.xml, drift.md here and keep history.sqlite")
     p.add_argument("--quiet", "-q", action="store_true",

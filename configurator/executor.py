@@ -36,7 +36,7 @@ class Options:
     forks: int = DEFAULT_FORKS
     accept_new: bool = False
     sudo_password: str | None = None
-    # e.g. verify, given the host's open session; may set the status to "failed"
+    # e.g. verify, given the host's open session once it was planned or converged; may set the status to "failed"
     after: Callable[[Catalog, HostResult, transport.Session], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
 
@@ -52,7 +52,7 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
         result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error
         result.status = _status(result, options.check)
-        if options.after is not None and result.status in ("ok", "changed"):
+        if options.after is not None and result.status in ("ok", "changed", "pending"):
             result.round_trips = session.round_trips  # what the apply cost, before the hook adds its own
             options.after(catalog, result, session)  # on the same connection, still holding the host lock
     except Unreachable as exc:

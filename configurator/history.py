@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 Key = tuple[str, str]  # (host, subject)
@@ -56,7 +56,6 @@ class History:
     """The history file of one report directory."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self.db = sqlite3.connect(path)
         self.db.executescript(SCHEMA)
 
@@ -83,7 +82,7 @@ class History:
                                 [(at, h, s) for h, s in sorted(classes.still)])
             self.db.executemany("UPDATE findings SET resolved = ? WHERE host = ? AND subject = ? AND resolved IS NULL",
                                 [(at, h, s) for h, s in sorted(classes.resolved)])
-        return Classes(classes.new, classes.still, classes.resolved, previous)
+        return replace(classes, previous_run=previous)
 
     def close(self) -> None:
         """Close the database."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from configurator.report import write_text
+
 Status = Literal["passed", "failed", "error", "skipped"]
 
 # XML 1.0 forbids most control characters; command output (ANSI colours, NULs) must not break CI parsers
@@ -75,7 +77,5 @@ def render(title: str, cases: Sequence[Case]) -> str:
 
 
 def write(path: Path, title: str, cases: Sequence[Case]) -> None:
-    """Write the report atomically (a CI job never reads half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(title, cases), encoding="utf-8")
-    tmp.replace(path)
+    """Write the report atomically."""
+    write_text(path, render(title, cases))

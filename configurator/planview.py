@@ -24,12 +24,12 @@ class Change:
     hosts: list[str] = field(default_factory=list)
 
 
-def fold(results: list[HostResult], statuses: tuple[str, ...] = ("pending", "unknown")) -> list[Change]:
+def fold(results: list[HostResult]) -> list[Change]:
     """Distinct (resource, summary, diff) changes in first-seen order, each with its hosts."""
     found: dict[str, Change] = {}
     for result in results:
         for planned, status in result.outcome.steps:
-            if status not in statuses:
+            if status not in ("pending", "unknown"):
                 continue
             symbol = "?" if status == "unknown" else SYMBOLS.get(planned.step.kind, "~")
             key = hashlib.sha256("\0".join((symbol, planned.id, planned.step.summary, planned.step.diff))

@@ -161,14 +161,23 @@ def as_json(results: list[HostResult], command: str, redact: Redact = _plain) ->
                   "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where)} for p, status in r.outcome.steps]
         hosts.append({"host": r.host, "status": r.status, "error": redact(r.error), "round_trips": r.round_trips,
                       "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
-    return {"schema_version": JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,
-            "command": command, "hosts": hosts}
+    return {**json_head(command), "hosts": hosts}
+
+
+def json_head(command: str) -> dict[str, Any]:
+    """The keys every JSON report (apply, check, verify, drift) starts with."""
+    return {"schema_version": JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__, "command": command}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write a report atomically."""
+    """Write a JSON report atomically."""
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a report atomically (a CI job or a reader never sees half a file)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from configurator import __version__, arguments, executor, junit, report
+from configurator import arguments, executor, junit, report
 from configurator.catalog import Catalog
 from configurator.errors import ConfigureError, Unreachable
 from configurator.plan import applies
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # testinfra and pytest load only when something is verified (
 __all__ = ["AfterApply", "CheckResult", "add_parser", "exit_code", "verify_all", "verify_host"]
 
 PASSED, FAILED, UNREACHABLE = 0, 4, 3
+STATUSES = ("passed", "failed", "error", "skipped", "unreachable")
 Done = Callable[[str, list[CheckResult]], None]
 
 
@@ -42,6 +43,16 @@ def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
     from configurator.verification import role_tests
 
     return [t for role in catalog.roles for t in role_tests.discover(role.name, role.path)]
+
+
+def load_checked_catalogs(args: argparse.Namespace) -> list[Catalog]:
+    """The selected hosts' catalogs, role tests loaded: a bad test is bad input (exit 65) before any connection."""
+    from configurator.cli import load_catalogs  # the CLI imports this module to register the command
+
+    _, catalogs = load_catalogs(args)
+    for catalog in catalogs:
+        load_role_tests(catalog)
+    return catalogs
 
 
 def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str] | None = None,
@@ -65,7 +76,7 @@ def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str
 
 
 def _resource_checks(catalog: Catalog, conn: Connection, facts: dict[str, str]) -> list[CheckResult]:
-    variables = {k: v.value for k, v in catalog.variables.items()}
+    variables = plain(catalog.variables)
     results = []
     for entry in catalog.entries:
         if not applies(entry, facts, variables):
@@ -113,6 +124,11 @@ def host_status(results: Sequence[CheckResult]) -> str:
     return "failed" if any(r.failed for r in results) else "passed"
 
 
+def counts(results: Sequence[CheckResult], statuses: Sequence[str] = STATUSES) -> dict[str, int]:
+    """How many checks ended in each of `statuses`."""
+    return {s: sum(r.status == s for r in results) for s in statuses}
+
+
 def exit_code(by_host: dict[str, list[CheckResult]]) -> int:
     """4 when a check failed (or could not run), 3 when a host was unreachable, else 0."""
     statuses = {host_status(r) for r in by_host.values()}
@@ -126,11 +142,8 @@ def as_json(by_host: dict[str, list[CheckResult]], redact: report.Redact = str) 
     hosts = []
     for host, results in by_host.items():
         checks = [{**r.as_dict(), "message": redact(r.message)} for r in results]
-        hosts.append({"host": host, "status": host_status(results), "checks": checks,
-                      "counts": {s: sum(r.status == s for r in results)
-                                 for s in ("passed", "failed", "error", "skipped", "unreachable")}})
-    return {"schema_version": report.JSON_SCHEMA_VERSION, "tool": "configurator", "version": __version__,
-            "command": "verify", "hosts": hosts}
+        hosts.append({"host": host, "status": host_status(results), "checks": checks, "counts": counts(results)})
+    return {**report.json_head("verify"), "hosts": hosts}
 
 
 def junit_cases(by_host: dict[str, list[CheckResult]], redact: report.Redact = str) -> list[junit.Case]:
@@ -147,8 +160,8 @@ def lines(host: str, results: Sequence[CheckResult], verbose: int = 0) -> str:
         if r.failed or r.status == "unreachable" or verbose:
             reason = f": {r.message.strip()}" if r.message.strip() else ""
             out.append(f"{host}: {r.status.upper():<11} {r.name}{reason}".replace("\n", "\n    "))
-    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "error", "skipped")}
-    out.append(f"{host}: {host_status(results)}  " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    shown = counts(results, STATUSES[:-1])  # the host line itself says "unreachable"
+    out.append(f"{host}: {host_status(results)}  " + " ".join(f"{k}={v}" for k, v in shown.items()))
     return "\n".join(out) + "\n"
 
 
@@ -189,16 +202,12 @@ class AfterApply:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """verify."""
-    from configurator.cli import load_catalogs  # the CLI imports this module to register the command
-
-    _, catalogs = load_catalogs(args)
-    for catalog in catalogs:
-        load_role_tests(catalog)  # bad role tests are bad input: exit 65 before any connection
-    console = report.Console(verbose=args.verbose)
+    catalogs = load_checked_catalogs(args)
     redact = args.redactor.redact
+    console = report.Console(verbose=args.verbose, redact=redact)
     password = arguments.become_password(args)
     by_host = verify_all(catalogs, args.forks, args.accept_new,
-                         lambda host, results: console.write(redact(lines(host, results, args.verbose))), password)
+                         lambda host, results: console.write(lines(host, results, args.verbose)), password)
     if args.json:
         report.write_json(args.json, as_json(by_host, redact))
     if args.junit:
@@ -214,9 +223,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any, text: str) -> None:
     """Register `configure verify`."""
     p = subparsers.add_parser("verify", help=text)
-    arguments.targets(p)
-    arguments.connection(p)
-    arguments.become(p)
+    arguments.remote(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     p.add_argument("--verbose", "-v", action="count", default=0, help="list passing checks too")

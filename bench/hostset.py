@@ -16,8 +16,11 @@ from typing import Any
 
 import yaml
 
-SANDBOX_DIR = Path("/var/lib/configurator/sandbox")
-NETWORK = ipaddress.ip_network("198.18.0.0/24")
+from configurator import sandbox
+from configurator.sandbox import layout, lease
+from configurator.sandbox.addressing import host_name
+
+NETWORK = ipaddress.ip_network(layout.NETWORK)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,6 @@ class HostSet:
 
 def hold_lease() -> Any:
     """A sandbox lease for this process (released when it exits)."""
-    from configurator.sandbox import lease
-
     return lease.acquire()
 
 
@@ -58,20 +59,20 @@ def ensure_up(last_index: int, configure: str) -> None:
     sys.stderr.write(done.stderr)
 
 
-def select(first: int, count: int, sandbox_dir: Path = SANDBOX_DIR) -> HostSet:
-    """node{first}..node{first+count-1} from the sandbox inventory; all inside 198.18.0.0/24."""
-    data = yaml.safe_load((sandbox_dir / "inventory.yml").read_text(encoding="utf-8"))
-    names = [f"node{i}" for i in range(first, first + count)]
-    missing = [n for n in names if n not in data["hosts"]]
-    if missing:
+def select(first: int, count: int, state_dir: Path | None = None) -> HostSet:
+    """node{first}..node{first+count-1} of the recorded sandbox; all inside 198.18.0.0/24."""
+    recorded = sandbox.load(state_dir)
+    by_name = {h.name: h.address for h in recorded.hosts} if recorded else {}
+    names = [host_name(i) for i in range(first, first + count)]
+    missing = [n for n in names if n not in by_name]
+    if missing or recorded is None:
         raise SystemExit(f"bench: sandbox has no {', '.join(missing)}; run `configure sandbox up --hosts "
                          f"{first + count - 1}`")
-    hosts = tuple(Host(n, str(data["hosts"][n]["address"])) for n in names)
+    hosts = tuple(Host(n, by_name[n]) for n in names)
     outside = [h.address for h in hosts if ipaddress.ip_address(h.address) not in NETWORK]
     if outside:
         raise SystemExit(f"bench: refusing addresses outside {NETWORK}: {', '.join(outside)}")
-    ssh = data["ssh"]
-    return HostSet(hosts, str(ssh["identity"]), str(ssh["known_hosts"]))
+    return HostSet(hosts, str(recorded.key_path), str(recorded.known_hosts))
 
 
 def configurator_inventory(hostset: HostSet, variables: dict[str, Any], path: Path) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 import floor
 import hostset
 import measure
+import profiling
 import table
 import targets
 import tools
@@ -153,8 +154,6 @@ def big_hosts(bench: Bench) -> list[table.Row]:
 
 def start_up(python: str, bench: Bench) -> str:
     """Interpreter start-up and import times, with the imports summed by package."""
-    import profiling
-
     start = measure.run([python, "-c", "pass"], bench.log("python-start"))
     imports = measure.run([python, "-c", "import configurator.cli"], bench.log("configurator-import"))
     paramiko = measure.run([python, "-c", "import paramiko"], bench.log("paramiko-import"))
@@ -167,8 +166,6 @@ def start_up(python: str, bench: Bench) -> str:
 
 def probe_scripts(bench: Bench, hosts: hostset.HostSet) -> dict[str, str]:
     """configurator's probe script and the floor's, for the workload and the large workload."""
-    import profiling
-
     sizes = [bench.data] + ([workload.with_files(bench.data, bench.args.big_files)] if bench.args.big_files else [])
     scripts = {}
     for data in sizes:
@@ -182,8 +179,6 @@ def probe_scripts(bench: Bench, hosts: hostset.HostSet) -> dict[str, str]:
 
 def profile(bench: Bench, hosts: hostset.HostSet) -> None:
     """cProfile (all threads) of one converged run, start-up and imports, the probe scripts alone."""
-    import profiling
-
     cmd = command(bench, "configurator", hosts, bench.data, "profile")
     prof = bench.out / "configurator-converged.prof"
     python = str(venvs.python())

@@ -11,18 +11,20 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import cgroup, keys, network, process
 from .addressing import host_address, host_name, veth_name
+from .boot import HOST_PATH
 from .errors import SandboxError
 from .layout import BASE_DIR
 from .state import SandboxHost
 
 BOOT_SCRIPT = Path(__file__).with_name("boot.py")
 HOST_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PATH": HOST_PATH,
     "LANG": "C.UTF-8",
     "HOME": "/root",
     "TERM": "dumb",
@@ -128,18 +130,7 @@ def launch(host: SandboxHost) -> SandboxHost:
         os.write(write_fd, b"1")
     finally:
         os.close(write_fd)
-    return SandboxHost(
-        host.name,
-        host.address,
-        init.pid,
-        host.veth,
-        host.index,
-        init.start,
-        launcher.pid,
-        launcher.start,
-        host.host_dir,
-        host.cgroup,
-    )
+    return replace(host, pid=init.pid, pid_start=init.start, launcher_pid=launcher.pid, launcher_start=launcher.start)
 
 
 def is_running(host: SandboxHost) -> bool:
@@ -169,10 +160,14 @@ def kill_leftovers(group: Path, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+def nsenter_argv(host: SandboxHost) -> list[str]:
+    """Return the nsenter prefix that runs a command in all of a host's namespaces and its root."""
+    return ["nsenter", "-t", str(host.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
+
+
 def run_in(host: SandboxHost, argv: Sequence[str], **kw: Any) -> subprocess.CompletedProcess[Any]:
     """Run a command inside a host (all its namespaces and its root) via nsenter."""
     if not is_running(host):
         raise SandboxError(f"{host.name} is not running (PID {host.pid} is gone)")
-    nsenter = ["nsenter", "-t", str(host.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
     kw.setdefault("env", HOST_ENV)
-    return subprocess.run([*nsenter, *argv], **kw)
+    return subprocess.run([*nsenter_argv(host), *argv], **kw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +104,7 @@ def loads(text: str, state_dir: Path) -> Sandbox:
         raise SandboxError(f"{state_file(state_dir)}: unknown format {data.get('format')!r}")
     proxy = ProcessRef(*data["proxy"]) if data.get("proxy") else None
     hosts = tuple(_host_from(h) for h in data["hosts"])
-    base = empty(state_dir)
-    return Sandbox(
-        hosts, state_dir, base.key_path, base.known_hosts, base.inventory_path, data.get("proxy_url", PROXY_URL), proxy
-    )
+    return replace(empty(state_dir), hosts=hosts, proxy_url=data.get("proxy_url", PROXY_URL), proxy=proxy)
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:

@@ -15,16 +15,20 @@ from configurator.sandbox import Sandbox, SandboxHost, run_in
 HERE = Path(__file__).resolve().parent
 
 
+def ssh_settings(sandbox: Sandbox, connect_timeout: int = 5, **extra: Any) -> dict[str, Any]:
+    """The `ssh` block of a test inventory: root with the sandbox key and known_hosts."""
+    return {"user": "root", "identity": str(sandbox.key_path), "known_hosts": str(sandbox.known_hosts),
+            "connect_timeout": connect_timeout, **extra}
+
+
 def write_inventory(sandbox: Sandbox, path: Path, groups: dict[str, dict[str, Any]],
                     hosts: dict[str, dict[str, Any]] | None = None, **top: Any) -> Path:
     """An inventory of sandbox hosts; `groups` name hosts and roles, `hosts` adds per-host keys."""
-    by_name = {h.name: h for h in sandbox.hosts}
     members = {n for g in groups.values() for n in g.get("hosts", [])} | set(hosts or {})
     data: dict[str, Any] = {
-        "ssh": {"user": "root", "identity": str(sandbox.key_path), "known_hosts": str(sandbox.known_hosts),
-                "connect_timeout": 5},
+        "ssh": ssh_settings(sandbox),
         "roles_path": [str(HERE / "roles")],
-        "hosts": {n: {"address": by_name[n].address, **(hosts or {}).get(n, {})} for n in sorted(members)},
+        "hosts": {n: {"address": sandbox.host(n).address, **(hosts or {}).get(n, {})} for n in sorted(members)},
         "groups": groups,
         **top,
     }
@@ -72,8 +76,7 @@ class RoleLab:
 
     def write(self) -> Path:
         data = {
-            "ssh": {"user": "root", "identity": str(self.sandbox.key_path),
-                    "known_hosts": str(self.sandbox.known_hosts), "connect_timeout": 5},
+            "ssh": ssh_settings(self.sandbox),
             "hosts": self.hosts,
             "groups": {self.role: {"hosts": [self.server_name], "roles": [self.role], "vars": self.role_vars}},
         }

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from configurator.sandbox import Sandbox, SandboxHost
+from configurator.sandbox.host import nsenter_argv
+from tests.integration.engine_helpers import ssh_settings
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,8 +22,7 @@ HERE = Path(__file__).resolve().parent
 def inventory(sandbox: Sandbox, path: Path, hosts: dict[str, dict[str, Any]], **ssh: Any) -> Path:
     """An inventory with the faults_demo role on `hosts` (name -> host keys such as address/port)."""
     data = {
-        "ssh": {"user": "root", "identity": str(sandbox.key_path), "known_hosts": str(sandbox.known_hosts),
-                "connect_timeout": 3, **ssh},
+        "ssh": ssh_settings(sandbox, 3, **ssh),
         "roles_path": [str(HERE / "roles")],
         "hosts": hosts,
         "groups": {"faults": {"hosts": list(hosts), "roles": ["faults_demo"]}},
@@ -31,15 +32,14 @@ def inventory(sandbox: Sandbox, path: Path, hosts: dict[str, dict[str, Any]], **
 
 
 def address_of(sandbox: Sandbox, name: str) -> dict[str, Any]:
-    return {"address": next(h.address for h in sandbox.hosts if h.name == name)}
+    return {"address": sandbox.host(name).address}
 
 
 class Background:
     """A command left running inside a host; `stop()` ends it and its children, by PID."""
 
     def __init__(self, host: SandboxHost, argv: list[str]) -> None:
-        nsenter = ["nsenter", "-t", str(host.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
-        self.proc = subprocess.Popen([*nsenter, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([*nsenter_argv(host), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def running(self) -> bool:
         return self.proc.poll() is None
@@ -86,17 +86,21 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def session_pids(host: SandboxHost) -> list[int]:
-    """Machine PIDs of the host's sshd processes serving sessions (not the listener)."""
-    pids = []
+def _cmdlines(host: SandboxHost) -> dict[int, str]:
+    """Machine PID -> command line of every process in the host, as /proc shows them to anyone on it."""
+    found = {}
     for pid in _descendants(host.pid):
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if args.startswith("sshd:") and "root" in args and "listener" not in args:
-            pids.append(pid)
-    return pids
+    return found
+
+
+def session_pids(host: SandboxHost) -> list[int]:
+    """Machine PIDs of the host's sshd processes serving sessions (not the listener)."""
+    return [pid for pid, args in _cmdlines(host).items()
+            if args.startswith("sshd:") and "root" in args and "listener" not in args]
 
 
 def kill_sessions(host: SandboxHost) -> int:
@@ -110,13 +114,7 @@ def kill_sessions(host: SandboxHost) -> int:
 
 def host_cmdlines(host: SandboxHost) -> list[str]:
     """Command lines of every process in the host, as /proc shows them to anyone on it."""
-    lines = []
-    for pid in _descendants(host.pid):
-        try:
-            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-        except OSError:
-            continue
-    return lines
+    return list(_cmdlines(host).values())
 
 
 def netns_nft(host: SandboxHost, *rule: str) -> None:

@@ -12,8 +12,10 @@ import pytest
 from configurator.sandbox import Sandbox, down, lease, up
 
 HERE = Path(__file__).resolve().parent
-# node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults
-SANDBOX_HOSTS = 12
+# node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults,
+# node13-14 user-writable directories, node15 output and interrupts, node16 names and secrets,
+# node17-18 installing the tool itself
+SANDBOX_HOSTS = 18
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,7 +8,16 @@ from pathlib import Path
 from configurator.errors import InputError, Location
 from configurator.loader import Mapping, Sequence, load_file
 
-BUILTIN = Path(__file__).resolve().parent.parent / "roles"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_dir(package: Path = PACKAGE) -> Path:
+    """The built-in roles: in the package when installed from a wheel or sdist, else the checkout's roles/."""
+    packaged = package / "builtin_roles"  # roles/ mapped into the package at build time (setup.py)
+    return packaged if packaged.is_dir() else package.parent / "roles"
+
+
+BUILTIN = builtin_dir()
 ROLE_KEYS = {"description", "depends", "defaults", "resources", "handlers", "serial"}
 
 

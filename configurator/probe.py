@@ -43,6 +43,13 @@ def groups(resources: Sequence[Resource], batch: bool = True) -> list[list[tuple
     return list(found.values())
 
 
+def mark(token: str, number: int) -> str:
+    """The separator a batch prints between its parts: names on the host cannot forge the run's token."""
+    if not re.fullmatch(r"\w+", token):
+        raise ValueError(f"probe token {token!r} must be letters and digits")
+    return f"@@{token}:b{number}"
+
+
 def script(resources: Sequence[Resource], token: str, facts: bool = True, batch: bool = True) -> str:
     """One sh script that prints facts, pending handlers and each probe between markers."""
     parts = []
@@ -52,7 +59,7 @@ def script(resources: Sequence[Resource], token: str, facts: bool = True, batch:
     parts += sorted({getattr(type(r), "prelude", "") for r in resources} - {""})
     batched = groups(resources, batch)
     for number, group in enumerate(batched):
-        many = type(group[0][1]).batch_probe([r for _, r in group])  # type: ignore[attr-defined]
+        many = type(group[0][1]).batch_probe([r for _, r in group], mark(token, number))  # type: ignore[attr-defined]
         # a brace group, not a subshell (one fork less): batch_probe bodies never exit, cd or set options
         parts += [f"printf '\\n@@{token} b{number}\\n'", f"{{ {many.strip()}\n}} 2>/dev/null"]
     alone = set(range(len(resources))) - {i for group in batched for i, _ in group}
@@ -72,11 +79,12 @@ def parse(stdout: str, token: str, resources: Sequence[Resource], batch: bool = 
     states = {i: sections[str(i)] for i in range(len(resources)) if str(i) in sections}
     for number, group in enumerate(groups(resources, batch)):
         if f"b{number}" in sections:
-            split = type(group[0][1]).batch_parse([r for _, r in group], sections[f"b{number}"])  # type: ignore[attr-defined]
+            split = type(group[0][1]).batch_parse(  # type: ignore[attr-defined]
+                [r for _, r in group], sections[f"b{number}"], mark(token, number))
             states.update({i: text for (i, _), text in zip(group, split, strict=True)})
     missing = [i for i in range(len(resources)) if i not in states]
     if missing:
         raise ValueError(f"probe output is missing {len(missing)} sections (first: {missing[0]})")
     facts = field_lines(sections.get("facts", ""))
-    pending = tuple(line for line in sections.get("pending", "").splitlines() if line.strip())
+    pending = tuple(line for line in sections.get("pending", "").split("\n") if line.strip())
     return Observed(facts, pending, tuple(states[i] for i in range(len(resources))))

@@ -27,16 +27,16 @@ def one(database: str, name: str, key: str) -> str:
             f'else echo "{key}_error=$r"; fi\n')
 
 
-def many(database: str, names: Sequence[str]) -> str:
-    """sh for one `getent` of many names (no names: the whole database), then its exit status."""
+def many(database: str, names: Sequence[str], mark: str) -> str:
+    """sh for one `getent` of many names (no names: the whole database), then `mark` and its exit status."""
     keys = "".join(f" {quote(n)}" for n in dict.fromkeys(names))
-    return f"getent {database}{' --' + keys if keys else ''}; echo \"--rc $?\"\n"
+    return f"getent {database}{' --' + keys if keys else ''}; echo {quote(mark)} $?\n"
 
 
-def results(text: str) -> list[tuple[list[str], str]]:
-    """Each `many` in the output: its entries and its exit status."""
-    parts = re.split(r"^--rc (\S*)\n", text, flags=re.M)
-    return [([e for e in parts[i].splitlines() if ":" in e], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+def results(text: str, mark: str) -> list[tuple[list[str], str]]:
+    """Each `many` in the output: its entries (one a line: a GECOS may hold \\r or U+2028) and exit status."""
+    parts = re.split(rf"^{re.escape(mark)} (\S*)\n", text, flags=re.M)
+    return [([e for e in parts[i].split("\n") if ":" in e], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
 def matched(key: str, names: Sequence[str], results: list[tuple[list[str], str]]) -> list[str]:

@@ -67,7 +67,8 @@ class Resource(Protocol):
 def field_lines(observed: str) -> dict[str, str]:
     """Parse `key=value` lines from probe output (later keys win)."""
     result: dict[str, str] = {}
-    for line in observed.splitlines():
+    # "\n" only: splitlines() would also cut values (file names, GECOS) at \r, \f, U+2028 and the like
+    for line in observed.split("\n"):
         key, sep, value = line.partition("=")
         if sep:
             result[key.strip()] = value

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 
 from configurator.actions import Run, Upload, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
 
@@ -17,37 +18,10 @@ DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content d
 STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
 
 
-def stat_many(paths: list[str]) -> str:
-    """One `stat` for many paths: `type|mode|owner|group|path` lines (missing paths print nothing)."""
-    return "stat -c '%F|%a|%U|%G|%n' -- " + " ".join(quote(p) for p in paths) + "\n"
-
-
-def parse_stat_many(text: str) -> dict[str, dict[str, str]]:
-    """path -> {type, mode, owner, group} from `stat_many` output; a symlink's type is `link`."""
-    found: dict[str, dict[str, str]] = {}
-    for line in text.splitlines():
-        parts = line.split("|", 4)
-        if len(parts) == 5:
-            kind = "link" if parts[0] == "symbolic link" else parts[0]
-            found[parts[4]] = {"type": kind, "mode": parts[1], "owner": parts[2], "group": parts[3]}
-    return found
-
-
 def _as_text(fields: dict[str, str] | None) -> str:
     if fields is None:
         return "type=absent\n"
     return "".join(f"{key}={value}\n" for key, value in fields.items())
-
-
-def parse_sums(text: str) -> dict[str, str]:
-    """path -> sha256 from `sha256sum` output (names with a backslash come escaped)."""
-    sums: dict[str, str] = {}
-    for line in text.splitlines():
-        escaped = line.startswith("\\")
-        digest, sep, name = line.removeprefix("\\").partition("  ")
-        if sep:
-            sums[name.replace("\\\\", "\\") if escaped else name] = digest
-    return sums
 
 
 def content_diff(path: str, old: bytes | None, new: bytes) -> str:
@@ -119,17 +93,15 @@ class File:
         return self.source_sha256 if self.source else hashlib.sha256(self.content).hexdigest()
 
     @staticmethod
-    def batch_probe(files: list[File]) -> str:
-        """sh for many files at once: metadata, then checksums of the regular files only (never a FIFO)."""
-        paths = " ".join(quote(f.path) for f in files)
-        return (stat_many([f.path for f in files]) + "echo --sums\nset --\n"
-                f'for p in {paths}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n'
-                'if [ $# -gt 0 ]; then sha256sum -- "$@"; fi\n')
+    def batch_probe(files: list[File], mark: str) -> str:
+        """sh for many files at once: metadata, `mark`, then checksums of the regular files only."""
+        paths = [f.path for f in files]
+        return f"{stat_many(paths)}echo {quote(mark)}\n{sums_many(paths)}"
 
     @staticmethod
-    def batch_parse(files: list[File], text: str) -> list[str]:
+    def batch_parse(files: list[File], text: str, mark: str) -> list[str]:
         """Per-file observed text in the form `probe()` prints (without old content)."""
-        stats, _, sums_text = text.partition("--sums\n")
+        stats, _, sums_text = text.partition(f"{mark}\n")
         found, sums = parse_stat_many(stats), parse_sums(sums_text)
         result = []
         for f in files:
@@ -209,11 +181,11 @@ class Directory:
     batched: ClassVar[bool] = True  # probed with all other directories in one `stat`
 
     @staticmethod
-    def batch_probe(directories: list[Directory]) -> str:
+    def batch_probe(directories: list[Directory], mark: str) -> str:
         return stat_many([d.path for d in directories])
 
     @staticmethod
-    def batch_parse(directories: list[Directory], text: str) -> list[str]:
+    def batch_parse(directories: list[Directory], text: str, mark: str) -> list[str]:
         found = parse_stat_many(text)
         return [_as_text(found.get(d.path)) for d in directories]
 

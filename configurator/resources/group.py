@@ -35,14 +35,15 @@ class Group:
         return problems
 
     @staticmethod
-    def batch_probe(groups: list[Group]) -> str:
+    def batch_probe(groups: list[Group], mark: str) -> str:
         """One `getent group` for many groups."""
-        return accounts.many("group", [g.name for g in groups])
+        return accounts.many("group", [g.name for g in groups], mark)
 
     @staticmethod
-    def batch_parse(groups: list[Group], text: str) -> list[str]:
+    def batch_parse(groups: list[Group], text: str, mark: str) -> list[str]:
         """Per-group text in the form `probe()` prints."""
-        return [f"{line}\n" for line in accounts.matched("group", [g.name for g in groups], accounts.results(text))]
+        found = accounts.results(text, mark)
+        return [f"{line}\n" for line in accounts.matched("group", [g.name for g in groups], found)]
 
     def probe(self) -> str:
         return accounts.one("group", self.name, "group")

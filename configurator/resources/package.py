@@ -61,18 +61,19 @@ class Package:
         return self.state != "latest" and not self.version
 
     @staticmethod
-    def batch_probe(packages: list[Package]) -> str:
+    def batch_probe(packages: list[Package], mark: str) -> str:
         """One dpkg-query for many packages; unknown names print nothing."""
         names = " ".join(quote(p.name) for p in packages)
         return ('echo "lists_age=${__cfg_lists_age:-0}"\n'
                 f"dpkg-query -W -f='${{Package}}|${{Status}}|${{Version}}\\n' -- {names} 2>/dev/null\n")
 
     @staticmethod
-    def batch_parse(packages: list[Package], text: str) -> list[str]:
-        """Per-package text in the form `probe()` prints."""
-        age = next((line for line in text.splitlines() if line.startswith("lists_age=")), "lists_age=0")
+    def batch_parse(packages: list[Package], text: str, mark: str) -> list[str]:
+        """Per-package text in the form `probe()` prints (names and versions hold no separator: one line each)."""
+        lines = text.split("\n")
+        age = next((line for line in lines if line.startswith("lists_age=")), "lists_age=0")
         found: dict[str, tuple[str, str]] = {}
-        for line in text.splitlines():
+        for line in lines:
             name, sep, rest = line.partition("|")
             status, _, version = rest.partition("|")
             if sep and (name not in found or status.endswith(" installed")):

@@ -42,12 +42,12 @@ class Service:
         return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"
 
     @staticmethod
-    def batch_probe(services: list[Service]) -> str:
+    def batch_probe(services: list[Service], mark: str) -> str:
         """One `systemctl show` for many units: one block each, in order, blank lines between."""
         return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(s.name) for s in services) + "\n"
 
     @staticmethod
-    def batch_parse(services: list[Service], text: str) -> list[str]:
+    def batch_parse(services: list[Service], text: str, mark: str) -> list[str]:
         """Per-unit text; if the blocks do not line up with the units, each is unreadable (unknown)."""
         blocks = [b for b in text.strip("\n").split("\n\n") if b.strip()]
         return blocks if len(blocks) == len(services) else [""] * len(services)

@@ -36,15 +36,15 @@ def probe(path: str) -> str:
     return f"p={quote(path)}\n{_READ}"
 
 
-def batch_probe(paths: Sequence[str]) -> str:
-    """sh that reads each distinct path once, each after a `--file` line."""
-    return f"for p in {' '.join(quote(p) for p in dict.fromkeys(paths))}; do echo --file\n{_READ}done\n"
+def batch_probe(paths: Sequence[str], mark: str) -> str:
+    """sh that reads each distinct path once, each after a `mark` line."""
+    return f"for p in {' '.join(quote(p) for p in dict.fromkeys(paths))}; do echo {quote(mark)}\n{_READ}done\n"
 
 
-def batch_parse(paths: Sequence[str], text: str) -> list[str]:
+def batch_parse(paths: Sequence[str], text: str, mark: str) -> list[str]:
     """Per path (repeats too) the text `probe()` prints; all empty when the output does not line up."""
     unique = list(dict.fromkeys(paths))
-    found = re.split(r"^--file\n", text, flags=re.M)
+    found = re.split(rf"^{re.escape(mark)}\n", text, flags=re.M)
     if len(found) != len(unique) + 1 or found[0].strip():
         return [""] * len(paths)
     by_path = dict(zip(unique, found[1:], strict=True))
@@ -58,14 +58,14 @@ class ReadOncePerFile:
     path: str
 
     @staticmethod
-    def batch_probe(items: Sequence[ReadOncePerFile]) -> str:
+    def batch_probe(items: Sequence[ReadOncePerFile], mark: str) -> str:
         """One read of each distinct file."""
-        return batch_probe([item.path for item in items])
+        return batch_probe([item.path for item in items], mark)
 
     @staticmethod
-    def batch_parse(items: Sequence[ReadOncePerFile], text: str) -> list[str]:
+    def batch_parse(items: Sequence[ReadOncePerFile], text: str, mark: str) -> list[str]:
         """Per resource the text `probe()` prints for its file."""
-        return batch_parse([item.path for item in items], text)
+        return batch_parse([item.path for item in items], text, mark)
 
 
 def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> Step:

@@ -76,26 +76,27 @@ class User:
         return self.authorized_keys is None
 
     @staticmethod
-    def batch_probe(users: list[User]) -> str:
+    def batch_probe(users: list[User], mark: str) -> str:
         """The passwd entries of every user, then `id -Gn` of each that should exist.
 
         `id`, not the group database: it asks NSS for the user's groups as login does, which
         enumerating `getent group` does not (LDAP/sssd without enumeration).
         """
         present = [quote(name) for name in dict.fromkeys(u.name for u in users if u.state == "present")]
-        text = accounts.many("passwd", [u.name for u in users])
+        text = accounts.many("passwd", [u.name for u in users], mark)
         if present:
-            text += f'for u in {" ".join(present)}; do echo "--id $u"; id -Gn -- "$u" 2>/dev/null; done\n'
+            each = f'echo {quote(mark + ":id")} "$u"; id -Gn -- "$u" 2>/dev/null'
+            text += f'for u in {" ".join(present)}; do {each}; done\n'
         return text
 
     @staticmethod
-    def batch_parse(users: list[User], text: str) -> list[str]:
+    def batch_parse(users: list[User], text: str, mark: str) -> list[str]:
         """Per-user text in the form `probe()` prints (`id -gn` is the first group `id -Gn` names)."""
-        passwd, *sections = re.split(r"^--id (.*)\n", text, flags=re.M)
+        passwd, *sections = re.split(rf"^{re.escape(mark)}:id (.*)\n", text, flags=re.M)
         groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
         found = []
-        for user, line in zip(users, accounts.matched("passwd", [u.name for u in users], accounts.results(passwd)),
-                              strict=True):
+        entries = accounts.matched("passwd", [u.name for u in users], accounts.results(passwd, mark))
+        for user, line in zip(users, entries, strict=True):
             entry = line.removeprefix("passwd=")
             if user.state == "absent" or entry in (line, "absent"):
                 found.append(f"{line}\n")

@@ -130,7 +130,7 @@ def test_package_batch_parse_matches_one_by_one_text():
     packages = [Package("nginx-light"), Package("tree"), Package("libc6:amd64")]
     text = ("lists_age=42\ntree|deinstall ok config-files|2.1.0-1\nlibc6|install ok installed|2.36\n"
             "libc6|install ok installed|2.36\n")
-    states = Package.batch_parse(packages, text)
+    states = Package.batch_parse(packages, text, "@@t:b0")
     assert [p.plan(s).status for p, s in zip(packages, states, strict=True)] == ["change", "change", "ok"]
     assert states[0] == "lists_age=42\n"
     assert Package("tree", version="1").batched is False and Package("tree", state="latest").batched is False
@@ -143,9 +143,9 @@ def test_service_batch_parse_by_block_order():
     text = ("Id=nosuch.service\nLoadState=not-found\nActiveState=inactive\n\n"
             "Id=ssh.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n"
             "NeedDaemonReload=no\n")
-    states = Service.batch_parse(units, text)
+    states = Service.batch_parse(units, text, "@@t:b0")
     assert [u.plan(s).status for u, s in zip(units, states, strict=True)] == ["unknown", "ok"]
-    assert Service.batch_parse(units, "Id=x\n") == ["", ""]  # blocks that do not line up: unknown, not wrong
+    assert Service.batch_parse(units, "Id=x\n", "@@t:b0") == ["", ""]  # blocks that do not line up: unknown, not wrong
 
 
 def command_output(*argv: str) -> str:
@@ -177,14 +177,14 @@ NOT_INLINE = re.compile(
 
 
 @pytest.mark.parametrize("body", [
-    Package.batch_probe([Package("a"), Package("b")]),
-    File.batch_probe([File("/a b"), File("/c")]),
-    Directory.batch_probe([Directory("/a")]),
-    Service.batch_probe([Service("ssh")]),
-    User.batch_probe([User("bob"), User("eve", state="absent")]),
-    Group.batch_probe([Group("web")]),
-    Line.batch_probe([Line("/etc/hosts", line="x"), Line("/etc/hosts", line="y")]),
-    Block.batch_probe([Block("/etc/hosts", "10.0.0.1 db\n")]),
+    Package.batch_probe([Package("a"), Package("b")], "@@t:b0"),
+    File.batch_probe([File("/a b"), File("/c")], "@@t:b0"),
+    Directory.batch_probe([Directory("/a")], "@@t:b0"),
+    Service.batch_probe([Service("ssh")], "@@t:b0"),
+    User.batch_probe([User("bob"), User("eve", state="absent")], "@@t:b0"),
+    Group.batch_probe([Group("web")], "@@t:b0"),
+    Line.batch_probe([Line("/etc/hosts", line="x"), Line("/etc/hosts", line="y")], "@@t:b0"),
+    Block.batch_probe([Block("/etc/hosts", "10.0.0.1 db\n")], "@@t:b0"),
 ])
 def test_batched_probes_are_safe_in_the_scripts_own_shell(body: str) -> None:
     assert not NOT_INLINE.search(body)

@@ -183,7 +183,7 @@ def test_checks_on_the_local_host(tmp_path: Path) -> None:
     Line(str(tmp_path / "gone"), line="a", state="absent").checks()[0].test(host)
 
 
-# The batched probe's output: each distinct path's text after a `--file` line, in order of first use.
+# The batched probe's output: each distinct path's text after a marker line (here `--file`), in order of first use.
 HOSTS = observed(b"127.0.0.1 localhost\n")
 
 
@@ -196,7 +196,7 @@ HOSTS = observed(b"127.0.0.1 localhost\n")
     (["/etc/a"], "", [""]),
 ])
 def test_batch_parse(paths: list[str], text: str, expected: list[str]) -> None:
-    assert Line.batch_parse([Line(p, line="x") for p in paths], text) == expected
+    assert Line.batch_parse([Line(p, line="x") for p in paths], text, "--file") == expected
 
 
 def test_batched_and_one_by_one_probes_agree_on_real_files(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_batched_and_one_by_one_probes_agree_on_real_files(tmp_path: Path) -> No
     (tmp_path / "empty").write_bytes(b"")
     names = ["link", "big", "it's $(a) file", "empty", "nope", "", "big", "empty"]
     lines = [Line(str(tmp_path / n) if n else str(tmp_path), line=f"x{i}") for i, n in enumerate(names)]
-    script = Line.batch_probe(lines)
+    script = Line.batch_probe(lines, "--file")
     assert script.count("--file") == 1 and script.count(str(tmp_path / "big")) == 1
     batch = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
-    assert Line.batch_parse(lines, batch.stdout) == [run_probe(line) for line in lines]
+    assert Line.batch_parse(lines, batch.stdout, "--file") == [run_probe(line) for line in lines]

@@ -239,37 +239,38 @@ def test_checks_on_the_local_host() -> None:
         Group("root", gid=9).checks()[0].test(host)
 
 
-# The batched probe's output: `getent passwd -- names...` with its status, then `--id NAME` and `id -Gn`.
+# The batched probe's output: `getent passwd -- names...` with its status, then `--rc:id NAME` and `id -Gn`.
 ALICE = "alice:x:1002:27:Alice:/home/alice:/bin/sh"
 BOB_TEXT = f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"
-BOB_ID = "--id bob\nbob sudo adm\n"
+BOB_ID = "--rc:id bob\nbob sudo adm\n"
 
 
 @pytest.mark.parametrize(("users", "text", "expected"), [
-    ([User("bob"), User("alice")], f"{BOB}\n{ALICE}\n--rc 0\n{BOB_ID}--id alice\nsudo\n",
+    ([User("bob"), User("alice")], f"{BOB}\n{ALICE}\n--rc 0\n{BOB_ID}--rc:id alice\nsudo\n",
      [BOB_TEXT, f"passwd={ALICE}\nprimary=sudo\ngroups=sudo\n"]),
-    ([User("bob"), User("carl"), User("dan", state="absent")], f"{BOB}\n--rc 2\n{BOB_ID}--id carl\n",
+    ([User("bob"), User("carl"), User("dan", state="absent")], f"{BOB}\n--rc 2\n{BOB_ID}--rc:id carl\n",
      [BOB_TEXT, "passwd=absent\n", "passwd=absent\n"]),
     ([User("bob"), User("bob", state="absent")], f"{BOB}\n--rc 0\n{BOB_ID}", [BOB_TEXT, f"passwd={BOB}\n"]),
-    ([User("bob"), User("carl")], "--rc 1\n--id bob\n--id carl\n", ["passwd_error=1\n", "passwd_error=1\n"]),
+    ([User("bob"), User("carl")], "--rc 1\n--rc:id bob\n--rc:id carl\n", ["passwd_error=1\n", "passwd_error=1\n"]),
     ([User("bob"), User("carl")], f"{BOB}\n", ["passwd_error=missing\n", "passwd_error=missing\n"]),
     ([User("bob"), User("carl", state="absent")], f"{BOB}\n--rc 2\n",
      ["passwd_error=groups not read\n", "passwd=absent\n"]),
-    ([User("erin")], "erin:x:1003:4242:Erin:/home/erin:/bin/sh\n--rc 0\n--id erin\n4242\n",
+    ([User("erin")], "erin:x:1003:4242:Erin:/home/erin:/bin/sh\n--rc 0\n--rc:id erin\n4242\n",
      ["passwd=erin:x:1003:4242:Erin:/home/erin:/bin/sh\nprimary=4242\ngroups=4242\n"]),  # a gid without a name
-    ([User("Bob")], f"{BOB}\n--rc 0\n--id Bob\nbob sudo adm\n", [f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"]),
-    ([User("Bob"), User("carl")], f"{BOB}\n--rc 2\n--id Bob\nbob\n--id carl\n",
+    ([User("Bob")], f"{BOB}\n--rc 0\n--rc:id Bob\nbob sudo adm\n",
+     [f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"]),
+    ([User("Bob"), User("carl")], f"{BOB}\n--rc 2\n--rc:id Bob\nbob\n--rc:id carl\n",
      ["passwd_error=unmatched\n", "passwd_error=unmatched\n"]),  # which name was found is unsure
 ])
 def test_batch_parse(users: list[User], text: str, expected: list[str]) -> None:
-    assert User.batch_parse(users, text) == expected
+    assert User.batch_parse(users, text, "--rc") == expected
 
 
 def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_exist() -> None:
-    text = User.batch_probe([User("bob"), User("bob", groups=()), User("a b"), User("old", state="absent")])
-    assert text == ("getent passwd -- bob 'a b' old; echo \"--rc $?\"\n"
-                    "for u in bob 'a b'; do echo \"--id $u\"; id -Gn -- \"$u\" 2>/dev/null; done\n")
-    assert "id -Gn" not in User.batch_probe([User("bob", state="absent")])
+    text = User.batch_probe([User("bob"), User("bob", groups=()), User("a b"), User("old", state="absent")], "@@t:b0")
+    assert text == ("getent passwd -- bob 'a b' old; echo @@t:b0 $?\n"
+                    "for u in bob 'a b'; do echo @@t:b0:id \"$u\"; id -Gn -- \"$u\" 2>/dev/null; done\n")
+    assert "id -Gn" not in User.batch_probe([User("bob", state="absent")], "@@t:b0")
     assert not User("bob", authorized_keys=()).batched and User("bob").batched
 
 
@@ -281,7 +282,7 @@ def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_ex
 ])
 def test_group_batch_parse(text: str, expected: list[str]) -> None:
     groups = [Group("web"), Group("web", gid=2000), Group("db")]
-    assert Group.batch_parse(groups, text) == expected
+    assert Group.batch_parse(groups, text, "--rc") == expected
 
 
 def local_names(database: str) -> list[str]:
@@ -292,8 +293,9 @@ def local_names(database: str) -> list[str]:
 def test_batched_and_one_by_one_probes_agree_on_this_machine() -> None:
     users = [User(n) for n in local_names("passwd")] + [User("nobody", state="absent")]
     # the status is `id`'s for the last user (1: no such user); the probe script's own is always 0
-    batch = subprocess.run(["sh", "-c", User.batch_probe(users)], capture_output=True, text=True, check=False)
-    assert User.batch_parse(users, batch.stdout) == [run_probe(u) for u in users]
+    batch = subprocess.run(["sh", "-c", User.batch_probe(users, "@@t:b0")], capture_output=True, text=True, check=False)
+    assert User.batch_parse(users, batch.stdout, "@@t:b0") == [run_probe(u) for u in users]
     groups = [Group(n) for n in local_names("group")]
-    batch = subprocess.run(["sh", "-c", Group.batch_probe(groups)], capture_output=True, text=True, check=True)
-    assert Group.batch_parse(groups, batch.stdout) == [run_probe(g) for g in groups]
+    script = Group.batch_probe(groups, "@@t:b0")
+    batch = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert Group.batch_parse(groups, batch.stdout, "@@t:b0") == [run_probe(g) for g in groups]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from configurator import templates
 from configurator.errors import InputError, Location
 from configurator.inventory import Host, Inventory
 from configurator.loader import where
+from configurator.redaction import Redactor
 from configurator.resources import TYPES, type_named
 from configurator.resources.base import Resource
 from configurator.resources.schema import build
@@ -58,8 +60,8 @@ def inventory_view(inventory: Inventory) -> dict[str, Any]:
 
 def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
                   cache: dict[str, roles_mod.Role] | None = None,
-                  view: dict[str, Any] | None = None) -> Catalog:
-    """Resolve roles, merge variables and build every resource for `host`."""
+                  view: dict[str, Any] | None = None, secrets: Redactor | None = None) -> Catalog:
+    """Resolve roles, merge variables and build every resource for `host` (`secrets`: the vault's values)."""
     search = roles_mod.search_path(inventory.roles_path)
     roles = roles_mod.resolve(host.roles, search, host.where, cache)
     defaults = [layer("role defaults", r.defaults, r.where) for r in roles]
@@ -76,7 +78,19 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
         for name, spec in role.handlers.items():
             handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context)
     _check_notify(entries, handlers)
+    if secrets:
+        entries = [_private(entry, secrets) for entry in entries]
     return Catalog(host, variables, tuple(_dedupe(entries)), handlers, tuple(roles))
+
+
+def _private(entry: Entry, secrets: Redactor) -> Entry:
+    """A file whose content holds a vault secret and that sets no `mode` is made private (0600)."""
+    resource: Any = entry.resource
+    if not hasattr(resource, "private") or resource.mode is not None or not isinstance(resource.content, bytes):
+        return entry
+    if not secrets.holds_secret(resource.content.decode("utf-8", errors="replace")):
+        return entry
+    return dataclasses.replace(entry, resource=dataclasses.replace(resource, private=True))
 
 
 def _split(item: Any, at: Location) -> tuple[str, Any, dict[str, Any]]:

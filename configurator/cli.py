@@ -121,7 +121,7 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
     view = inventory_view(inv)
-    return inv, [build_catalog(h, inv, cli_vars, cache, view) for h in hosts]
+    return inv, [build_catalog(h, inv, cli_vars, cache, view, args.redactor) for h in hosts]
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

@@ -72,6 +72,10 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._texts)
 
+    def holds_secret(self, text: str) -> bool:
+        """Whether `text` holds one of the secrets (in any of the forms `redact` masks)."""
+        return any(form in text for form in self._texts)
+
     def redact(self, text: str) -> str:
         """`text` with every occurrence of every secret replaced by MASK."""
         spans = _merged(_occurrences(text, self._texts))

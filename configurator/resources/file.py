@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 from configurator.actions import Run, Upload, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
+from configurator.resources.private import noted, private_mode
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
 
@@ -80,6 +81,8 @@ class File:
     # set by the catalog for a large `src`: the file is streamed from here, never held in memory
     source: str | None = field(default=None, metadata={"internal": True})
     source_sha256: str = field(default="", metadata={"internal": True})
+    # set by the catalog when the content holds a vault secret and no `mode` is given
+    private: bool = field(default=False, metadata={"internal": True})
     type: ClassVar[str] = "file"
     # probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)
     batched: ClassVar[bool] = True
@@ -124,6 +127,9 @@ class File:
 
     def plan(self, observed: str) -> Step:
         seen = field_lines(observed)
+        if self.private and self.mode is None and self.state == "present":
+            mode = private_mode(seen)
+            return noted(replace(self, mode=mode).plan(observed), seen, mode)
         kind = seen.get("type", "")
         if self.state == "absent":
             if kind == "absent":

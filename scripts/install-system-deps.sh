@@ -1,8 +1,9 @@
 #!/bin/sh
-# Install the Debian packages the sandbox (`configure sandbox up`) needs on the machine.
-# Idempotent. apt-cacher-ng is installed without starting the distribution's own daemon:
-# the sandbox runs its own instance bound to 198.18.0.1:3142, and a distro daemon listening
-# on 0.0.0.0:3142 would take that port.
+# Install the Debian packages that configurator (a virtualenv from the system Python), the sandbox
+# (`configure sandbox up`) and the tests need on a Debian 12 or 13 machine. Idempotent.
+# apt-cacher-ng is installed without starting the distribution's own daemon: the sandbox runs its
+# own instance bound to 198.18.0.1:3142, and a distro daemon listening on 0.0.0.0:3142 would take
+# that port.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -11,8 +12,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# bind9-dnsutils: dig for the DNS tests; vagrant: `vagrant validate` of the Vagrantfile
-PACKAGES="debootstrap apt-cacher-ng iproute2 openssh-client util-linux nftables python3 bind9-dnsutils vagrant"
+# python3-venv: the virtualenv scripts/install.sh makes (pip comes into it with the venv);
+# bind9-dnsutils: dig for the DNS tests
+PACKAGES="python3 python3-venv ca-certificates debootstrap apt-cacher-ng iproute2 openssh-client util-linux
+nftables bind9-dnsutils"
+# Only for `vagrant validate` of the Vagrantfile (a test that skips without it); not in every release.
+OPTIONAL="vagrant"
 
 # Refuse service starts during this install only, unless a policy is already in place.
 POLICY=/usr/sbin/policy-rc.d
@@ -23,6 +28,13 @@ if [ ! -e "$POLICY" ]; then
 fi
 
 apt-get update -q
+for package in $OPTIONAL; do
+    if [ -n "$(apt-cache policy "$package" | sed -n 's/^ *Candidate: //p' | grep -v '(none)')" ]; then
+        PACKAGES="$PACKAGES $package"
+    else
+        echo "install-system-deps.sh: $package is not available in this Debian release; skipping it" >&2
+    fi
+done
 apt-get install -y -q --no-install-recommends $PACKAGES
 
 # Keep the distribution's apt-cacher-ng service from starting at boot on systemd machines.

@@ -13,6 +13,7 @@ from configurator.actions import Action, quote, snippet
 from configurator.catalog import Catalog, Entry
 from configurator.plan import Planned, applies, decide_all
 from configurator.resources.package import merge_installs
+from configurator.streams import OUTPUT_LINE, last_lines
 from configurator.transfer import Stager
 from configurator.transport import LOCK_DIR, LOCKED, Session
 
@@ -178,7 +179,8 @@ def _timeout(actions: list[Action]) -> float:
 
 
 def _failure(stdout: str, stderr: str, status: int) -> str:
-    text = (stderr.strip() or stdout.strip()).splitlines()[-6:]
+    """The exit status and the last lines of stderr (else stdout), each clipped: a line may be megabytes."""
+    text = last_lines(stderr, 6, OUTPUT_LINE) or last_lines(stdout, 6, OUTPUT_LINE)
     return f"exit {status}: " + (" | ".join(text) if text else "no output")
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,17 +138,49 @@ def cmd_apply(args: argparse.Namespace) -> int:
     after = _after_apply(args, password, console)
     options = executor.Options(check=args.check, forks=args.forks, accept_new=args.accept_new, after=after,
                                sudo_password=password)
-    with console.progress([c.host.name for c in catalogs], "check" if args.check else "apply") as advance:
+    verb = "check" if args.check else "apply"
+    with _ctrl_c(options), console.progress([c.host.name for c in catalogs], verb) as advance:
         results = executor.run_all(rollout.batches(catalogs, inv), options, console.step, done=advance)
-    if args.check:
-        console.plan_view(results)
-    console.recap(results, time.monotonic() - started)
-    _write_reports(args, console, results)
+        if args.check:
+            console.plan_view(results)
+        console.recap(results, time.monotonic() - started)
+        _write_reports(args, console, results)
+    if options.abort.is_set():
+        console.write("interrupted twice: the running steps were stopped on the hosts and their locks released\n")
+        return INTERRUPTED
     if options.stop.is_set():
         console.write("interrupted: hosts finished their current step and started nothing new\n")
         return INTERRUPTED
     code = executor.exit_code(results, getattr(args, "detailed_exitcode", False), args.check)
     return after.exit_code(results, code) if after is not None else code
+
+
+@contextlib.contextmanager
+def _ctrl_c(options: executor.Options) -> Iterator[None]:
+    """Ctrl-C once: hosts finish their step and start nothing new; twice: the running steps are
+    stopped on the hosts. Later ones change nothing (and, the run ending, raise nothing)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    count = 0
+
+    def interrupted(signum: int, frame: object) -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            options.stop.set()
+            os.write(2, b"configure: interrupted: finishing the running steps (Ctrl-C again stops them)\n")
+        elif count == 2:
+            options.abort.set()
+            os.write(2, b"configure: interrupted again: stopping the running steps on the hosts\n")
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        # once interrupted the run is ending: a late Ctrl-C must not raise, nor kill the process while
+        # Python shuts down (its own handlers are reset to the default then; an ignored signal stays ignored)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if count else previous)
 
 
 def _after_apply(args: argparse.Namespace, password: str | None, console: report.Console) -> verify.AfterApply | None:

@@ -39,6 +39,8 @@ class Options:
     # e.g. verify, given the host's open session once it was planned or converged; may set the status to "failed"
     after: Callable[[Catalog, HostResult, transport.Session], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
+    # set on a second Ctrl-C: end the running steps' processes on the hosts, release the host locks
+    abort: threading.Event = field(default_factory=threading.Event)
 
 
 def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
@@ -47,7 +49,7 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
     started = time.monotonic()
     session = None
     try:
-        session = transport.connect(catalog.host, options.accept_new, options.sudo_password)
+        session = transport.connect(catalog.host, options.accept_new, options.sudo_password, options.abort)
         result.nodelay = session.nodelay
         result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error

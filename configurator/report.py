@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from configurator import __version__, planview
 from configurator.executor import HostResult
 from configurator.plan import Planned
+from configurator.streams import clip
 
 if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (start-up time)
     from rich.console import Console as RichConsole
@@ -116,7 +117,7 @@ class Console:
                          f"pending={counts['pending']} failed={counts['failed']}  "
                          f"{r.round_trips} round trips  {r.seconds:.2f}s")
             if r.error:
-                lines.append(f"{'':<{width}}  error: {r.error}")
+                lines.append(f"{'':<{width}}  error: {clip(self.redact(r.error))}")
             if r.outcome.handlers:
                 lines.append(f"{'':<{width}}  handlers: {', '.join(r.outcome.handlers)}")
         lines.append(f"{len(results)} hosts in {seconds:.2f}s")
@@ -159,7 +160,7 @@ def as_json(results: list[HostResult], command: str, redact: Redact = _plain) ->
     for r in results:
         steps = [{"resource": p.id, "role": p.entry.role, "status": status, "summary": redact(p.step.summary),
                   "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where)} for p, status in r.outcome.steps]
-        hosts.append({"host": r.host, "status": r.status, "error": redact(r.error), "round_trips": r.round_trips,
+        hosts.append({"host": r.host, "status": r.status, "error": clip(redact(r.error)), "round_trips": r.round_trips,
                       "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
     return {**json_head(command), "hosts": hosts}
 
@@ -188,10 +189,10 @@ def junit_cases(results: list[HostResult], redact: Redact = _plain) -> list[juni
     cases: list[junit.Case] = []
     for r in results:
         if r.status in ("unreachable", "skipped") or (r.error and not r.outcome.steps):
-            cases.append(junit.Case(r.host, "connect", "error", redact(r.error)))
+            cases.append(junit.Case(r.host, "connect", "error", clip(redact(r.error))))
         for planned, status in r.outcome.steps:
             bad = status in ("failed", "pending", "unknown")
-            text = redact(f"{status}: {planned.step.summary}\n{planned.step.diff}".strip())
+            text = clip(redact(f"{status}: {planned.step.summary}\n{planned.step.diff}".strip()))
             kind: junit.Status = "failed" if bad else "skipped" if status == "skipped" else "passed"
             cases.append(junit.Case(r.host, planned.id, kind, text if kind != "passed" else ""))
     return cases

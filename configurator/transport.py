@@ -12,7 +12,9 @@ import secrets
 import select
 import shlex
 import socket
+import threading
 import time
+import typing
 from dataclasses import dataclass
 
 import paramiko
@@ -21,6 +23,8 @@ from configurator.errors import HostFailed, Unreachable
 from configurator.hostkeys import HostKeys
 from configurator.inventory import Host
 from configurator.route import Hop, Route, route
+from configurator.stepend import STOP_WAIT, end_over, finish, mark, on_timeout
+from configurator.streams import KEEP, Keep, Stream, last_lines
 
 LOCK_DIR = "/var/lib/configurator"
 LOCKED = 75  # exit status of the first script when another run holds the host's lock
@@ -28,6 +32,7 @@ SUDO_PROMPT = "CFG_SUDO_PROMPT:"
 SUDO_READY = "CFG_SUDO_READY"
 REFUSED_TRIES = 4
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+POLL = 0.2  # seconds between looks at the abort flag while a script runs
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,10 @@ def _connect(address: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
-def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None) -> Session:
-    """Open the SSH connection (through its bastions, if any) and the remote shell for `host`."""
+def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None,
+            abort: threading.Event | None = None) -> Session:
+    """Open the SSH connection (through its bastions, if any) and the remote shell for `host`;
+    once `abort` is set, the running script's processes are ended and no other script starts."""
     way = route(host)
     keys = HostKeys(host.ssh.known_hosts, accept_new or host.ssh.accept_new)
     timeout = host.ssh.connect_timeout
@@ -80,7 +87,9 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
             getattr(sock, "close", lambda: None)()
         raise
-    return Session(client, host, way.target.user, sudo_password, tuple(jumps))
+    session = Session(client, host, way.target.user, sudo_password, tuple(jumps))
+    session.abort = abort
+    return session
 
 
 def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> paramiko.SSHClient:
@@ -148,6 +157,8 @@ def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> p
 class Session:
     """The remote shell of one host; `run()` is one round trip."""
 
+    abort: threading.Event | None = None  # once set (by whoever shares it), the running script is ended
+
     def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
                  jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
         self.client = client
@@ -156,15 +167,21 @@ class Session:
         self.round_trips = 0
         self.started = False
         self.user = user  # the user logged in as: the inventory's, else the ssh config's
-        become = host.ssh.become and self.user != "root"
-        transport = client.get_transport()
+        self.become = host.ssh.become and self.user != "root"
+        self.sudo_password = sudo_password if self.become else None
+        self.channel = self._shell(self.become and bool(sudo_password))
+        if self.sudo_password:
+            self._sudo(self.sudo_password)
+
+    def _shell(self, prompted: bool) -> paramiko.Channel:
+        transport = self.client.get_transport()
         assert transport is not None
-        self.channel = transport.open_session(timeout=host.ssh.connect_timeout)
-        if become and sudo_password:
-            self.channel.exec_command(f"sudo -H -S -p {SUDO_PROMPT} sh -c 'echo {SUDO_READY}; exec sh'")
-            self._sudo(sudo_password)
+        channel = transport.open_session(timeout=self.host.ssh.connect_timeout)
+        if prompted:
+            channel.exec_command(f"sudo -H -S -p {SUDO_PROMPT} sh -c 'echo {SUDO_READY}; exec sh'")
         else:
-            self.channel.exec_command("sudo -H -n sh" if become else "sh")
+            channel.exec_command("sudo -H -n sh" if self.become else "sh")
+        return channel
 
     def _sudo(self, password: str) -> None:
         """Answer sudo's prompt once; a second prompt means the password was wrong."""
@@ -195,13 +212,22 @@ class Session:
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-    def run(self, script: str, timeout: float | None = None, lock: str = "") -> Result:
-        """Run `script` in a subshell of the remote shell; `lock` ('x' or 's') takes the host lock first."""
+    @property
+    def aborted(self) -> bool:
+        return self.abort is not None and self.abort.is_set()
+
+    def run(self, script: str, timeout: float | None = None, lock: str = "", keep: Keep = KEEP) -> Result:
+        """Run `script` in a subshell of the remote shell; `lock` ('x' or 's') takes the host lock first.
+
+        Each output stream is kept whole up to `keep.whole` bytes (the default suits a probe, whose
+        output is parsed), else cut to its first and last bytes."""
+        if self.aborted:
+            raise HostFailed("interrupted: nothing further was started on this host")
         token = secrets.token_hex(8)
         self.round_trips += 1
         try:
             self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
-            return self._read(token, timeout or self.host.ssh.command_timeout)
+            return self._read(token, timeout or self.host.ssh.command_timeout, keep)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             if self.channel.exit_status_ready():  # e.g. `sudo -n` refused before the script was sent
                 raise HostFailed(self._died(self._stderr_left())) from None
@@ -212,40 +238,63 @@ class Session:
         if not self.started:
             self.started = True
             head = f"export LC_ALL=C PATH={PATH}; umask 022\n"
-        # commands must not inherit the lock: a process left behind would hold it after the run
-        body = '( eval "$__cfg" ) </dev/null 9>&-'
+        # commands must not inherit the lock: a process left behind would hold it after the run; the
+        # mark in their environment follows them even into a new session (setsid), unlike a process group
+        body = f'( {mark(token)}; eval "$__cfg" ) </dev/null 9>&-'
         if lock:
             mode = "-s" if lock == "s" else "-x"
             head += f"[ -d {LOCK_DIR} ] || mkdir -p {LOCK_DIR}; exec 9>>{LOCK_DIR}/lock\n"
             body = f'if flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi'
         # a quoted assignment, not `$(cat <<EOF)`: no fork and exec on the host for each round trip
         return (f"{head}__cfg={shlex.quote(script)}\n"
-                f"{body}; __rc=$?; printf '\\nCFG_END_{token} %s\\n' $__rc; printf '\\nCFG_END_{token}\\n' >&2\n")
+                f"{body}; __rc=$?; {on_timeout(token)}; "
+                f"printf '\\nCFG_END_{token} %s\\n' $__rc; printf '\\nCFG_END_{token}\\n' >&2\n")
 
-    def _read(self, token: str, timeout: float) -> Result:
-        out, err = bytearray(), bytearray()
-        end_out = f"\nCFG_END_{token} ".encode()
-        end_err = f"\nCFG_END_{token}\n".encode()
+    def _read(self, token: str, timeout: float, keep: Keep) -> Result:
+        out = Stream(f"\nCFG_END_{token} ".encode(), keep, status_line=True)
+        err = Stream(f"\nCFG_END_{token}\n".encode(), keep)
         deadline = time.monotonic() + timeout
-        while not (end_out in out and out.endswith(b"\n") and end_err in err):
+        stopping = False
+        while not (out.done and err.done):
+            if self.aborted and not stopping:
+                stopping = True
+                self._end_step(token)
+                deadline = time.monotonic() + STOP_WAIT  # for the shell to print its end marker
             left = deadline - time.monotonic()
             if left <= 0:
-                self.close()
-                raise HostFailed(f"command timed out after {timeout:g}s; the session was closed")
-            if self.channel.recv_ready():
-                out += self.channel.recv(65536)
-            elif self.channel.recv_stderr_ready():
-                err += self.channel.recv_stderr(65536)
-            elif self.channel.closed or self.channel.exit_status_ready():
-                raise HostFailed(self._died(bytes(err)))
-            else:
-                select.select([self.channel], [], [], min(left, 1.0))
-        body, _, tail = bytes(out).rpartition(end_out)
-        status = int(tail.split(b"\n", 1)[0] or b"1")
-        return Result(_text(body.removeprefix(b"\n")), _text(bytes(err).rpartition(end_err)[0]), status)
+                self._timed_out(token, timeout, stopping)
+            if not self._receive(out, err, left):
+                raise HostFailed(self._died(err.kept()))
+        if stopping:
+            finish(self.channel)
+            raise HostFailed(f"interrupted: the running step was stopped on the host (exit {out.status})")
+        return Result(_text(out.body().removeprefix(b"\n")), _text(err.body()), out.status)
+
+    def _end_step(self, token: str) -> None:
+        end_over(self.client, token, self.become, self.sudo_password, self.host.ssh.connect_timeout)
+
+    def _receive(self, out: Stream, err: Stream, left: float) -> bool:
+        """Feed what arrived, or wait a little for it; False when the remote shell is gone."""
+        if self.channel.recv_ready():
+            out.feed(self.channel.recv(65536))
+        elif self.channel.recv_stderr_ready():
+            err.feed(self.channel.recv_stderr(65536))
+        elif self.channel.closed or self.channel.exit_status_ready():
+            return False
+        else:
+            select.select([self.channel], [], [], min(left, POLL))
+        return True
+
+    def _timed_out(self, token: str, timeout: float, stopping: bool) -> typing.NoReturn:
+        if not stopping:
+            self._end_step(token)  # closing the session alone would leave them running, holding on
+        self.close()
+        if stopping:
+            raise HostFailed("interrupted: the running step's shell did not return; the session was closed")
+        raise HostFailed(f"command timed out after {timeout:g}s; its processes were ended and the session closed")
 
     def _died(self, err: bytes) -> str:
-        detail = _text(err).strip().splitlines()[-1:] or ["connection closed"]
+        detail = last_lines(_text(err), 1) or ["connection closed"]
         if "a password is required" in detail[0]:
             return (f"{detail[0]}: sudo needs a password for {self.user} here; "
                     "give it with --ask-become-pass or --become-password-file")

@@ -123,3 +123,15 @@ def test_a_timeout_ends_a_setsid_grandchild_of_the_command(sandbox, host, tmp_pa
     assert "exit 124" in json.loads((tmp_path / "r.json").read_text())["hosts"][0]["error"]
     assert not on_host(host, "sleep 62")
     assert not on_host(host, "sleep 301")
+
+
+def test_one_ctrl_c_lets_the_running_step_finish(sandbox, host, tmp_path):
+    sh(host, "rm -f /tmp/oi-finished")
+    path = inventory(sandbox, tmp_path, ["sh", "-c", "sleep 3; touch /tmp/oi-finished"])
+    proc = cli("apply", path)
+    wait_for(lambda: on_host(host, "sleep 3"))
+    out, err = interrupt(proc, 1)
+    assert proc.returncode == 130, out + err
+    assert "RECAP" in out and "Traceback" not in err
+    assert sh(host, "ls /tmp/oi-finished") == "/tmp/oi-finished\n"
+    assert sh(host, "flock -n /var/lib/configurator/lock echo free") == "free\n"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from configurator import inventory_values as values
 from configurator.errors import InputError, Location
 from configurator.loader import Mapping, Sequence, load_file
 from configurator.variables import Layer, layer
@@ -117,8 +118,8 @@ def _ssh(data: Mapping | None, base: Ssh, what: str) -> Ssh:
         kind: Any = (int, float) if isinstance(default, float) else type(default)
         if default is None:
             kind = str
-        changes[key] = float(_expect(value, kind, f"{what} {key}", at)) if isinstance(default, float) \
-            else _expect(value, kind, f"{what} {key}", at)
+        value = _expect(value, kind, f"{what} {key}", at)
+        changes[key] = values.ssh_value(key, float(value) if isinstance(default, float) else value, f"{what} {key}", at)
     return replace(base, given=base.given | set(changes), **changes)
 
 
@@ -190,13 +191,12 @@ def _load_groups(data: Mapping, path: Path, read_vars: VarsLoader) -> dict[str, 
         if isinstance(spec, Mapping):
             _check_keys(spec, GROUP_KEYS, f"group {name}")
         get = spec.get
-        serial = get("serial")
-        if serial is not None:
-            _expect(serial, int, f"group {name} serial", at)
+        serial = None if get("serial") is None else values.count(get("serial"), f"group {name} serial", at, 1)
+        max_fail = values.count(get("max_fail", 0), f"group {name} max_fail", at, 0)
         groups[name] = Group(
             name, _names(get("hosts"), f"group {name} hosts", at),
             _names(get("children"), f"group {name} children", at), _names(get("roles"), f"group {name} roles", at),
-            _vars(f"group vars ({name})", spec, at, path.parent, read_vars), serial, int(get("max_fail") or 0), at)
+            _vars(f"group vars ({name})", spec, at, path.parent, read_vars), serial, max_fail, at)
     for group in groups.values():
         for child in group.children:
             if child not in groups:
@@ -244,8 +244,8 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
         if isinstance(spec, Mapping):
             _check_keys(spec, HOST_KEYS, f"host {name}")
         address = _expect(spec.get("address", name), str, f"host {name} address", at)
-        if address.startswith("-") or any(c.isspace() for c in address):
-            raise InputError(f"host {name} address {address!r} is not valid", at)
+        if "address" in spec:  # the host's name (the default) may be an ssh config alias: NAME checked it
+            values.check_address(address, f"host {name} address", at)
         ssh = _resolve_paths(_ssh(spec, Ssh(), f"host {name}"), path.parent)
         ssh = replace(base_ssh, given=base_ssh.given | ssh.given, **{k: getattr(ssh, k) for k in spec if k in SSH_KEYS})
         in_groups = tuple(g for g in groups if g in members.get(name, set()))

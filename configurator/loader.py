@@ -9,6 +9,9 @@ import yaml
 
 from configurator.errors import InputError, Location
 
+# Parsing costs about 30x a file's size in memory and 1 s a MiB: a larger inventory or vars file is
+# refused before it is read (docs/inventory.md)
+MAX_SIZE = 10 * 1024 * 1024
 
 class Mapping(dict[str, Any]):
     """A YAML mapping that remembers where it and each of its keys came from."""
@@ -76,12 +79,18 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 
 def load_text(text: str, source: str) -> Any:
     """Parse YAML text; errors name `source:line`."""
+    if len(text) > MAX_SIZE:
+        raise _too_large(len(text), Location(source))
     loader = _Loader(text)
     loader.source = source
     try:
         return loader.get_single_data()
     except InputError:
         raise
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        what = "NUL byte" if exc.character == 0 else f"control character U+{exc.character:04X}"
+        raise InputError(f"{what} not allowed in YAML", Location(source, line), "remove it") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -96,14 +105,22 @@ def load_text(text: str, source: str) -> Any:
 
 
 def load_file(path: Path) -> Any:
-    """Read and parse a YAML file, with a clear error when it is missing or not UTF-8."""
+    """Read and parse a YAML file, with a clear error when it is missing, too large or not UTF-8."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SIZE:
+            raise _too_large(size, Location(str(path)))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found", Location(str(path))) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
     return load_text(text, str(path))
+
+
+def _too_large(size: int, at: Location) -> InputError:
+    return InputError(f"file is larger than {MAX_SIZE // 2**20} MiB ({size} bytes)", at,
+                      "split it into vars_files, or keep large data out of variables")
 
 
 def where(value: Any, key: str | None = None, default: Location | None = None) -> Location:
@@ -113,3 +130,17 @@ def where(value: Any, key: str | None = None, default: Location | None = None) -
     if isinstance(value, Sequence):
         return value.where
     return default or Location("<unknown>")
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that writes the loader's line-tracking containers as plain mappings and lists."""
+
+
+_Dumper.add_multi_representer(dict, _Dumper.represent_dict)
+_Dumper.add_multi_representer(list, _Dumper.represent_list)
+_Dumper.add_multi_representer(tuple, _Dumper.represent_list)
+
+
+def dump(value: Any) -> str:
+    """`value` as block-style YAML, keys in their order (the templates' `to_yaml` filter)."""
+    return str(yaml.dump(value, Dumper=_Dumper, default_flow_style=False, sort_keys=False))

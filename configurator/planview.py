@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from configurator.executor import HostResult
 
 SYMBOLS = {"create": "+", "modify": "~", "remove": "-", "": "~"}
+NOT_CHECKED = ("failed", "unreachable", "skipped")  # host statuses whose state was not (fully) read
 
 
 @dataclass
@@ -47,10 +48,23 @@ def hosts_text(hosts: list[str], limit: int = 6) -> str:
     return f"{len(hosts)} hosts: {', '.join(shown)}"
 
 
-def render(changes: list[Change], diff: bool) -> str:
-    """The plan as text, Terraform style (+ create, ~ change, - remove, ? unknown)."""
+def _not_checked(hosts: list[HostResult]) -> list[str]:
+    """`Nothing was checked on 2 hosts: a, b (failed or unreachable): see the recap.` (none when `hosts` is)."""
+    if not hosts:
+        return []
+    statuses = " or ".join(s for s in NOT_CHECKED if any(r.status == s for r in hosts))
+    return [f"Nothing was checked on {hosts_text([r.host for r in hosts])} ({statuses}): see the recap."]
+
+
+def render(changes: list[Change], diff: bool, results: list[HostResult] | None = None) -> str:
+    """The plan as text, Terraform style (+ create, ~ change, - remove, ? unknown), then the hosts not checked."""
+    results = results or []
+    unchecked = [r for r in results if r.status in NOT_CHECKED]
     if not changes:
-        return "No changes. The hosts match the roles.\n"
+        # "No changes" alone would read as all clear when some hosts, or all, could not be checked
+        head = ["No changes. The hosts match the roles."] if not unchecked else \
+            ["No changes on the hosts checked."] if len(unchecked) < len(results) else []
+        return "\n".join(head + _not_checked(unchecked)) + "\n"
     lines = []
     for change in changes:
         lines.append(f"{change.symbol} {change.resource}  {change.summary}  on {hosts_text(change.hosts)}")
@@ -59,4 +73,5 @@ def render(changes: list[Change], diff: bool) -> str:
     counts = {s: sum(len(c.hosts) for c in changes if c.symbol == s) for s in "+~-?"}
     lines.append(f"Plan: {counts['+']} to create, {counts['~']} to change, {counts['-']} to remove, "
                  f"{counts['?']} unknown ({len(changes)} distinct changes).")
+    lines += _not_checked(unchecked)
     return "\n".join(lines) + "\n"

@@ -105,7 +105,7 @@ class Console:
 
     def plan_view(self, results: list[HostResult]) -> None:
         """The folded plan of a check run."""
-        self.write("\n" + planview.render(planview.fold(results), self.diff))
+        self.write("\n" + planview.render(planview.fold(results), self.diff, results))
 
     def recap(self, results: list[HostResult], seconds: float) -> None:
         """The final table: per host counts, round trips and time."""

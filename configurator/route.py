@@ -12,6 +12,7 @@ import paramiko
 
 from configurator.errors import InputError
 from configurator.inventory import Host
+from configurator.inventory_values import jump, port
 
 SSH_CONFIG_ENV = "CONFIGURE_SSH_CONFIG"  # the OpenSSH client config to read instead of ~/.ssh/config
 
@@ -82,25 +83,11 @@ def route(host: Host) -> Route:
 
 def _jump(spec: str, user: str) -> Hop:
     """A ProxyJump hop, `[user@]host[:port]`; what it leaves out comes from the ssh config, then the target."""
-    text = spec.strip().removeprefix("ssh://")
-    login, _, place = text.rpartition("@")
-    name, port = place, ""
-    if place.startswith("["):  # [IPv6]:port
-        name, _, rest = place[1:].partition("]")
-        port = rest.removeprefix(":")
-    elif place.count(":") == 1:
-        name, _, port = place.partition(":")
-    if not name or "@" in login or any(c in name for c in "@/") or name.startswith("-") or login.startswith("-"):
-        raise InputError(f"gateway {spec!r} is not user@host[:port] nor a ProxyCommand (a command with a space)")
-    conf = ssh_config(name)
-    return Hop(conf.get("hostname", name), _port(port or conf.get("port", 22), spec), login or conf.get("user", user))
+    hop = jump(spec)
+    conf = ssh_config(hop.host)
+    return Hop(conf.get("hostname", hop.host), hop.port or _port(conf.get("port", 22), spec),
+               hop.user or conf.get("user", user))
 
 
 def _port(value: object, where: str) -> int:
-    try:
-        port = int(str(value))
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise InputError(f"port {value!r} for {where} is not a port number")
-    return port
+    return port(value, f"port for {where}")

@@ -14,6 +14,9 @@ APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
 APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold")
 DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
+# [epoch:]upstream[-revision] (Debian policy 5.6.12): upstream starts with a digit and holds a colon
+# only after an epoch; the revision (after the last '-') is letters, digits, + . ~
+DEB_VERSION = re.compile(r"^(?:[0-9]+:[0-9][A-Za-z0-9.+~:-]*|[0-9][A-Za-z0-9.+~-]*)(?<![-:])$")
 STAMP = "/var/lib/configurator/apt-lists.stamp"  # apt-get update leaves the lists' mtime alone when nothing changed
 # sh setting $a: seconds since the newest of the stamp and the lists directory changed (since the
 # epoch when there are no package lists); two processes (stat, date), the rest is builtins
@@ -53,6 +56,9 @@ class Package:
             problems.append(f"{self.name!r} is not a Debian package name (lowercase letters, digits, + . -)")
         if self.state not in ("present", "absent", "latest"):
             problems.append(f"state must be present, absent or latest, got {self.state!r}")
+        if self.version is not None and not DEB_VERSION.match(self.version):
+            problems.append(f"version {self.version!r} is not a Debian version ([epoch:]upstream[-revision], "
+                            "starting with a digit)")
         return problems
 
     @property

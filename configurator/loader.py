@@ -120,7 +120,7 @@ def load_file(path: Path) -> Any:
 
 def _too_large(size: int, at: Location) -> InputError:
     return InputError(f"file is larger than {MAX_SIZE // 2**20} MiB ({size} bytes)", at,
-                      "split it into vars_files, or keep large data out of variables")
+                      "keep large data in files a role ships, not in variables")
 
 
 def where(value: Any, key: str | None = None, default: Location | None = None) -> Location:

@@ -16,6 +16,7 @@ from configurator.errors import InputError, Location
 
 LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")  # RFC 1123: letters, digits, '-' inside
 HOST_HINT = "a host name (letters, digits and '-' between dots) or an IP address"
+USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$")  # POSIX names, user@domain, a trailing $ (Samba)
 SECONDS = {"connect_timeout", "command_timeout", "lock_wait"}
 
 
@@ -63,15 +64,12 @@ def ssh_value(key: str, value: Any, what: str, at: Location) -> Any:
     if key in SECONDS and not (math.isfinite(value) and (value > 0 or (key == "lock_wait" and value == 0))):
         bound = "0 or more" if key == "lock_wait" else "above 0"
         raise InputError(f"{what} must be a number of seconds {bound}, got {value!r}", at)
-    if key == "user" and not _user(value):
-        raise InputError(f"{what} {value!r} is not a valid user name", at, "not empty, no '-' first, no spaces")
+    if key == "user" and not USER.match(value):  # it is expanded into a ProxyCommand's %r, like the address
+        raise InputError(f"{what} {value!r} is not a valid user name", at,
+                         "letters, digits, '_', '.', '@', '-'; not starting with '-'")
     if key == "gateway":
         check_gateway(value, what, at)
     return value
-
-
-def _user(name: str) -> bool:
-    return bool(name) and not name.startswith("-") and name.isprintable() and not any(c.isspace() for c in name)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ INVENTORY_CASES = {
                           "inventory.yml:4", "port"),
     "user starting with -": (f"  web1: {{address: {HOST}, user: '-oops'}}\n", "", "inventory.yml:4",
                              "user '-oops' is not a valid user name"),
+    "user with a command": (f"  web1: {{address: {HOST}, user: '$(id)'}}\n", "", "inventory.yml:4",
+                            "user '$(id)' is not a valid user name"),
 }
 
 

@@ -192,7 +192,7 @@ def _load_groups(data: Mapping, path: Path, read_vars: VarsLoader) -> dict[str, 
             _check_keys(spec, GROUP_KEYS, f"group {name}")
         get = spec.get
         serial = None if get("serial") is None else values.count(get("serial"), f"group {name} serial", at, 1)
-        max_fail = values.count(get("max_fail", 0), f"group {name} max_fail", at, 0)
+        max_fail = 0 if get("max_fail") is None else values.count(get("max_fail"), f"group {name} max_fail", at, 0)
         groups[name] = Group(
             name, _names(get("hosts"), f"group {name} hosts", at),
             _names(get("children"), f"group {name} children", at), _names(get("roles"), f"group {name} roles", at),

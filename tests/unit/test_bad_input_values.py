@@ -100,6 +100,13 @@ def test_good_addresses_load(address, tmp_path):
     assert inv.hosts["web1"].address == address
 
 
+@pytest.mark.parametrize(("extra", "serial", "max_fail"), [("", None, 0), (", serial: null, max_fail: null", None, 0),
+                                                           (", serial: 2, max_fail: 1", 2, 1)])
+def test_good_group_counts_load(extra, serial, max_fail, tmp_path):
+    group = inventory_mod.load(write_case(tmp_path, WEB1, extra)).groups["web"]
+    assert (group.serial, group.max_fail) == (serial, max_fail)
+
+
 @pytest.mark.parametrize("gateway", ["bastion", "admin@bastion:2222,jump2", "[2001:db8::1]:22",
                                      "ssh -W %h:%p bastion", "none"])
 def test_good_gateways_load(gateway, tmp_path):

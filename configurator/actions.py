@@ -7,6 +7,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from configurator import hostpaths
+
 _REFUSED = "'validation refused the new content; the file was left unchanged'"
 _SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
@@ -25,12 +27,17 @@ def command_line(argv: tuple[str, ...] | list[str]) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """Run a command (argv, never a shell string); optional bytes on its stdin."""
+    """Run a command (argv, never a shell string); optional bytes on its stdin.
+
+    `at` names the path the command changes: it then runs as the user who controls the directory
+    above that path (root only where no other user can swap a name there; see hostpaths).
+    """
 
     argv: tuple[str, ...]
     stdin: bytes | None = None
     timeout: int = 600
     env: tuple[tuple[str, str], ...] = ()
+    at: str | None = None
 
     def describe(self) -> str:
         return command_line(self.argv)
@@ -67,40 +74,58 @@ def run_snippet(action: Run, token: str) -> str:
     """The sh text that runs `action`, with a timeout that also ends the remote process."""
     env = " ".join(f"{k}={quote(v)}" for k, v in action.env)
     prefix = f"env {env} " if env else ""
-    cmd = f"timeout -k 5 {int(action.timeout)} {prefix}{command_line(action.argv)}"
+    acting = "$__cfg_as " if action.at is not None else ""
+    cmd = f"timeout -k 5 {int(action.timeout)} {acting}{prefix}{command_line(action.argv)}"
     if action.stdin is None:
-        return f"{cmd} </dev/null\n"
+        return _guarded(action.at, f"{cmd} </dev/null")
     redirect, body = _heredoc(action.stdin, token)
-    return f"base64 -d {redirect} | {cmd}\n{body}"
+    return _guarded(action.at, f"base64 -d {redirect} | {cmd}", body)
 
 
-def _fill(action: Upload, token: str) -> str:
-    """sh that writes the new content into "$t" and fails on any write error (a full disk)."""
-    if action.source is not None and action.staged is None:
-        raise ValueError(f"{action.path}: a streamed upload must be staged on the host first")
-    if action.staged is not None:
-        staged = quote(action.staged)
-        return f"cat -- {staged} > \"$t\" || {{ rm -f -- {staged}; exit 1; }}\nrm -f -- {staged}"
-    redirect, body = _heredoc(action.content, token)
-    return "base64 -d > \"$t\" " + redirect + " || exit 1\n" + body.rstrip("\n")
+def _guarded(at: str | None, command: str, body: str = "") -> str:
+    """`command` run as the actor of `at` (see hostpaths), or as it is when it changes no path."""
+    if at is None:
+        return f"{command}\n{body}"
+    return hostpaths.acting(at, command, quote(at)) + body
 
 
-def upload_snippet(action: Upload, token: str) -> str:
-    """Atomic write: mktemp in the target dir (0600), chown/chmod, validate, rename."""
-    path = quote(action.path)
+def _temp_name(path: str) -> str:
+    """A mktemp template beside `path` that stays within a 255-byte name, whatever the name's length."""
+    name = path.rsplit("/", 1)[-1]
+    while len(name.encode("utf-8", "surrogateescape")) > 48:
+        name = name[:-1]
+    return f".{name}.cfg-XXXXXXXXXX"
+
+
+def _write(action: Upload, fill: str) -> str:
+    """The sh, run as the actor, that fills a fresh temp file from stdin, sets owner and mode,
+    validates it and renames it over the target."""
     directory = quote(action.path.rsplit("/", 1)[0] or "/")
-    name = quote("." + action.path.rsplit("/", 1)[-1] + ".cfg-XXXXXX")
     lines = [
-        f"t=$(mktemp -p {directory} {name}) || exit 1",
+        f"t=$(mktemp -p {directory} {quote(_temp_name(action.path))}) || exit 1",
         "trap 'rm -f \"$t\"' EXIT",
-        _fill(action, token),
+        f"{fill} > \"$t\" || exit 1",
         f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && chmod {quote(action.mode)} \"$t\" || exit 1",
     ]
     if action.validate:
         check = " ".join(_with_temp(arg) for arg in action.validate)
         lines.append(f"timeout -k 5 300 {check} </dev/null 1>&2 || {{ echo {_REFUSED} >&2; exit 1; }}")
-    lines.append(f"mv -f \"$t\" {path} && trap - EXIT")
-    return "\n".join(lines) + "\n"
+    lines.append(f"mv -fT \"$t\" {quote(action.path)} && trap - EXIT")
+    return "\n".join(lines)
+
+
+def upload_snippet(action: Upload, token: str) -> str:
+    """Atomic write as the path's actor: mktemp beside the target (0600), content from stdin,
+    chown/chmod, validate, rename."""
+    if action.source is not None and action.staged is None:
+        raise ValueError(f"{action.path}: a streamed upload must be staged on the host first")
+    if action.staged is not None:
+        staged = quote(action.staged)
+        # open the staged copy, then remove it: it is gone whatever happens next
+        head = f"exec 3< {staged} && rm -f -- {staged} || exit 1\n"
+        return head + _guarded(action.path, f"$__cfg_as sh -c {quote(_write(action, 'cat'))} <&3")
+    redirect, body = _heredoc(action.content, token)
+    return _guarded(action.path, f"$__cfg_as sh -c {quote(_write(action, 'base64 -d'))} {redirect}", body)
 
 
 def _with_temp(arg: str) -> str:

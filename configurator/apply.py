@@ -8,16 +8,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from configurator import probe
-from configurator.actions import Action, quote, snippet
+from configurator import hostpaths, probe
+from configurator.actions import Action, Upload, quote, snippet
 from configurator.catalog import Catalog, Entry
+from configurator.errors import HostFailed
 from configurator.plan import Planned, applies, decide_all
 from configurator.resources.package import merge_installs
-from configurator.streams import OUTPUT_LINE, last_lines
+from configurator.streams import OUTPUT_LINE, Keep, last_lines
 from configurator.transfer import Stager
 from configurator.transport import LOCK_DIR, LOCKED, Session
 
 Event = Callable[[str, Planned, str], None]  # (host, planned step, outcome)
+# a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
+STEP_OUTPUT = Keep(whole=320 * 1024)
 
 
 class Locked(Exception):
@@ -46,6 +49,9 @@ def observe(session: Session, entries: list[Entry], first: bool, check: bool, ba
     if result.status == LOCKED:
         raise Locked("another configurator run holds the lock on this host "
                      f"({LOCK_DIR}/lock); try again when it has finished")
+    if result.status == hostpaths.UNSAFE_STATE:
+        raise HostFailed(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else
+                         f"{LOCK_DIR} is not a directory of root's with mode 0700")
     return probe.parse(result.stdout, token, [e.resource for e in entries], batch)
 
 
@@ -127,7 +133,7 @@ def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: lis
         group = _batch(planned, index)
         actions = stager.staged(merge_installs([a for g in group for a in g.step.actions]))
         notify = [n for g in group for n in g.entry.notify]
-        result = session.run(step_script(actions, notify), timeout=_timeout(actions))
+        result = session.run(step_script(actions, notify), timeout=_timeout(actions), keep=STEP_OUTPUT)
         if result.status != 0:
             outcome.error = f"{item.id}: {_failure(result.stdout, result.stderr, result.status)}"
             _fail_rest(outcome, catalog, planned[index:], event, failed=len(group))
@@ -167,7 +173,9 @@ def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: E
 def step_script(actions: list[Action], notify: list[str]) -> str:
     """Sh for one step: remember its handlers first (so a failure cannot lose them), then act."""
     token = secrets.token_hex(6)
-    lines = [f"[ -d {LOCK_DIR} ] || mkdir -p {LOCK_DIR}"]  # a builtin test: no process per step
+    lines = [f"[ -d {LOCK_DIR} ] || mkdir -m 0700 {LOCK_DIR}"]  # a builtin test: no process per step
+    if any(isinstance(a, Upload) or a.at is not None for a in actions):
+        lines.append(hostpaths.ACTOR.strip())
     lines += [f"printf '%s\\n' {quote(n)} >> {probe.PENDING}" for n in notify]
     for action in actions:
         lines.append(f"( {snippet(action, token)}) || exit $?")
@@ -206,7 +214,7 @@ def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names:
         rest = [n for n in names if n != name and n not in outcome.handlers]
         keep = "".join(f"{n}\n" for n in rest)
         script = step_script(actions, []) + f"printf %s {quote(keep)} > {probe.PENDING}\n"
-        result = session.run(script, timeout=_timeout(actions))
+        result = session.run(script, timeout=_timeout(actions), keep=STEP_OUTPUT)
         handler = replace(item, step=replace(item.step, summary=f"handler {name}: {item.step.summary}"))
         if result.status != 0:
             outcome.error = f"handler {name!r}: {_failure(result.stdout, result.stderr, result.status)}"

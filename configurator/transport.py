@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import paramiko
 
+from configurator import hostpaths
 from configurator.errors import HostFailed, Unreachable
 from configurator.hostkeys import HostKeys
 from configurator.inventory import Host
@@ -26,7 +27,7 @@ from configurator.route import Hop, Route, route
 from configurator.stepend import STOP_WAIT, end_over, finish, mark, on_timeout
 from configurator.streams import KEEP, Keep, Stream, last_lines
 
-LOCK_DIR = "/var/lib/configurator"
+LOCK_DIR = hostpaths.STATE_DIR
 LOCKED = 75  # exit status of the first script when another run holds the host's lock
 SUDO_PROMPT = "CFG_SUDO_PROMPT:"
 SUDO_READY = "CFG_SUDO_READY"
@@ -243,8 +244,9 @@ class Session:
         body = f'( {mark(token)}; eval "$__cfg" ) </dev/null 9>&-'
         if lock:
             mode = "-s" if lock == "s" else "-x"
-            head += f"[ -d {LOCK_DIR} ] || mkdir -p {LOCK_DIR}; exec 9>>{LOCK_DIR}/lock\n"
-            body = f'if flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi'
+            head += hostpaths.STATE_CHECK
+            body = (f'if [ -z "$__cfg_safe" ]; then (exit {hostpaths.UNSAFE_STATE}); '
+                    f'elif flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi')
         # a quoted assignment, not `$(cat <<EOF)`: no fork and exec on the host for each round trip
         return (f"{head}__cfg={shlex.quote(script)}\n"
                 f"{body}; __rc=$?; {on_timeout(token)}; "

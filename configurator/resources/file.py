@@ -19,6 +19,11 @@ DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content d
 STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
 
 
+# a new link under a random name (ln -s never follows or replaces what is there), renamed over the path
+LINK_SWITCH = ('t=$(mktemp -u -p "$3" .cfg-link-XXXXXXXXXX) && ln -s -- "$1" "$t" && '
+               '{ mv -fT -- "$t" "$2" || { rm -f -- "$t"; exit 1; }; }')
+
+
 def _as_text(fields: dict[str, str] | None) -> str:
     if fields is None:
         return "type=absent\n"
@@ -49,11 +54,11 @@ def metadata_actions(path: str, seen: dict[str, str], mode: str | None, owner: s
     # chown first: it clears setuid/setgid bits that the chmod after it may set again
     if (wanted_owner, wanted_group) != (seen.get("owner"), seen.get("group")):
         notes.append(f"owner {seen.get('owner')}:{seen.get('group')} -> {wanted_owner}:{wanted_group}")
-        actions.append(Run(("chown", f"{wanted_owner}:{wanted_group}", "--", path)))
+        actions.append(Run(("chown", f"{wanted_owner}:{wanted_group}", "--", path), at=path))
     if mode is not None and int(seen.get("mode", "0"), 8) != int(mode, 8):
         notes.append(f"mode {seen.get('mode')} -> {mode}")
         # a leading extra 0 makes GNU chmod clear a directory's inherited setgid bit too
-        actions.append(Run(("chmod", "0" + mode, "--", path)))
+        actions.append(Run(("chmod", "0" + mode, "--", path), at=path))
     return notes, actions
 
 
@@ -136,7 +141,7 @@ class File:
                 return ok()
             if kind == "directory":
                 return unknown(f"{self.path} is a directory; use `directory: {{state: absent}}` to remove it")
-            return change(f"remove {self.path}", Run(("rm", "-f", "--", self.path)), kind="remove")
+            return change(f"remove {self.path}", Run(("rm", "-f", "--", self.path), at=self.path), kind="remove")
         if kind not in ("absent", "regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
         upload = Upload(self.path, self.content, self.mode or seen.get("mode", "0644"),
@@ -208,11 +213,12 @@ class Directory:
         if self.state == "absent":
             if kind == "absent":
                 return ok()
-            return change(f"remove {self.path}", Run(("rm", "-rf", "--", self.path)), kind="remove")
+            return change(f"remove {self.path}", Run(("rm", "-rf", "--", self.path), at=self.path), kind="remove")
         if kind == "absent":
             fresh = {"owner": "root", "group": "root", "mode": "-1"}  # mode may be inherited: always set it
             own = metadata_actions(self.path, fresh, self.mode or "0755", self.owner, self.group)
-            return change(f"create {self.path}", Run(("mkdir", "-p", "--", self.path)), *own[1], kind="create")
+            mkdir = Run(("mkdir", "-p", "--", self.path), at=self.path)
+            return change(f"create {self.path}", mkdir, *own[1], kind="create")
         if kind != "directory":
             return unknown(f"{self.path} exists but is a {kind}")
         return metadata_step(self.path, seen, self.mode, self.owner, self.group)
@@ -255,16 +261,17 @@ class Link:
                 return ok()
             if seen.get("type") == "other":
                 return unknown(f"{self.path} is not a link; refusing to remove it")
-            return change(f"remove link {self.path}", Run(("rm", "-f", "--", self.path)), kind="remove")
+            return change(f"remove link {self.path}", Run(("rm", "-f", "--", self.path), at=self.path),
+                          kind="remove")
         if seen.get("target") == self.target:
             return ok()
         if seen.get("type") == "other":
             return unknown(f"{self.path} exists and is not a link")
-        tmp = f"{self.path}.cfg-new"
-        switch = (Run(("ln", "-sfn", "--", self.target, tmp)), Run(("mv", "-Tf", "--", tmp, self.path)))
+        directory = self.path.rsplit("/", 1)[0] or "/"
+        switch = Run(("sh", "-c", LINK_SWITCH, "sh", self.target, self.path, directory), at=self.path)
         old = seen.get("target")
         summary = f"link {self.path} -> {self.target}" + (f" (was {old})" if old else "")
-        return change(summary, *switch, kind="modify" if old else "create")
+        return change(summary, switch, kind="modify" if old else "create")
 
     def checks(self) -> list[Check]:
         def verify(host: object) -> None:

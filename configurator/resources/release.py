@@ -183,7 +183,7 @@ class Release:
     def _uploads(self, stale: list[str], create_dir: bool) -> list[Action]:
         base = f"{self.base}/{self.target}"
         dirs = sorted(({base} if create_dir else set()) | {f"{base}/{n.rsplit('/', 1)[0]}" for n in stale if "/" in n})
-        actions: list[Action] = [Run(("mkdir", "-p", "-m", "0755", "--", *dirs))] if dirs else []
+        actions: list[Action] = [Run(("mkdir", "-p", "-m", "0755", "--", *dirs), at=base)] if dirs else []
         return actions + [Upload(f"{base}/{n}", self.files[n].encode("utf-8"), "0644") for n in stale]
 
     def _prune(self, releases: list[str], current: str, switch: bool) -> list[str]:
@@ -194,12 +194,12 @@ class Release:
 
     def _remove(self, names: list[str]) -> Run:
         base = f"{self.base}/releases"
-        return Run(("rm", "-rf", "--", *(f"{base}/{n}" for n in names)))
+        return Run(("rm", "-rf", "--", *(f"{base}/{n}" for n in names)), at=f"{base}/{names[0]}")
 
     def _script(self, switch: bool, prune: list[str]) -> Run:
         args = (self.base, self.version, self.service, self.health_url, str(self.timeout),
                 "1" if switch else "0", *prune)
-        return Run(("sh", "-c", SCRIPT, "sh", *args), timeout=2 * self.timeout + 120)
+        return Run(("sh", "-c", SCRIPT, "sh", *args), timeout=2 * self.timeout + 120, at=f"{self.base}/current")
 
     def checks(self) -> list[Check]:
         if self.restart:

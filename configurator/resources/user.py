@@ -197,7 +197,7 @@ class User:
         actions: list[Action] = []
         if seen.get("ssh_dir") != f"directory 700 {owner}":
             notes.append(f"{ssh} is {seen.get('ssh_dir', 'missing')}, wanted 0700 {owner}")
-            actions.append(Run(("install", "-d", "-m", "0700", "-o", self.name, "-g", group, "--", ssh)))
+            actions.append(Run(("install", "-d", "-m", "0700", "-o", self.name, "-g", group, "--", ssh), at=ssh))
         sha = hashlib.sha256(self.keys_content).hexdigest()
         if seen.get("keys_sha256") != sha or seen.get("keys") != f"600 {owner}":
             count = len(self.authorized_keys)

@@ -14,7 +14,7 @@ from typing import Any
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
-from configurator import probe, transport
+from configurator import hostpaths, probe, transport
 from configurator.errors import HostFailed
 from configurator.inventory import Host
 
@@ -75,6 +75,8 @@ class Connection:
         result = self.session.run(probe.script([], token, facts=True), lock="s")
         if result.status == transport.LOCKED:
             raise HostFailed("another configurator run holds the lock on this host; verify again when it is done")
+        if result.status == hostpaths.UNSAFE_STATE:
+            raise HostFailed(result.stderr.strip() or f"{hostpaths.STATE_DIR} is not root's own directory")
         return probe.parse(result.stdout, token, []).facts
 
     def close(self) -> None:

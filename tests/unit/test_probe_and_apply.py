@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from configurator import probe
+from configurator import hostpaths, probe
 from configurator.actions import Run, Upload, snippet
 from configurator.apply import step_script
 from configurator.resources.block import Block
@@ -51,14 +51,15 @@ def test_probe_parse_rejects_missing_sections():
         probe.parse("@@tok facts\nos_id=debian\n", "tok", [Package("a", version="1"), Package("b", version="1")])
 
 
-def test_step_script_uploads_atomically_and_records_handlers(tmp_path, monkeypatch):
+def test_step_script_uploads_atomically_and_records_handlers(private_dir, monkeypatch):
+    tmp_path = private_dir
     monkeypatch.setattr(probe, "PENDING", str(tmp_path / "pending"))
     path = tmp_path / "dir" / "f's.conf"
     path.parent.mkdir()
     script = step_script([Upload(str(path), b"x=1\n$(touch /tmp/pwned)\n", mode="0640",
                                  owner="", group="")], ["reload x"])
     script = script.replace("chown :", "true ")  # not root in unit tests: no chown
-    script = script.replace(f"mkdir -p {probe.LOCK_DIR}", "true")
+    script = script.replace(f"mkdir -m 0700 {probe.LOCK_DIR}", "true")
     done = run_sh(script.replace(f">> {probe.LOCK_DIR}/handlers.pending", f">> {tmp_path}/pending"))
     assert done.returncode == 0, done.stderr
     assert path.read_bytes() == b"x=1\n$(touch /tmp/pwned)\n"
@@ -67,11 +68,12 @@ def test_step_script_uploads_atomically_and_records_handlers(tmp_path, monkeypat
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
-def test_failed_validation_leaves_the_live_file(tmp_path):
+def test_failed_validation_leaves_the_live_file(private_dir):
+    tmp_path = private_dir
     live = tmp_path / "live.conf"
     live.write_text("old\n")
     action = Upload(str(live), b"new\n", owner="", group="", validate=("false", "%s"))
-    done = run_sh(snippet(action, "t").replace("chown :", "true "))
+    done = run_sh(hostpaths.ACTOR + snippet(action, "t"))
     assert done.returncode != 0
     assert "validation refused" in done.stderr
     assert live.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
@@ -97,10 +99,10 @@ def test_package_installs_merge_into_one_transaction():
     assert merged[1].argv[-3:] == ("--", "nginx-light", "tree")  # type: ignore[union-attr]
 
 
-def test_validator_gets_the_temp_file_inside_a_quoted_argument(tmp_path):
-    live = tmp_path / "conf"
+def test_validator_gets_the_temp_file_inside_a_quoted_argument(private_dir):
+    live = private_dir / "conf"
     action = Upload(str(live), b"ok\n", owner="", group="", validate=("sh", "-c", "grep -q ok %s"))
-    done = run_sh(snippet(action, "t").replace("chown :", "true "))
+    done = run_sh(hostpaths.ACTOR + snippet(action, "t"))
     assert done.returncode == 0, done.stderr
     assert live.read_text() == "ok\n"
 

@@ -14,6 +14,8 @@ from configurator.resources.file import File
 BACKUP = Cron("backup", "30 2 * * *", "/usr/local/bin/backup --full", env={"MAILTO": "ops@example.com"})
 CONTENT = (HEADER + "MAILTO=ops@example.com\n30 2 * * * root /usr/local/bin/backup --full\n").encode()
 
+CRON = "/etc/cron.d/backup"
+
 
 def saved(content: bytes, mode: str = "644", owner: str = "root") -> str:
     """What File's probe reports for an existing /etc/cron.d file."""
@@ -42,8 +44,8 @@ def test_file_is_root_owned_0644_under_cron_d() -> None:
     ("type=absent\n", "change", (Upload("/etc/cron.d/backup", CONTENT, "0644", "root", "root"),)),
     (saved(CONTENT), "ok", ()),
     (saved(b"old\n"), "change", (Upload("/etc/cron.d/backup", CONTENT, "0644", "root", "root"),)),
-    (saved(CONTENT, mode="664"), "change", (Run(("chmod", "00644", "--", "/etc/cron.d/backup")),)),
-    (saved(CONTENT, owner="bob"), "change", (Run(("chown", "root:root", "--", "/etc/cron.d/backup")),)),
+    (saved(CONTENT, mode="664"), "change", (Run(("chmod", "00644", "--", CRON), at=CRON),)),
+    (saved(CONTENT, owner="bob"), "change", (Run(("chown", "root:root", "--", CRON), at=CRON),)),
     ("type=directory\n", "unknown", ()),
 ])
 def test_plan(observed: str, status: str, actions: tuple[object, ...]) -> None:
@@ -62,7 +64,7 @@ def test_plan_absent(observed: str, status: str) -> None:
     step = Cron("backup", state="absent").plan(observed)
     assert step.status == status
     if status == "change":
-        assert step.actions == (Run(("rm", "-f", "--", "/etc/cron.d/backup")),)
+        assert step.actions == (Run(("rm", "-f", "--", CRON), at=CRON),)
 
 
 @pytest.mark.parametrize(("cron", "problem"), [

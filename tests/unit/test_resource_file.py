@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from configurator.actions import Run, Upload
-from configurator.resources.file import Directory, File, Link, content_diff, metadata_actions
+from configurator.resources.file import LINK_SWITCH, Directory, File, Link, content_diff, metadata_actions
 
 P = "/etc/app.conf"
 NEW = b"a = 1\n"
@@ -51,7 +51,7 @@ def test_content_diff() -> None:
 def test_metadata_actions(mode: str | None, owner: str | None, group: str | None, notes: list[str],
                           argvs: list[tuple[str, ...]]) -> None:
     observed = {"mode": "644", "owner": "root", "group": "root"}
-    assert metadata_actions(P, observed, mode, owner, group) == (notes, [Run(a) for a in argvs])
+    assert metadata_actions(P, observed, mode, owner, group) == (notes, [Run(a, at=P) for a in argvs])
 
 
 UPLOAD = Upload(P, NEW, "0640", "root", "adm")
@@ -64,14 +64,14 @@ UPLOAD = Upload(P, NEW, "0640", "root", "adm")
     (File(P, NEW), seen("regular empty file", mode="600", owner="bob", sha256="e3b0"), "change",
      (Upload(P, NEW, "600", "bob", "root"),)),  # observed metadata is kept as stat printed it
     (File(P, NEW, mode="0640", group="adm"), seen(sha256="0" * 64), "change", (UPLOAD,)),
-    (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "00640", "--", P)),)),
+    (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "00640", "--", P), at=P),)),
     (File(P, NEW, validate=("nginx", "-t", "-c", "%s")), "type=absent\n", "change",
      (Upload(P, NEW, "0644", "root", "root", ("nginx", "-t", "-c", "%s")),)),
     (File(P, NEW), seen("directory"), "unknown", ()),
     (File(P, NEW), "type=link\n", "unknown", ()),
     (File(P, NEW), "", "unknown", ()),
     (File(P, state="absent"), "type=absent\n", "ok", ()),
-    (File(P, state="absent"), seen(sha256=SHA), "change", (Run(("rm", "-f", "--", P)),)),
+    (File(P, state="absent"), seen(sha256=SHA), "change", (Run(("rm", "-f", "--", P), at=P),)),
 ])
 def test_file_plan(resource: File, observed: str, status: str, actions: tuple[Any, ...]) -> None:
     step = resource.plan(observed)
@@ -92,12 +92,14 @@ D = "/srv/data"
 
 @pytest.mark.parametrize(("resource", "observed", "status", "actions"), [
     (Directory(D), seen("directory", mode="755"), "ok", ()),
-    (Directory(D), "type=absent\n", "change", (Run(("mkdir", "-p", "--", D)), Run(("chmod", "00755", "--", D)))),
+    (Directory(D), "type=absent\n", "change",
+     (Run(("mkdir", "-p", "--", D), at=D), Run(("chmod", "00755", "--", D), at=D))),
     (Directory(D, mode="0750", owner="app"), "type=absent\n", "change",
-     (Run(("mkdir", "-p", "--", D)), Run(("chown", "app:root", "--", D)), Run(("chmod", "00750", "--", D)))),
-    (Directory(D, mode="0700"), seen("directory", mode="755"), "change", (Run(("chmod", "00700", "--", D)),)),
+     (Run(("mkdir", "-p", "--", D), at=D), Run(("chown", "app:root", "--", D), at=D),
+      Run(("chmod", "00750", "--", D), at=D))),
+    (Directory(D, mode="0700"), seen("directory", mode="755"), "change", (Run(("chmod", "00700", "--", D), at=D),)),
     (Directory(D), seen("regular file"), "unknown", ()),
-    (Directory(D, state="absent"), seen("directory"), "change", (Run(("rm", "-rf", "--", D)),)),
+    (Directory(D, state="absent"), seen("directory"), "change", (Run(("rm", "-rf", "--", D), at=D),)),
     (Directory(D, state="absent"), "type=absent\n", "ok", ()),
 ])
 def test_directory_plan(resource: Directory, observed: str, status: str, actions: tuple[Run, ...]) -> None:
@@ -106,8 +108,7 @@ def test_directory_plan(resource: Directory, observed: str, status: str, actions
 
 
 L = "/etc/nginx/sites-enabled/app"
-SWITCH = (Run(("ln", "-sfn", "--", "../sites-available/app", f"{L}.cfg-new")),
-          Run(("mv", "-Tf", "--", f"{L}.cfg-new", L)))
+SWITCH = (Run(("sh", "-c", LINK_SWITCH, "sh", "../sites-available/app", L, "/etc/nginx/sites-enabled"), at=L),)
 
 
 @pytest.mark.parametrize(("resource", "observed", "status", "summary", "actions"), [
@@ -117,7 +118,7 @@ SWITCH = (Run(("ln", "-sfn", "--", "../sites-available/app", f"{L}.cfg-new")),
      f"link {L} -> ../sites-available/app (was /old)", SWITCH),
     (Link(L, "../sites-available/app"), "type=other\n", "unknown", f"{L} exists and is not a link", ()),
     (Link(L, state="absent"), "type=absent\n", "ok", "", ()),
-    (Link(L, state="absent"), "target=/x\n", "change", f"remove link {L}", (Run(("rm", "-f", "--", L)),)),
+    (Link(L, state="absent"), "target=/x\n", "change", f"remove link {L}", (Run(("rm", "-f", "--", L), at=L),)),
     (Link(L, state="absent"), "type=other\n", "unknown", f"{L} is not a link; refusing to remove it", ()),
 ])
 def test_link_plan(resource: Link, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:

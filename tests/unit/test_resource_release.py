@@ -101,7 +101,8 @@ def test_uploads_go_into_the_release_directory_atomically() -> None:
 def test_converged_but_too_many_releases_prunes_the_oldest() -> None:
     step = release(keep=2).plan(observed(releases=("v3", "v2", "v1", "v0", "bad name")))
     assert (step.status, step.kind) == ("change", "remove")
-    assert step.actions == (Run(("rm", "-rf", "--", "/srv/shop/releases/v1", "/srv/shop/releases/v0")),)
+    assert step.actions == (Run(("rm", "-rf", "--", "/srv/shop/releases/v1", "/srv/shop/releases/v0"),
+                                at="/srv/shop/releases/v1"),)
 
 
 @pytest.mark.parametrize("text", ["", "current_type=other\n", "active=active\n"])

@@ -62,7 +62,7 @@ WRITE = Run(("sysctl", "-w", "net.ipv4.ip_forward=1"))
     ("live=0\n" + saved(None), "change", (WRITE, UPLOAD)),
     ("live=1\n" + saved(b"net.ipv4.ip_forward=1\n"), "change", (UPLOAD,)),
     ("live=1\n" + saved(b"net.ipv4.ip_forward = 1\n", mode="600"),
-     "change", (Run(("chmod", "00644", "--", FWD_FILE)),)),
+     "change", (Run(("chmod", "00644", "--", FWD_FILE), at=FWD_FILE),)),
     ("live=1\ntype=directory\n", "unknown", ()),
 ])
 def test_plan_persisted_file(observed: str, status: str, actions: tuple[object, ...]) -> None:

@@ -74,7 +74,8 @@ def test_plan_groups_from_a_user_with_no_supplementary_groups() -> None:
     assert step.actions == (usermod("--groups", "sudo"),)
 
 
-INSTALL_SSH = Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "bob", "--", "/home/bob/.ssh"))
+INSTALL_SSH = Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "bob", "--", "/home/bob/.ssh"),
+                  at="/home/bob/.ssh")
 UPLOAD_KEYS = Upload("/home/bob/.ssh/authorized_keys", f"{KEY}\n".encode(), "0600", "bob", "bob")
 
 
@@ -95,7 +96,7 @@ def test_plan_authorized_keys_follow_the_wanted_home_and_group() -> None:
     step = User("bob", home="/srv/bob", group="staff", authorized_keys=()).plan(seen())
     assert step.actions == (
         usermod("--gid", "staff", "--home", "/srv/bob"),
-        Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "staff", "--", "/srv/bob/.ssh")),
+        Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "staff", "--", "/srv/bob/.ssh"), at="/srv/bob/.ssh"),
         Upload("/srv/bob/.ssh/authorized_keys", b"", "0600", "bob", "staff"),
     )
 
@@ -111,7 +112,7 @@ def test_plan_create_minimal_and_full() -> None:
         Run(("useradd", "--system", "--uid", "1001", "--gid", "staff", "--shell", "/bin/bash",
              "--home-dir", "/srv/bob", "--comment", "Bob B", "--groups", "sudo,adm", "--no-create-home",
              "--", "bob")),
-        Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "staff", "--", "/srv/bob/.ssh")),
+        Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "staff", "--", "/srv/bob/.ssh"), at="/srv/bob/.ssh"),
         Upload("/srv/bob/.ssh/authorized_keys", f"{KEY}\n".encode(), "0600", "bob", "staff"),
     )
 

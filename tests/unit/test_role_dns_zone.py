@@ -233,8 +233,8 @@ def test_only_metadata_drift_is_fixed_without_rewriting_the_zone():
     zone = forward()
     step = zone.plan(observed(zone.render(2025031400), zone, mode="600", group="root"))
     assert step.status == "change"
-    assert step.actions == (Run(("chown", "root:bind", "--", zone.path)),
-                            Run(("chmod", "00644", "--", zone.path)))
+    assert step.actions == (Run(("chown", "root:bind", "--", zone.path), at=zone.path),
+                            Run(("chmod", "00644", "--", zone.path), at=zone.path))
 
 
 def test_states_the_plan_cannot_read():

@@ -30,7 +30,7 @@ def profile(argv: list[str], out: str) -> int:
     main = cProfile.Profile()
     main.enable()
     threading.setprofile(_start_in_thread)
-    from configurator import cli
+    from configurator.cli import commands as cli
 
     code = cli.main(argv)
     main.disable()
@@ -97,9 +97,10 @@ def configurator_probe(inventory_path: str, host: str) -> str:
     """The probe script configurator sends to `host` on a converged run."""
     from pathlib import Path
 
-    from configurator import inventory, probe
-    from configurator.catalog import build_catalog
-    from configurator.variables import parse_cli_vars
+    from configurator.engine import probe
+    from configurator.model import inventory
+    from configurator.model.catalog import build_catalog
+    from configurator.model.variables import parse_cli_vars
 
     inv = inventory.load(Path(inventory_path))
     catalog = build_catalog(inv.hosts[host], inv, parse_cli_vars([]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from configurator.actions import quote
+from configurator.engine.actions import quote
 
 # What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
 ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
-from configurator.actions import Action
+from configurator.engine.actions import Action
 
 Status = Literal["ok", "change", "unknown"]
 

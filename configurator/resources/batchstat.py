@@ -7,7 +7,7 @@ in a path is refused by the schema, but would read back exactly too.)
 
 from __future__ import annotations
 
-from configurator.actions import quote
+from configurator.engine.actions import quote
 
 
 def stat_many(paths: list[str]) -> str:

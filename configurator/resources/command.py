@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from configurator.actions import Run, command_line, quote
+from configurator.engine.actions import Run, command_line, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 GUARD_TIMEOUT = 60  # seconds for one unless/onlyif command during the probe

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
-from configurator.actions import Run, Upload, quote
+from configurator.engine.actions import Run, Upload, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
 from configurator.resources.private import noted, private_mode

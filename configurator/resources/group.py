@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Run
+from configurator.engine.actions import Run
 from configurator.resources import accounts
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 

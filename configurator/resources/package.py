@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from configurator.actions import Action, Run, quote
+from configurator.engine.actions import Action, Run, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 LIST_MAX_AGE = 24 * 3600  # refresh apt lists older than this before installing

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from configurator.actions import Action, Run, Upload, quote
+from configurator.engine.actions import Action, Run, Upload, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 from configurator.resources.service import UNIT
 

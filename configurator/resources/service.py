@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from configurator.actions import Run, quote
+from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from configurator.actions import Action, Run, quote
+from configurator.engine.actions import Action, Run, quote
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 from configurator.resources.file import File
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from configurator.actions import Upload, quote
+from configurator.engine.actions import Upload, quote
 from configurator.resources.base import Step, change, field_lines, ok, unknown
 from configurator.resources.file import content_diff
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from configurator.actions import Action, Run, Upload, quote
+from configurator.engine.actions import Action, Run, Upload, quote
 from configurator.resources import accounts
 from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
 

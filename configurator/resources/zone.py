@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from configurator.actions import Upload, command_line, quote
+from configurator.engine.actions import Upload, command_line, quote
 from configurator.resources.base import Check, Step, change, field_lines, unknown
 from configurator.resources.file import STAT, content_diff, metadata_step
 

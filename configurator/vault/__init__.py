@@ -4,7 +4,7 @@ Vars files are encrypted with AES-256-GCM under a scrypt key (cipher), the passp
 from --vault-password-file, $CONFIGURE_VAULT_PASSWORD or a prompt (passphrase), files are
 replaced atomically and decrypted transparently when loaded (files), and `edit` keeps the
 plaintext only in a private tmpfs folder (editing). Values loaded from a vault are secrets:
-`load_vars_file` registers them with a `configurator.redaction.Redactor`.
+`load_vars_file` registers them with a `configurator.output.redaction.Redactor`.
 """
 
 from __future__ import annotations

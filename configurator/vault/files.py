@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from configurator.errors import InputError, Location
-from configurator.loader import Mapping, load_text
-from configurator.redaction import Redactor, secret_values
+from configurator.model.loader import Mapping, load_text
+from configurator.output.redaction import Redactor, secret_values
 
 from .cipher import decrypt, is_vault
 from .errors import VaultError

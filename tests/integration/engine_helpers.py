@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from configurator import cli
+from configurator.cli import commands as cli
 from configurator.sandbox import Sandbox, SandboxHost, run_in
 
 HERE = Path(__file__).resolve().parent

@@ -110,9 +110,10 @@ def test_check_names_exactly_the_drift_and_writes_nothing(sandbox, demo, tmp_pat
 
 
 def test_nodelay_and_single_round_trip_through_transport(sandbox, demo):
-    from configurator import executor, inventory
-    from configurator.catalog import build_catalog
-    from configurator.variables import parse_cli_vars
+    from configurator.engine import executor
+    from configurator.model import inventory
+    from configurator.model.catalog import build_catalog
+    from configurator.model.variables import parse_cli_vars
 
     path, names, _, _ = demo
     inv = inventory.load(Path(path))

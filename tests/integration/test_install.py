@@ -141,7 +141,7 @@ def test_install_sh_on_a_stock_debian_host_then_configure_checks_another_host(sa
     assert sh(stock_server, "readlink /usr/local/bin/configure").strip() == "/opt/configurator/venv/bin/configure"
     assert sh(stock_server, "configure --version").strip() == "configure 0.1.0"
     roles_dir = sh(stock_server, "/opt/configurator/venv/bin/python -c "
-                                 "'from configurator import roles; print(roles.BUILTIN)'").strip()
+                                 "'from configurator.model import roles; print(roles.BUILTIN)'").strip()
     assert roles_dir == f"{SOURCE}/roles"  # editable: the checkout's own roles
 
     ssh = ssh_settings(sandbox, identity=f"{KEYS}/id_ed25519", known_hosts=f"{KEYS}/known_hosts")

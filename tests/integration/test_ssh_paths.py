@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import transport
-from configurator.inventory import load
+from configurator.connections import ssh as transport
+from configurator.model.inventory import load
 from tests.integration.engine_helpers import sh
 from tests.integration.faults_helpers import inventory, netns_nft
 from tests.integration.test_security import CmdlineSampler, run_cli

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import cli
+from configurator.cli import commands as cli
 from tests.integration.engine_helpers import configure, sh, write_inventory
 
 HOSTS = ["node9", "node10"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator import cli
+from configurator.cli import commands as cli
 
 HOST = "198.18.0.250"  # nothing answers here: a connection attempt would exit 3, not 65
 
@@ -94,9 +94,9 @@ def test_a_template_that_is_not_utf8_is_bad_input(tmp_path, capsys):
 
 
 def test_binary_files_are_shipped_byte_for_byte(tmp_path):
-    from configurator import inventory as inventory_mod
-    from configurator.catalog import build_catalog
-    from configurator.variables import parse_cli_vars
+    from configurator.model import inventory as inventory_mod
+    from configurator.model.catalog import build_catalog
+    from configurator.model.variables import parse_cli_vars
 
     role(tmp_path, "r", "resources:\n  - file: {path: /opt/blob, src: blob.bin, mode: '0600'}\n")
     files = tmp_path / "roles" / "r" / "files"

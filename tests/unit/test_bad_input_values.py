@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from configurator import cli, loader, planview, report
-from configurator import inventory as inventory_mod
-from configurator.catalog import build_catalog
-from configurator.executor import HostResult
-from configurator.variables import parse_cli_vars
+from configurator.cli import commands as cli
+from configurator.engine.executor import HostResult
+from configurator.model import inventory as inventory_mod
+from configurator.model import loader
+from configurator.model.catalog import build_catalog
+from configurator.model.variables import parse_cli_vars
+from configurator.output import planview, report
 
 HOST = "198.18.0.250"  # nothing answers here: a connection attempt would exit 3, not 65
 GROUP = "groups:\n  web: {hosts: [web1], roles: [r]%s}\n"

@@ -8,14 +8,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from configurator import roles
+from configurator.model import roles
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOKUP = """\
 import sys
 sys.path.insert(0, sys.argv[1])
 import configurator
-from configurator import roles
+from configurator.model import roles
 from configurator.errors import Location
 assert configurator.__file__.startswith(sys.argv[1]), configurator.__file__
 print(roles.find("base", roles.search_path(()), Location("inventory.yml", 1)))

@@ -2,7 +2,8 @@
 
 import subprocess
 
-from configurator import cli, completion
+from configurator.cli import commands as cli
+from configurator.cli import completion
 
 
 def complete(words: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from configurator.history import History, classify
+from configurator.checks.history import History, classify
 
 A = ("node9", "file[/etc/a]")
 B = ("node9", "service[nginx]")

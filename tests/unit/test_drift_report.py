@@ -7,11 +7,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from configurator import drift, junit
-from configurator.history import classify
-from configurator.verification.findings import HostDrift, StepView, findings
-from configurator.verification.markdown import clip, fence, render
-from configurator.verification.results import CheckResult
+from configurator.checks import drift
+from configurator.checks.findings import HostDrift, StepView, findings
+from configurator.checks.history import classify
+from configurator.checks.results import CheckResult
+from configurator.output import junit
+from configurator.output.markdown import clip, fence, render
 
 DIFF = "--- /etc/a (host)\n+++ /etc/a (wanted)\n@@ -1 +1 @@\n-password=hunter2\n+password=s3cret\n"
 

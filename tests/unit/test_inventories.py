@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from configurator import cli, redaction
+from configurator.cli import commands as cli
+from configurator.output import redaction
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from configurator import inventory
 from configurator.errors import InputError
-from configurator.variables import merge, parse_cli_vars
+from configurator.model import inventory
+from configurator.model.variables import merge, parse_cli_vars
 
 TEXT = """\
 ssh: {user: deploy, identity: keys/id, become: true}
@@ -101,6 +101,6 @@ def test_inventory_errors(tmp_path, text, message):
 ])
 def test_render_text(text, context, expected):
     from configurator.errors import Location
-    from configurator.templates import environment, render_text
+    from configurator.model.templates import environment, render_text
 
     assert render_text(environment(), text, context, Location("t")) == expected

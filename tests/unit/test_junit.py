@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from configurator import junit
-from configurator.junit import Case
+from configurator.output import junit
+from configurator.output.junit import Case
 
 
 def parse(cases: list[Case]) -> ET.Element:

@@ -4,12 +4,12 @@ import io
 
 from rich.console import Console
 
-from configurator.apply import Outcome
-from configurator.catalog import Entry
+from configurator.engine.converge import Outcome
+from configurator.engine.executor import HostResult
+from configurator.engine.plan import Planned
 from configurator.errors import Location
-from configurator.executor import HostResult
-from configurator.liveview import LiveHosts
-from configurator.plan import Planned
+from configurator.model.catalog import Entry
+from configurator.output.liveview import LiveHosts
 from configurator.resources.base import Step
 from configurator.resources.file import File
 

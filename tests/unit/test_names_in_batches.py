@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator import probe
+from configurator.engine import probe
 from configurator.errors import InputError
 from configurator.resources import accounts
 from configurator.resources.base import field_lines

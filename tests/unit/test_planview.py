@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from configurator import planview
-from configurator.apply import Outcome
-from configurator.catalog import Entry
+from configurator.engine.converge import Outcome
+from configurator.engine.executor import HostResult
+from configurator.engine.plan import Planned
 from configurator.errors import Location
-from configurator.executor import HostResult
-from configurator.plan import Planned
+from configurator.model.catalog import Entry
+from configurator.output import planview
 from configurator.resources.base import Step
 from configurator.resources.file import File
 

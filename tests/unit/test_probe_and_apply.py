@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from configurator import hostpaths, probe
-from configurator.actions import Run, Upload, snippet
-from configurator.apply import step_script
+from configurator.engine import hostpaths, probe
+from configurator.engine.actions import Run, Upload, snippet
+from configurator.engine.converge import step_script
 from configurator.resources.block import Block
 from configurator.resources.file import Directory, File
 from configurator.resources.group import Group

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from configurator.redaction import MASK, Redactor, forms, protect_logging, secret_values
+from configurator.output.redaction import MASK, Redactor, forms, protect_logging, secret_values
 
 M = MASK
 

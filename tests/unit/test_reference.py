@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-from configurator import reference
-from configurator.resources import all_types
+from configurator.resources import all_types, reference
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "resources.md"
 
 
 def test_resource_reference_is_current():
-    assert DOC.read_text() == reference.render(), "run: python3 -m configurator.reference > docs/resources.md"
+    assert DOC.read_text() == reference.render(), "run: python3 -m configurator.resources.reference > docs/resources.md"
 
 
 def test_every_resource_type_is_documented():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Upload
+from configurator.engine.actions import Upload
 from configurator.errors import InputError, Location
 from configurator.resources import type_named
 from configurator.resources.block import Block

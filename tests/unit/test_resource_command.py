@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Run
+from configurator.engine.actions import Run
 from configurator.resources import command as command_module
 from configurator.resources.command import Command
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.resources.cron import HEADER, Cron
 from configurator.resources.file import File
 

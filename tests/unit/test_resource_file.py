@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.resources.file import LINK_SWITCH, Directory, File, Link, content_diff, metadata_actions
 
 P = "/etc/app.conf"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Upload
+from configurator.engine.actions import Upload
 from configurator.resources.line import Line
 from configurator.resources.textfile import MAX_SIZE
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Run
+from configurator.engine.actions import Run
 from configurator.resources.package import (
     APT_ENV,
     APT_OPTS,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.resources.release import Release
 
 URL = "http://127.0.0.1:8000/healthz"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Run
+from configurator.engine.actions import Run
 from configurator.resources.service import Service
 
 RELOAD = Run(("systemctl", "daemon-reload"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.resources.sysctl import Sysctl, normalise
 
 FWD = Sysctl("net.ipv4.ip_forward", "1")

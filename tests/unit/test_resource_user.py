@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.resources.group import Group
 from configurator.resources.user import User
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from configurator import inventory
-from configurator.catalog import build_catalog
+from configurator.model import inventory
+from configurator.model.catalog import build_catalog
+from configurator.model.variables import parse_cli_vars
 from configurator.resources.file import File
-from configurator.variables import parse_cli_vars
 
 INVENTORY = """\
 hosts:

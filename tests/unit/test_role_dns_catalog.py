@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from configurator import inventory
-from configurator.catalog import Catalog, build_catalog
 from configurator.errors import InputError
+from configurator.model import inventory
+from configurator.model.catalog import Catalog, build_catalog
+from configurator.model.variables import parse_cli_vars
 from configurator.resources.file import File
 from configurator.resources.zone import Zone
-from configurator.variables import parse_cli_vars
 
 INVENTORY = """\
 hosts:

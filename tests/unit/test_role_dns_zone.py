@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.actions import Run, Upload
+from configurator.engine.actions import Run, Upload
 from configurator.errors import InputError, Location
 from configurator.resources.schema import build
 from configurator.resources.zone import Zone, next_serial, normalize, reverse_network, soa_serial

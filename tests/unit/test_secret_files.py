@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import inventory, vault
-from configurator.actions import Run, Upload
-from configurator.catalog import build_catalog
-from configurator.redaction import Redactor
+from configurator import vault
+from configurator.engine.actions import Run, Upload
+from configurator.model import inventory
+from configurator.model.catalog import build_catalog
+from configurator.model.variables import parse_cli_vars
+from configurator.output.redaction import Redactor
 from configurator.resources.file import File
-from configurator.variables import parse_cli_vars
 
 SECRET = "s3cret-Value-42"
 NOTE = "content holds a vault secret; set `mode` to choose"

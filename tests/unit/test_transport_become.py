@@ -8,9 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from configurator import arguments, cli, redaction, transport
+from configurator.cli import arguments
+from configurator.cli import commands as cli
+from configurator.connections import ssh as transport
 from configurator.errors import HostFailed, InputError
-from configurator.inventory import Host, Ssh
+from configurator.model.inventory import Host, Ssh
+from configurator.output import redaction
 
 
 def args(path: Path | None, ask: bool = False) -> argparse.Namespace:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import paramiko
 import pytest
 
-from configurator import hostkeys
+from configurator.connections import hostkeys
+from configurator.connections.route import Hop
 from configurator.errors import Unreachable
-from configurator.route import Hop
 
 
 def ed25519_line(names: str) -> tuple[str, str]:

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from configurator import stepend, transport
+from configurator.connections import ssh as transport
+from configurator.connections import stepend
+from configurator.connections.streams import KEEP, Keep, Stream, clip, last_lines
 from configurator.errors import HostFailed
-from configurator.streams import KEEP, Keep, Stream, clip, last_lines
 
 TOKEN = "0123456789abcdef"
 OUT_MARK = f"\nCFG_END_{TOKEN} ".encode()

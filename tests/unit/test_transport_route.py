@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from configurator import inventory, route, transport
+from configurator.connections import route
+from configurator.connections import ssh as transport
+from configurator.connections.route import Hop
 from configurator.errors import InputError
-from configurator.route import Hop
+from configurator.model import inventory
 
 CONFIG = """\
 Host web1
@@ -145,7 +147,7 @@ def test_an_ssh_config_match_exec_still_runs_its_command(tmp_path, ssh_config):
     # In a child process: invoke mirrors stdin, which pytest's capture forbids.
     ssh_config.write_text('Match exec "test 1 = 1"\n    User fromexec\n')
     (tmp_path / "inv.yml").write_text("hosts: {web1: {address: 198.18.0.20}}\n")
-    code = ("import sys; from pathlib import Path; from configurator import inventory, route; "
+    code = ("import sys; from pathlib import Path; from configurator.model import inventory; from configurator.connections import route; "
             "print(route.route(inventory.load(Path(sys.argv[1])).hosts['web1']).hops[-1].user, "
             "'invoke' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "inv.yml")], capture_output=True, text=True,
@@ -154,6 +156,6 @@ def test_an_ssh_config_match_exec_still_runs_its_command(tmp_path, ssh_config):
 
 
 def test_paramiko_is_imported_without_invoke():
-    code = "import sys, configurator.cli; print('paramiko' in sys.modules, 'invoke' in sys.modules)"
+    code = "import sys, configurator.cli.commands; print('paramiko' in sys.modules, 'invoke' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "False"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from configurator import cli
+from configurator.cli import commands as cli
 from configurator.errors import InputError
-from configurator.loader import Mapping
-from configurator.redaction import Redactor
+from configurator.model.loader import Mapping
+from configurator.output.redaction import Redactor
 from configurator.vault import (
     ENV_VAR,
     PassphraseSource,

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from configurator import executor, verify
-from configurator.catalog import Catalog, Entry
+from configurator.checks import role_tests, verify
+from configurator.checks.results import CheckResult, run_check
+from configurator.engine import executor
 from configurator.errors import InputError, Location
-from configurator.inventory import Host, Ssh
+from configurator.model.catalog import Catalog, Entry
+from configurator.model.inventory import Host, Ssh
 from configurator.resources.file import File, Link
-from configurator.verification import role_tests
-from configurator.verification.results import CheckResult, run_check
 
 
 def fail(message: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from configurator.inventory import Host, Ssh
-from configurator.verification.connection import _Backend
+from configurator.checks.connection import _Backend
+from configurator.model.inventory import Host, Ssh
 
 
 @pytest.mark.parametrize(("ssh", "password", "command"), [

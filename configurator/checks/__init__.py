@@ -1,0 +1,1 @@
+"""Checks after a run: verify (testinfra), drift, history."""

@@ -1,0 +1,92 @@
+"""A testinfra `host` over the engine's own SSH connection, so verify trusts exactly the same host keys.
+
+testinfra's paramiko backend accepts unknown host keys with a warning and never reads the
+inventory's known_hosts; instead we open the connection with `transport.connect` (strict
+checking, `accept_new` only when asked, a changed key refused) and hand its client to a
+backend that never reconnects on its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import testinfra.host
+from testinfra.backend.paramiko import ParamikoBackend
+
+from configurator.connections import ssh as transport
+from configurator.engine import hostpaths, probe
+from configurator.errors import HostFailed
+from configurator.model.inventory import Host
+
+CHECK_TIMEOUT = 300.0  # seconds for one command of a check; a hung command must not hang the run
+
+
+class _Backend(ParamikoBackend):  # type: ignore[misc]
+    """testinfra's paramiko backend on an already open, host-key-checked client."""
+
+    def __init__(self, client: Any, host: Host, sudo_password: str | None, user: str) -> None:
+        become = host.ssh.become and user != "root"  # the user logged in as, as the engine decides
+        super().__init__(f"{user}@{host.address}:{host.ssh.port}", sudo=become)
+        self._client = client
+        self._password = sudo_password
+        self._timeout = min(host.ssh.command_timeout, CHECK_TIMEOUT)
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
+        # never prompt on a terminal: read the password from stdin, or fail at once without one
+        flags = "-S -p ''" if self._password else "-n"
+        user = self.quote(" -u %s", sudo_user) if sudo_user else ""
+        return str(self.quote(f"sudo {flags}{user} /bin/sh -c %s", command))
+
+    def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
+        channel = self._client.get_transport().open_session(timeout=self._timeout)
+        channel.settimeout(self._timeout)
+        channel.exec_command(command)
+        if self._password and self.sudo:
+            channel.sendall((self._password + "\n").encode())
+        channel.shutdown_write()
+        stdout = b"".join(channel.makefile("rb"))
+        stderr = b"".join(channel.makefile_stderr("rb"))
+        return int(channel.recv_exit_status()), stdout, stderr
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+        cmd = self.encode(self.get_command(command, *args))
+        rc, stdout, stderr = self._exec_command(cmd)
+        return self.result(rc, cmd, stdout, stderr)
+
+
+class Connection:
+    """One host's SSH connection for a whole verify run: a testinfra `host`, facts and the shared lock."""
+
+    def __init__(self, host: Host, accept_new: bool = False, sudo_password: str | None = None,
+                 session: transport.Session | None = None) -> None:
+        self.owned = session is None  # a session lent by `apply --verify` stays open for its owner
+        self.session = session or transport.connect(host, accept_new, sudo_password)
+        backend = _Backend(self.session.client, host, sudo_password, self.session.user)
+        self.host = testinfra.host.Host(backend)
+        backend.set_host(self.host)
+
+    def facts(self) -> dict[str, str]:
+        """Read the facts, taking the host's shared lock so no apply changes the host while it is checked."""
+        token = secrets.token_hex(6)
+        result = self.session.run(probe.script([], token, facts=True), lock="s")
+        if result.status == transport.LOCKED:
+            raise HostFailed("another configurator run holds the lock on this host; verify again when it is done")
+        if result.status == hostpaths.UNSAFE_STATE:
+            raise HostFailed(result.stderr.strip() or f"{hostpaths.STATE_DIR} is not root's own directory")
+        return probe.parse(result.stdout, token, []).facts
+
+    def close(self) -> None:
+        """Close the connection (and so release the lock), unless it was lent."""
+        if self.owned:
+            self.session.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

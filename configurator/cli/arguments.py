@@ -1,0 +1,68 @@
+"""Command-line arguments that several commands share (apply, check, verify, drift, vars, hosts)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from pathlib import Path
+
+from configurator import vault
+from configurator.engine import executor
+from configurator.errors import InputError
+
+
+def targets(parser: argparse.ArgumentParser) -> None:
+    """The inventory, --limit, --var and the vault password option."""
+    parser.add_argument("inventory", type=Path, help="inventory YAML file")
+    parser.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
+    parser.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a variable (highest precedence); the value is read as YAML")
+    vault.add_password_option(parser)
+
+
+def remote(parser: argparse.ArgumentParser) -> None:
+    """A command over remote hosts (apply, check, verify, drift): targets, connection and become options."""
+    targets(parser)
+    connection(parser)
+    become(parser)
+
+
+def connection(parser: argparse.ArgumentParser) -> None:
+    """--forks and --accept-new."""
+    parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
+    parser.add_argument("--accept-new", action="store_true",
+                        help="accept and record host keys never seen before (a changed key still fails)")
+
+
+def become(parser: argparse.ArgumentParser) -> None:
+    """--ask-become-pass / --become-password-file (one or the other)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--ask-become-pass", "-K", action="store_true",
+                       help="prompt once for the sudo password (sent on sudo's stdin, never logged)")
+    group.add_argument("--become-password-file", type=Path, metavar="FILE",
+                       help="read the sudo password from FILE (one trailing newline removed); never logged")
+
+
+def become_password(args: argparse.Namespace) -> str | None:
+    """The sudo password (prompted, or read once from its file), registered with the run's redactor."""
+    password = _read_password(args)
+    if password:
+        args.redactor.add([password])
+    return password
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.ask_become_pass:
+        return getpass.getpass("sudo password: ")
+    path: Path | None = args.become_password_file
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read the become password file {path}: {reason}") from None
+    text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+    if not text:
+        raise InputError(f"the become password file {path} is empty")
+    return text

@@ -1,0 +1,1 @@
+"""Connections to hosts: SSH (transport, route, host keys, transfer) and local."""

@@ -1,0 +1,319 @@
+"""SSH to one host: one connection, one remote shell, each script one round trip.
+
+The module that opens paramiko connections. A `Session` keeps a single `sh` running on the
+target (through sudo when asked); every `run()` sends one script on its stdin and reads until
+an end marker, so a converged host costs the connection plus one round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import select
+import shlex
+import socket
+import threading
+import time
+import typing
+from dataclasses import dataclass
+
+import paramiko
+
+from configurator.connections.hostkeys import HostKeys
+from configurator.connections.route import Hop, Route, route
+from configurator.connections.stepend import STOP_WAIT, end_over, finish, mark, on_timeout
+from configurator.connections.streams import KEEP, Keep, Stream, last_lines
+from configurator.engine import hostpaths
+from configurator.errors import HostFailed, Unreachable
+from configurator.model.inventory import Host
+
+LOCK_DIR = hostpaths.STATE_DIR
+LOCKED = 75  # exit status of the first script when another run holds the host's lock
+SUDO_PROMPT = "CFG_SUDO_PROMPT:"
+SUDO_READY = "CFG_SUDO_READY"
+REFUSED_TRIES = 4
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+POLL = 0.2  # seconds between looks at the abort flag while a script runs
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one script printed and its exit status."""
+
+    stdout: str
+    stderr: str
+    status: int
+
+
+def _socket(address: str, port: int, timeout: float) -> socket.socket:
+    for _ in range(REFUSED_TRIES):
+        try:
+            return _connect(address, port, timeout)
+        except ConnectionRefusedError:
+            time.sleep(0.25)  # sshd closes its listener for a moment while it re-executes on reload
+    raise Unreachable(f"connect to {address}:{port} failed: Connection refused")
+
+
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    try:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    except ConnectionRefusedError:
+        raise
+    except TimeoutError:
+        raise Unreachable(f"connect to {address}:{port} timed out after {timeout:g}s") from None
+    except OSError as exc:
+        raise Unreachable(f"connect to {address}:{port} failed: {exc.strerror or exc}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None,
+            abort: threading.Event | None = None) -> Session:
+    """Open the SSH connection (through its bastions, if any) and the remote shell for `host`;
+    once `abort` is set, the running script's processes are ended and no other script starts."""
+    way = route(host)
+    keys = HostKeys(host.ssh.known_hosts, accept_new or host.ssh.accept_new)
+    timeout = host.ssh.connect_timeout
+    first = way.hops[0]
+    sock: object = None if way.proxy_command else _socket(first.address, first.port, timeout)
+    jumps: list[paramiko.SSHClient] = []
+    try:
+        for hop, after in zip(way.hops, way.hops[1:], strict=False):
+            jumps.append(_open(hop, way, keys, sock, timeout, f"bastion {hop}: "))
+            sock = _tunnel(jumps[-1], hop, after, timeout)
+        client = _open(way.target, way, keys, sock, timeout, "")
+    except BaseException:
+        for jump in reversed(jumps):
+            jump.close()
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            getattr(sock, "close", lambda: None)()
+        raise
+    session = Session(client, host, way.target.user, sudo_password, tuple(jumps))
+    session.abort = abort
+    return session
+
+
+def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> paramiko.SSHClient:
+    """One SSH connection (a target or a bastion) with strict host keys; every failure is Unreachable."""
+    kwargs: dict[str, object] = {"username": hop.user, "port": hop.port, "look_for_keys": not way.identities,
+                                 "allow_agent": way.agent, "timeout": timeout, "banner_timeout": timeout,
+                                 "auth_timeout": timeout, "sock": sock}
+    if way.identities:
+        kwargs["key_filename"] = list(way.identities)
+    client = paramiko.SSHClient()
+    keys.apply(client, hop)
+    try:
+        if sock is None and way.proxy_command:
+            kwargs["sock"] = paramiko.ProxyCommand(proxy_command(way.proxy_command, hop))
+        _handshake(client, hop, keys.known, kwargs)
+    except Unreachable as exc:
+        client.close()
+        raise Unreachable(f"{label}{exc}") from None
+    transport = client.get_transport()
+    assert transport is not None
+    transport.set_keepalive(15)
+    return client
+
+
+def proxy_command(command: str, hop: Hop) -> str:
+    """The ProxyCommand with its %h, %p and %r tokens expanded for `hop`, as ssh does."""
+    config = paramiko.SSHConfig.from_text(f"Host target\n  HostName {hop.address}\n  Port {hop.port}\n"
+                                          f"  User {hop.user}\n  ProxyCommand {command}\n")
+    expanded: str = config.lookup("target")["proxycommand"]
+    return expanded
+
+
+def _handshake(client: paramiko.SSHClient, hop: Hop, known: str, kwargs: dict[str, object]) -> None:
+    try:
+        client.connect(hop.address, **kwargs)  # type: ignore[arg-type]
+    except Unreachable:
+        raise
+    except paramiko.BadHostKeyException as exc:
+        raise Unreachable(f"host key for {hop.address} CHANGED (got {exc.key.fingerprint}); refusing to "
+                          f"connect. If the host was rebuilt, remove its old line from {known}") from None
+    except paramiko.AuthenticationException as exc:
+        raise Unreachable(f"authentication as {hop.user} failed: {exc}") from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise Unreachable(f"SSH to {hop.address}:{hop.port} failed: {exc}") from None
+
+
+def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> paramiko.Channel:
+    """A direct-tcpip channel from the bastion to the next hop's SSH port."""
+    transport = bastion.get_transport()
+    assert transport is not None
+    for _ in range(REFUSED_TRIES):
+        try:
+            channel: paramiko.Channel = transport.open_channel("direct-tcpip", (to.address, to.port), ("", 0),
+                                                               timeout=timeout)
+            return channel
+        except paramiko.ChannelException as exc:
+            if exc.code != paramiko.common.OPEN_FAILED_CONNECT_FAILED:  # e.g. forwarding is disabled there
+                raise Unreachable(f"bastion {hop} refused a tunnel to {to.address}:{to.port}: {exc.text}") from None
+            time.sleep(0.25)  # refused, perhaps sshd re-executing on reload: as for a direct connection
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise Unreachable(f"bastion {hop} could not reach {to.address}:{to.port}: {exc}") from None
+    raise Unreachable(f"bastion {hop} could not connect to {to.address}:{to.port}: Connect failed")
+
+
+class Session:
+    """The remote shell of one host; `run()` is one round trip."""
+
+    abort: threading.Event | None = None  # once set (by whoever shares it), the running script is ended
+
+    def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
+                 jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
+        self.client = client
+        self.jumps = jumps  # the bastions' connections, first hop first
+        self.host = host
+        self.round_trips = 0
+        self.started = False
+        self.user = user  # the user logged in as: the inventory's, else the ssh config's
+        self.become = host.ssh.become and self.user != "root"
+        self.sudo_password = sudo_password if self.become else None
+        self.channel = self._shell(self.become and bool(sudo_password))
+        if self.sudo_password:
+            self._sudo(self.sudo_password)
+
+    def _shell(self, prompted: bool) -> paramiko.Channel:
+        transport = self.client.get_transport()
+        assert transport is not None
+        channel = transport.open_session(timeout=self.host.ssh.connect_timeout)
+        if prompted:
+            channel.exec_command(f"sudo -H -S -p {SUDO_PROMPT} sh -c 'echo {SUDO_READY}; exec sh'")
+        else:
+            channel.exec_command("sudo -H -n sh" if self.become else "sh")
+        return channel
+
+    def _sudo(self, password: str) -> None:
+        """Answer sudo's prompt once; a second prompt means the password was wrong."""
+        out, err, sent = b"", b"", False
+        deadline = time.monotonic() + self.host.ssh.connect_timeout
+        while SUDO_READY.encode() not in out:
+            if time.monotonic() > deadline or self.channel.exit_status_ready():
+                raise HostFailed("sudo did not start a shell (is the user allowed to run sh with sudo?)")
+            if self.channel.recv_ready():
+                out += self.channel.recv(4096)
+            elif self.channel.recv_stderr_ready():
+                err += self.channel.recv_stderr(4096)
+                if err.count(SUDO_PROMPT.encode()) > 1:
+                    self.close()
+                    raise HostFailed("sudo refused the password (from --ask-become-pass or --become-password-file)")
+                if SUDO_PROMPT.encode() in err and not sent:
+                    self.channel.sendall((password + "\n").encode())
+                    sent = True
+            else:
+                select.select([self.channel], [], [], 0.2)
+
+    @property
+    def nodelay(self) -> bool:
+        """Whether TCP_NODELAY is set on the connection's socket (the first bastion's, through bastions)."""
+        transport = (self.jumps[0] if self.jumps else self.client).get_transport()
+        sock = getattr(transport, "sock", None)
+        if not isinstance(sock, socket.socket):
+            return False
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    @property
+    def aborted(self) -> bool:
+        return self.abort is not None and self.abort.is_set()
+
+    def run(self, script: str, timeout: float | None = None, lock: str = "", keep: Keep = KEEP) -> Result:
+        """Run `script` in a subshell of the remote shell; `lock` ('x' or 's') takes the host lock first.
+
+        Each output stream is kept whole up to `keep.whole` bytes (the default suits a probe, whose
+        output is parsed), else cut to its first and last bytes."""
+        if self.aborted:
+            raise HostFailed("interrupted: nothing further was started on this host")
+        token = secrets.token_hex(8)
+        self.round_trips += 1
+        try:
+            self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
+            return self._read(token, timeout or self.host.ssh.command_timeout, keep)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            if self.channel.exit_status_ready():  # e.g. `sudo -n` refused before the script was sent
+                raise HostFailed(self._died(self._stderr_left())) from None
+            raise HostFailed(f"connection lost during a command: {exc or type(exc).__name__}") from None
+
+    def _wrap(self, script: str, token: str, lock: str) -> str:
+        head = ""
+        if not self.started:
+            self.started = True
+            head = f"export LC_ALL=C PATH={PATH}; umask 022\n"
+        # commands must not inherit the lock: a process left behind would hold it after the run; the
+        # mark in their environment follows them even into a new session (setsid), unlike a process group
+        body = f'( {mark(token)}; eval "$__cfg" ) </dev/null 9>&-'
+        if lock:
+            mode = "-s" if lock == "s" else "-x"
+            head += hostpaths.STATE_CHECK
+            body = (f'if [ -z "$__cfg_safe" ]; then (exit {hostpaths.UNSAFE_STATE}); '
+                    f'elif flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi')
+        # a quoted assignment, not `$(cat <<EOF)`: no fork and exec on the host for each round trip
+        return (f"{head}__cfg={shlex.quote(script)}\n"
+                f"{body}; __rc=$?; {on_timeout(token)}; "
+                f"printf '\\nCFG_END_{token} %s\\n' $__rc; printf '\\nCFG_END_{token}\\n' >&2\n")
+
+    def _read(self, token: str, timeout: float, keep: Keep) -> Result:
+        out = Stream(f"\nCFG_END_{token} ".encode(), keep, status_line=True)
+        err = Stream(f"\nCFG_END_{token}\n".encode(), keep)
+        deadline = time.monotonic() + timeout
+        stopping = False
+        while not (out.done and err.done):
+            if self.aborted and not stopping:
+                stopping = True
+                self._end_step(token)
+                deadline = time.monotonic() + STOP_WAIT  # for the shell to print its end marker
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._timed_out(token, timeout, stopping)
+            if not self._receive(out, err, left):
+                raise HostFailed(self._died(err.kept()))
+        if stopping:
+            finish(self.channel)
+            raise HostFailed(f"interrupted: the running step was stopped on the host (exit {out.status})")
+        return Result(_text(out.body().removeprefix(b"\n")), _text(err.body()), out.status)
+
+    def _end_step(self, token: str) -> None:
+        end_over(self.client, token, self.become, self.sudo_password, self.host.ssh.connect_timeout)
+
+    def _receive(self, out: Stream, err: Stream, left: float) -> bool:
+        """Feed what arrived, or wait a little for it; False when the remote shell is gone."""
+        if self.channel.recv_ready():
+            out.feed(self.channel.recv(65536))
+        elif self.channel.recv_stderr_ready():
+            err.feed(self.channel.recv_stderr(65536))
+        elif self.channel.closed or self.channel.exit_status_ready():
+            return False
+        else:
+            select.select([self.channel], [], [], min(left, POLL))
+        return True
+
+    def _timed_out(self, token: str, timeout: float, stopping: bool) -> typing.NoReturn:
+        if not stopping:
+            self._end_step(token)  # closing the session alone would leave them running, holding on
+        self.close()
+        if stopping:
+            raise HostFailed("interrupted: the running step's shell did not return; the session was closed")
+        raise HostFailed(f"command timed out after {timeout:g}s; its processes were ended and the session closed")
+
+    def _died(self, err: bytes) -> str:
+        detail = last_lines(_text(err), 1) or ["connection closed"]
+        if "a password is required" in detail[0]:
+            return (f"{detail[0]}: sudo needs a password for {self.user} here; "
+                    "give it with --ask-become-pass or --become-password-file")
+        return f"the remote shell ended unexpectedly: {detail[0]}"
+
+    def _stderr_left(self) -> bytes:
+        err = b""
+        while self.channel.recv_stderr_ready():
+            err += self.channel.recv_stderr(65536)
+        return err
+
+    def close(self) -> None:
+        """Close the shell and the connection; a connection already gone is not an error."""
+        for closing in (self.channel.close, self.client.close, *(j.close for j in reversed(self.jumps))):
+            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                closing()
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")

@@ -1,0 +1,1 @@
+"""The engine: probe, plan, converge one host, run many hosts (rollout), the actions."""

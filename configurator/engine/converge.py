@@ -1,0 +1,227 @@
+"""Converging one host: probe once, run changed steps in order, re-probe after a change,
+then run the notified handlers once at the end (remembered on the host if the run fails)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from configurator.connections.ssh import LOCK_DIR, LOCKED, Session
+from configurator.connections.streams import OUTPUT_LINE, Keep, last_lines
+from configurator.connections.transfer import Stager
+from configurator.engine import hostpaths, probe
+from configurator.engine.actions import Action, Upload, quote, snippet
+from configurator.engine.plan import Planned, applies, decide_all
+from configurator.errors import HostFailed
+from configurator.model.catalog import Catalog, Entry
+from configurator.resources.package import merge_installs
+
+Event = Callable[[str, Planned, str], None]  # (host, planned step, outcome)
+# a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
+STEP_OUTPUT = Keep(whole=320 * 1024)
+
+
+class Locked(Exception):
+    """Another run holds this host's lock."""
+
+
+@dataclass
+class Outcome:
+    """What happened on one host: every step with its final status, and any failure."""
+
+    facts: dict[str, str] = field(default_factory=dict)
+    steps: list[tuple[Planned, str]] = field(default_factory=list)  # (planned, applied|ok|pending|failed|skipped)
+    handlers: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for _, status in self.steps if status in ("changed", "pending"))
+
+
+def observe(session: Session, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
+    """One round trip: (facts, pending handlers and) the probes of `entries`."""
+    token = secrets.token_hex(6)
+    lock = ("s" if check else "x") if first else ""
+    result = session.run(probe.script([e.resource for e in entries], token, facts=first, batch=batch), lock=lock)
+    if result.status == LOCKED:
+        raise Locked("another configurator run holds the lock on this host "
+                     f"({LOCK_DIR}/lock); try again when it has finished")
+    if result.status == hostpaths.UNSAFE_STATE:
+        raise HostFailed(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else
+                         f"{LOCK_DIR} is not a directory of root's with mode 0700")
+    return probe.parse(result.stdout, token, [e.resource for e in entries], batch)
+
+
+def converge(session: Session, catalog: Catalog, check: bool, event: Event,
+             stop: threading.Event | None = None) -> Outcome:
+    """Bring one host to its catalog (or, with `check`, only say what would change)."""
+    outcome = Outcome()
+    seen = observe(session, list(catalog.entries), first=True, check=check)
+    outcome.facts = seen.facts
+    variables = {k: v.value for k, v in catalog.variables.items()}
+    live = [(e, s) for e, s in zip(catalog.entries, seen.states, strict=True)
+            if applies(e, seen.facts, variables)]
+    planned = with_details(session, decide_all([e for e, _ in live], tuple(s for _, s in live)))
+    queued = [h for h in seen.pending if h in catalog.handlers]
+    if check:
+        for item in planned:
+            _record(outcome, catalog, item, "pending" if item.step.status == "change" else item.step.status, event)
+        outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, planned)]
+        return outcome
+    _apply_steps(session, catalog, planned, queued, outcome, event, stop or threading.Event())
+    if not outcome.error:
+        _run_handlers(session, catalog, queued, outcome, event)
+    return outcome
+
+
+def with_details(session: Session, planned: list[Planned]) -> list[Planned]:
+    """Re-probe, one by one and in one round trip, the changes a batched probe could not describe
+    (the old content of a changed file, for its diff); a converged host never pays for it."""
+    wanted = [n for n, p in enumerate(planned) if p.step.needs_detail]
+    if not wanted:
+        return planned
+    entries = [planned[n].entry for n in wanted]
+    seen = observe(session, entries, first=False, check=True, batch=False)
+    detailed = list(planned)
+    for n, item in zip(wanted, decide_all(entries, seen.states), strict=True):
+        detailed[n] = item
+    return detailed
+
+
+def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list[str]:
+    names = set(queued)
+    for item in planned:
+        if item.step.status == "change":
+            names |= set(item.entry.notify)
+    return [h for h in catalog.handlers if h in names]
+
+
+def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: str, event: Event) -> None:
+    outcome.steps.append((item, status))
+    event(catalog.host.name, item, status)
+
+
+def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], queued: list[str],
+                 outcome: Outcome, event: Event, stop: threading.Event) -> None:
+    stager = Stager(session)
+    try:
+        _apply_each(session, stager, catalog, planned, queued, outcome, event, stop)
+    finally:
+        stager.close()
+
+
+def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: list[Planned], queued: list[str],
+                outcome: Outcome, event: Event, stop: threading.Event) -> None:
+    index = 0
+    while index < len(planned):
+        item = planned[index]
+        if item.step.status == "ok":
+            _record(outcome, catalog, item, "ok", event)
+            index += 1
+            continue
+        if item.step.status == "unknown":
+            outcome.error = f"{item.id}: {item.step.summary}"
+            _fail_rest(outcome, catalog, planned[index:], event)
+            return
+        if stop.is_set():
+            outcome.error = "interrupted: no further changes started on this host"
+            _fail_rest(outcome, catalog, planned[index:], event, failed=0)
+            return
+        group = _batch(planned, index)
+        actions = stager.staged(merge_installs([a for g in group for a in g.step.actions]))
+        notify = [n for g in group for n in g.entry.notify]
+        result = session.run(step_script(actions, notify), timeout=_timeout(actions), keep=STEP_OUTPUT)
+        if result.status != 0:
+            outcome.error = f"{item.id}: {_failure(result.stdout, result.stderr, result.status)}"
+            _fail_rest(outcome, catalog, planned[index:], event, failed=len(group))
+            return
+        queued += [n for n in notify if n not in queued]
+        for g in group:
+            _record(outcome, catalog, g, "changed", event)
+        index += len(group)
+        planned[index:] = _reprobe(session, planned[index:])
+
+
+def _batch(planned: list[Planned], index: int) -> list[Planned]:
+    """A changed package step with the changed package steps right after it (one apt run)."""
+    group = [planned[index]]
+    if planned[index].entry.resource.type != "package":
+        return group
+    for item in planned[index + 1:]:
+        if item.entry.resource.type != "package" or item.step.status != "change":
+            break
+        group.append(item)
+    return group
+
+
+def _reprobe(session: Session, rest: list[Planned]) -> list[Planned]:
+    """Decide the remaining steps on fresh state (one round trip)."""
+    if not rest:
+        return rest
+    seen = observe(session, [p.entry for p in rest], first=False, check=False)
+    return decide_all([p.entry for p in rest], seen.states)
+
+
+def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: Event, failed: int = 1) -> None:
+    for n, item in enumerate(rest):
+        _record(outcome, catalog, item, "failed" if n < failed else "skipped", event)
+
+
+def step_script(actions: list[Action], notify: list[str]) -> str:
+    """Sh for one step: remember its handlers first (so a failure cannot lose them), then act."""
+    token = secrets.token_hex(6)
+    lines = [f"[ -d {LOCK_DIR} ] || mkdir -m 0700 {LOCK_DIR}"]  # a builtin test: no process per step
+    if any(isinstance(a, Upload) or a.at is not None for a in actions):
+        lines.append(hostpaths.ACTOR.strip())
+    lines += [f"printf '%s\\n' {quote(n)} >> {probe.PENDING}" for n in notify]
+    for action in actions:
+        lines.append(f"( {snippet(action, token)}) || exit $?")
+    return "\n".join(lines) + "\n"
+
+
+def _timeout(actions: list[Action]) -> float:
+    return 60.0 + sum(float(getattr(a, "timeout", 300)) for a in actions)
+
+
+def _failure(stdout: str, stderr: str, status: int) -> str:
+    """The exit status and the last lines of stderr (else stdout), each clipped: a line may be megabytes."""
+    text = last_lines(stderr, 6, OUTPUT_LINE) or last_lines(stdout, 6, OUTPUT_LINE)
+    return f"exit {status}: " + (" | ".join(text) if text else "no output")
+
+
+def _run_handlers(session: Session, catalog: Catalog, queued: list[str], outcome: Outcome,
+                  event: Event) -> None:
+    """Run each queued handler once, in declaration order, then forget them on the host."""
+    names = [h for h in catalog.handlers if h in queued]
+    if not names:
+        return
+    entries = [catalog.handlers[n] for n in names]
+    seen = observe(session, entries, first=False, check=False)
+    stager = Stager(session)
+    try:
+        _run_each_handler(session, stager, catalog, names, decide_all(entries, seen.states), outcome, event)
+    finally:
+        stager.close()
+
+
+def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names: list[str],
+                      planned: list[Planned], outcome: Outcome, event: Event) -> None:
+    for name, item in zip(names, planned, strict=True):
+        actions = stager.staged(list(item.step.actions))
+        rest = [n for n in names if n != name and n not in outcome.handlers]
+        keep = "".join(f"{n}\n" for n in rest)
+        script = step_script(actions, []) + f"printf %s {quote(keep)} > {probe.PENDING}\n"
+        result = session.run(script, timeout=_timeout(actions), keep=STEP_OUTPUT)
+        handler = replace(item, step=replace(item.step, summary=f"handler {name}: {item.step.summary}"))
+        if result.status != 0:
+            outcome.error = f"handler {name!r}: {_failure(result.stdout, result.stderr, result.status)}"
+            _record(outcome, catalog, handler, "failed", event)
+            return
+        outcome.handlers.append(name)
+        event(catalog.host.name, handler, "handler")
+
+
+__all__ = ["Locked", "Outcome", "converge", "observe", "step_script", "with_details"]

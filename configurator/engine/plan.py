@@ -1,0 +1,43 @@
+"""Planning: observed state → one step per resource; pure Python, no host access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from configurator.model import templates
+from configurator.model.catalog import Entry
+from configurator.resources.base import Step, unknown
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An entry of the catalog with its decided step."""
+
+    entry: Entry
+    step: Step
+
+    @property
+    def id(self) -> str:
+        return self.entry.resource.id
+
+
+def applies(entry: Entry, facts: dict[str, str], variables: dict[str, Any]) -> bool:
+    """Whether an entry's deferred `when` (a condition on facts) holds."""
+    if entry.when is None:
+        return True
+    env = templates.environment()
+    return bool(templates.expression(env, entry.when, {**variables, "facts": facts}, entry.where))
+
+
+def decide(entry: Entry, observed: str) -> Planned:
+    """Plan one entry; a resource that cannot read its state is `unknown`, never a crash."""
+    try:
+        return Planned(entry, entry.resource.plan(observed))
+    except (ValueError, KeyError, IndexError) as exc:
+        return Planned(entry, unknown(f"could not read the observed state: {exc}"))
+
+
+def decide_all(entries: list[Entry], states: tuple[str, ...]) -> list[Planned]:
+    """Plan every entry from its probe output."""
+    return [decide(entry, text) for entry, text in zip(entries, states, strict=True)]

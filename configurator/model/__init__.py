@@ -1,0 +1,1 @@
+"""The model: inventory, variables, roles, catalogs, the YAML loader and templates."""

@@ -1,0 +1,213 @@
+"""The catalog: one host's ordered resources, built from its roles and merged variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from configurator.errors import InputError, Location
+from configurator.model import roles as roles_mod
+from configurator.model import templates
+from configurator.model.inventory import Host, Inventory
+from configurator.model.loader import where
+from configurator.model.variables import Layer, Sourced, layer, merge, plain
+from configurator.output.redaction import Redactor
+from configurator.resources import TYPES, type_named
+from configurator.resources.base import Resource
+from configurator.resources.schema import build
+
+META_KEYS = {"notify", "when", "for_each"}
+STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP instead of held in memory
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A resource in a host's catalog, with its origin, handlers to notify and deferred condition."""
+
+    resource: Resource
+    role: str
+    where: Location
+    notify: tuple[str, ...] = ()
+    when: str | None = None  # a condition on facts, decided after the probe
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything one host should be."""
+
+    host: Host
+    variables: dict[str, Sourced]
+    entries: tuple[Entry, ...]
+    handlers: dict[str, Entry]
+    roles: tuple[roles_mod.Role, ...]
+
+
+def inventory_view(inventory: Inventory) -> dict[str, Any]:
+    """What templates see of the whole inventory (for DNS records, DHCP reservations...)."""
+    hosts = {
+        h.name: {"name": h.name, "address": h.address, "groups": list(h.groups),
+                 "vars": plain(merge(h.var_layers))}
+        for h in inventory.hosts.values()
+    }
+    groups = {g: [h.name for h in inventory.hosts.values() if g in h.groups] for g in inventory.groups}
+    return {"hosts": hosts, "groups": groups}
+
+
+def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
+                  cache: dict[str, roles_mod.Role] | None = None,
+                  view: dict[str, Any] | None = None, secrets: Redactor | None = None) -> Catalog:
+    """Resolve roles, merge variables and build every resource for `host` (`secrets`: the vault's values)."""
+    search = roles_mod.search_path(inventory.roles_path)
+    roles = roles_mod.resolve(host.roles, search, host.where, cache)
+    defaults = [layer("role defaults", r.defaults, r.where) for r in roles]
+    variables = merge([*defaults, *host.var_layers, cli_vars])
+    context = {**plain(variables), "inventory_hostname": host.name,
+               "host": {"name": host.name, "address": host.address, "groups": list(host.groups)},
+               "inventory": view if view is not None else inventory_view(inventory)}
+    env = templates.environment()
+    entries: list[Entry] = []
+    handlers: dict[str, Entry] = {}
+    for role in roles:
+        for index, item in enumerate(role.resources):
+            entries += _expand(env, role, item, role.resources.where_of(index), context)
+        for name, spec in role.handlers.items():
+            handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context)
+    _check_notify(entries, handlers)
+    if secrets:
+        entries = [_private(entry, secrets) for entry in entries]
+    return Catalog(host, variables, tuple(_dedupe(entries)), handlers, tuple(roles))
+
+
+def _private(entry: Entry, secrets: Redactor) -> Entry:
+    """A file whose content holds a vault secret and that sets no `mode` is made private (0600)."""
+    resource: Any = entry.resource
+    if not hasattr(resource, "private") or resource.mode is not None or not isinstance(resource.content, bytes):
+        return entry
+    if not secrets.holds_secret(resource.content.decode("utf-8", errors="replace")):
+        return entry
+    return dataclasses.replace(entry, resource=dataclasses.replace(resource, private=True))
+
+
+def _split(item: Any, at: Location) -> tuple[str, Any, dict[str, Any]]:
+    if not isinstance(item, dict):
+        raise InputError("a resource must be a mapping like `package: {name: nginx}`", at)
+    kinds = [k for k in item if k not in META_KEYS]
+    if len(kinds) != 1 or kinds[0] not in TYPES:
+        unknown = [k for k in kinds if k not in TYPES]
+        what = f"unknown resource type {unknown[0]!r}" if unknown else "a resource needs exactly one type"
+        raise InputError(what, at, f"types: {', '.join(sorted(TYPES))}")
+    meta = {k: item[k] for k in item if k in META_KEYS}
+    return kinds[0], item[kinds[0]], meta
+
+
+def _expand(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
+            context: dict[str, Any]) -> list[Entry]:
+    _, _, meta = _split(item, at)
+    if "for_each" not in meta:
+        entry = _entry(env, role, item, at, context)
+        return [entry] if entry is not None else []
+    items = _render(env, meta["for_each"], context, at)
+    if isinstance(items, dict):
+        items = [{"key": k, "value": v} for k, v in items.items()]
+    if not isinstance(items, list):
+        raise InputError(f"for_each must give a list or mapping, got {type(items).__name__}", at)
+    found = [_entry(env, role, item, at, {**context, "item": each}) for each in items]
+    return [e for e in found if e is not None]
+
+
+def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
+           context: dict[str, Any]) -> Any:
+    kind, args, meta = _split(item, at)
+    when = meta.get("when")
+    deferred = None
+    if when is not None:
+        when = str(when)
+        if "facts" in templates.names_used(env, when):
+            deferred = when
+        elif not templates.expression(env, when, context, at):
+            return None
+    if not isinstance(args, dict):
+        raise InputError(f"{kind} needs a mapping of arguments", at)
+    written = {k: _render(env, v, context, where(args, k, at)) for k, v in args.items()}
+    rendered = written
+    if kind == "template" or (kind == "file" and "src" in written):
+        rendered = _with_source(env, role, kind, written, at, context)
+    # only what the catalog itself added (a streamed source) may set internal arguments
+    resource = build(type_named(kind), rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
+    notify = meta.get("notify") or ()
+    notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
+    return Entry(resource, role.name, at, notify, deferred)
+
+
+def _render(env: jinja2.Environment, value: Any, context: dict[str, Any], at: Location) -> Any:
+    if isinstance(value, str):
+        return templates.render_text(env, value, context, at)
+    if isinstance(value, list):
+        return [_render(env, v, context, at) for v in value]
+    if isinstance(value, dict):
+        return {k: _render(env, v, context, where(value, k, at)) for k, v in value.items()}
+    return value
+
+
+def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, args: dict[str, Any],
+                 at: Location, context: dict[str, Any]) -> dict[str, Any]:
+    args = dict(args)
+    src = args.pop("src", None)
+    if not isinstance(src, str) or not src:
+        raise InputError(f"{kind} needs `src`: a file in the role's {kind}s/ folder", at)
+    path = role.sources.get((kind, src)) or _source(role, kind, src, at)
+    if kind == "template":
+        args["content"] = templates.render_file(env, path, context, role.texts)
+    elif path.stat().st_size > STREAM_OVER:
+        args["source"], args["source_sha256"] = str(path), _sha256_of(path)  # streamed, never held in memory
+    else:
+        args["content"] = path.read_bytes()
+    return args
+
+
+def _source(role: roles_mod.Role, kind: str, src: str, at: Location) -> Path:
+    """The file `src` names inside the role's templates/ or files/ folder (remembered on the role)."""
+    folder = role.path / ("templates" if kind == "template" else "files")
+    path = (folder / src).resolve()
+    if Path(src).is_absolute() or ".." in Path(src).parts or not path.is_relative_to(folder.resolve()):
+        raise InputError(f"src {src!r} must be a relative path inside {folder}", at, "'..' is not allowed")
+    if not path.is_file():
+        raise InputError(f"src {src!r} not found in {folder}", at)
+    role.sources[(kind, src)] = path
+    return path
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_notify(entries: list[Entry], handlers: dict[str, Entry]) -> None:
+    for entry in entries:
+        for name in entry.notify:
+            if name not in handlers:
+                raise InputError(f"notify names unknown handler {name!r}", entry.where,
+                                 f"handlers: {', '.join(handlers) or 'none'}")
+
+
+def _dedupe(entries: list[Entry]) -> list[Entry]:
+    """Drop identical repeats; two different declarations of one resource are an error."""
+    seen: dict[str, Entry] = {}
+    result: list[Entry] = []
+    for entry in entries:
+        first = seen.get(entry.resource.id)
+        if first is None:
+            seen[entry.resource.id] = entry
+            result.append(entry)
+        elif first.resource != entry.resource:
+            raise InputError(f"{entry.resource.id} is declared twice with different values "
+                             f"(first in role {first.role} at {first.where})", entry.where)
+    return result

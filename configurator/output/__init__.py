@@ -1,0 +1,1 @@
+"""Output: console, live view, plan view, JSON, JUnit, Markdown, redaction."""

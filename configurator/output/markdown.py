@@ -1,0 +1,86 @@
+"""The drift summary in Markdown: short enough for chat or email, with the diff of each drifted file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from configurator.checks.findings import Finding, HostDrift
+from configurator.checks.history import Classes
+from configurator.output import junit
+
+DIFF_LINES = 40  # per finding; the JSON report has the whole diff
+OUTCOME = {0: "no drift", 1: "a host failed", 2: "drift found", 3: "a host was unreachable"}
+
+
+def fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (so a diff cannot close it early)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def clip(diff: str, limit: int = DIFF_LINES) -> str:
+    """At most `limit` lines of a diff, saying how many were left out."""
+    lines = diff.rstrip("\n").splitlines()
+    if len(lines) <= limit:
+        return "\n".join(lines)
+    return "\n".join(lines[:limit] + [f"... {len(lines) - limit} more lines (see drift.json)"])
+
+
+def _label(classes: Classes, f: Finding) -> str:
+    if f.key in classes.new:
+        return "**new**"
+    return f"still present since {classes.still.get(f.key, '?')}"
+
+
+def _finding(f: Finding, classes: Classes, redact: Callable[[str], str]) -> list[str]:
+    what = "resource" if f.kind == "resource" else "role test"
+    head = f"- {_label(classes, f)}: {what} `{f.subject}`" + (f" (role {f.role})" if f.role else "")
+    lines = [head + (f": {redact(f.summary)}" if f.summary else "")]
+    for name, message in f.checks:
+        label = name.removeprefix(f"{f.subject}: ")
+        text = junit.headline(redact(message)) or "failed"
+        lines.append(f"  - {text}" if label == f.subject else f"  - check {label}: {text}")
+    if f.diff:
+        body = clip(redact(f.diff))
+        mark = fence(body)
+        lines += [f"  {mark}diff", *(f"  {line}" for line in body.splitlines()), f"  {mark}"]
+    return lines
+
+
+def _table(hosts: Sequence[HostDrift], classes: Classes) -> list[str]:
+    lines = ["| host | status | new | still present | resolved |", "|---|---|---|---|---|"]
+    for h in hosts:
+        new = sum(f.key in classes.new for f in h.findings)
+        resolved = sum(k[0] == h.host for k in classes.resolved)
+        lines.append(f"| {h.host} | {h.status} | {new} | {len(h.findings) - new} | {resolved} |")
+    return lines
+
+
+def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
+           redact: Callable[[str], str] = str) -> str:
+    """The whole summary."""
+    resources = sum(f.kind == "resource" for h in hosts for f in h.findings)
+    tests = sum(f.kind != "resource" for h in hosts for f in h.findings)
+    drifted = sum(h.status == "drift" for h in hosts)
+    previous = f"previous run {classes.previous_run}" if classes.previous_run else "first recorded run"
+    title = f"{resources} resources drifted, {tests} role tests failed, on {drifted} of {len(hosts)} hosts" \
+        if resources or tests else f"none on {len(hosts)} hosts"
+    out = [f"# Drift: {title}", "",
+           f"Run {at}, {previous}; exit {code} ({OUTCOME.get(code, '?')}). "
+           f"{len(classes.new)} new, {len(classes.still)} still present, {len(classes.resolved)} resolved.",
+           "", *_table(hosts, classes)]
+    for h in hosts:
+        if h.findings:
+            out += ["", f"## {h.host}", ""]
+            for f in h.findings:
+                out += _finding(f, classes, redact)
+    if classes.resolved:
+        out += ["", "## Resolved since the last run", ""]
+        out += [f"- {host}: `{subject}` (present since {since})"
+                for (host, subject), since in sorted(classes.resolved.items())]
+    troubled = [h for h in hosts if h.status in ("unreachable", "error")]
+    if troubled:
+        out += ["", "## Not checked", ""]
+        out += [f"- {h.host} {h.status}: {redact(h.error).strip().replace(chr(10), ' / ')}" for h in troubled]
+    return "\n".join(out) + "\n"

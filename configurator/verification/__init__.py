@@ -1,1 +1,0 @@
-"""Verification internals: check results, the testinfra connection and role tests."""

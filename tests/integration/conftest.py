@@ -14,8 +14,9 @@ from configurator.sandbox import Sandbox, down, lease, up
 HERE = Path(__file__).resolve().parent
 # node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults,
 # node13-14 user-writable directories, node15 output and interrupts, node16 names and secrets,
-# node17-18 installing the tool itself
-SANDBOX_HOSTS = 18
+# node17-18 installing the tool itself, node19 the local connection, node20 resource plugins,
+# node21 the template context
+SANDBOX_HOSTS = 21
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

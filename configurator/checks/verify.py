@@ -19,7 +19,6 @@ from configurator.engine import executor
 from configurator.engine.plan import applies
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
-from configurator.model.variables import plain
 from configurator.output import junit, report
 
 if TYPE_CHECKING:  # testinfra and pytest load only when something is verified (apply stays fast to start)
@@ -35,9 +34,7 @@ Done = Callable[[str, list[CheckResult]], None]
 
 def role_vars(catalog: Catalog) -> dict[str, Any]:
     """What a role test sees as `role_vars`: the merged variables and the names templates see."""
-    host = catalog.host
-    return {**plain(catalog.variables), "inventory_hostname": host.name,
-            "host": {"name": host.name, "address": host.address, "groups": list(host.groups)}}
+    return dict(catalog.context)
 
 
 def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
@@ -78,10 +75,9 @@ def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str
 
 
 def _resource_checks(catalog: Catalog, conn: Connection, facts: dict[str, str]) -> list[CheckResult]:
-    variables = plain(catalog.variables)
     results = []
     for entry in catalog.entries:
-        if not applies(entry, facts, variables):
+        if not applies(entry, facts, catalog.context):
             continue
         resource = entry.resource
         for check in resource.checks():

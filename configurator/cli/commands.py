@@ -23,7 +23,8 @@ from configurator.engine import converge as apply
 from configurator.engine import executor, rollout
 from configurator.errors import ConfigureError, InputError
 from configurator.model import inventory
-from configurator.model.catalog import Catalog, build_catalog, inventory_view
+from configurator.model.catalog import Catalog, build_catalog
+from configurator.model.context import inventory_view
 from configurator.model.roles import Role
 from configurator.model.variables import parse_cli_vars
 from configurator.output import redaction, report

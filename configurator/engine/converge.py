@@ -14,11 +14,12 @@ from configurator.connections.transfer import Stager
 from configurator.engine import hostpaths, probe
 from configurator.engine.actions import Action, Upload, quote, snippet
 from configurator.engine.plan import Planned, applies, decide_all
+from configurator.engine.status import StepStatus
 from configurator.errors import HostFailed
 from configurator.model.catalog import Catalog, Entry
 from configurator.resources.package import merge_installs
 
-Event = Callable[[str, Planned, str], None]  # (host, planned step, outcome)
+Event = Callable[[str, Planned, StepStatus], None]  # (host, planned step, outcome)
 # a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
 STEP_OUTPUT = Keep(whole=320 * 1024)
 
@@ -32,13 +33,13 @@ class Outcome:
     """What happened on one host: every step with its final status, and any failure."""
 
     facts: dict[str, str] = field(default_factory=dict)
-    steps: list[tuple[Planned, str]] = field(default_factory=list)  # (planned, applied|ok|pending|failed|skipped)
+    steps: list[tuple[Planned, StepStatus]] = field(default_factory=list)  # (planned, its final status)
     handlers: list[str] = field(default_factory=list)
     error: str = ""
 
     @property
     def changed(self) -> int:
-        return sum(1 for _, status in self.steps if status in ("changed", "pending"))
+        return sum(1 for _, status in self.steps if status in (StepStatus.CHANGED, StepStatus.PENDING))
 
 
 def observe(session: Session, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
@@ -61,14 +62,14 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event,
     outcome = Outcome()
     seen = observe(session, list(catalog.entries), first=True, check=check)
     outcome.facts = seen.facts
-    variables = {k: v.value for k, v in catalog.variables.items()}
     live = [(e, s) for e, s in zip(catalog.entries, seen.states, strict=True)
-            if applies(e, seen.facts, variables)]
+            if applies(e, seen.facts, catalog.context)]
     planned = with_details(session, decide_all([e for e, _ in live], tuple(s for _, s in live)))
     queued = [h for h in seen.pending if h in catalog.handlers]
     if check:
         for item in planned:
-            _record(outcome, catalog, item, "pending" if item.step.status == "change" else item.step.status, event)
+            status = StepStatus.PENDING if item.step.status == "change" else StepStatus(item.step.status)
+            _record(outcome, catalog, item, status, event)
         outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, planned)]
         return outcome
     _apply_steps(session, catalog, planned, queued, outcome, event, stop or threading.Event())
@@ -99,7 +100,7 @@ def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list
     return [h for h in catalog.handlers if h in names]
 
 
-def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: str, event: Event) -> None:
+def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: StepStatus, event: Event) -> None:
     outcome.steps.append((item, status))
     event(catalog.host.name, item, status)
 
@@ -119,7 +120,7 @@ def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: lis
     while index < len(planned):
         item = planned[index]
         if item.step.status == "ok":
-            _record(outcome, catalog, item, "ok", event)
+            _record(outcome, catalog, item, StepStatus.OK, event)
             index += 1
             continue
         if item.step.status == "unknown":
@@ -140,7 +141,7 @@ def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: lis
             return
         queued += [n for n in notify if n not in queued]
         for g in group:
-            _record(outcome, catalog, g, "changed", event)
+            _record(outcome, catalog, g, StepStatus.CHANGED, event)
         index += len(group)
         planned[index:] = _reprobe(session, planned[index:])
 
@@ -167,7 +168,7 @@ def _reprobe(session: Session, rest: list[Planned]) -> list[Planned]:
 
 def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: Event, failed: int = 1) -> None:
     for n, item in enumerate(rest):
-        _record(outcome, catalog, item, "failed" if n < failed else "skipped", event)
+        _record(outcome, catalog, item, StepStatus.FAILED if n < failed else StepStatus.SKIPPED, event)
 
 
 def step_script(actions: list[Action], notify: list[str]) -> str:
@@ -218,10 +219,10 @@ def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names:
         handler = replace(item, step=replace(item.step, summary=f"handler {name}: {item.step.summary}"))
         if result.status != 0:
             outcome.error = f"handler {name!r}: {_failure(result.stdout, result.stderr, result.status)}"
-            _record(outcome, catalog, handler, "failed", event)
+            _record(outcome, catalog, handler, StepStatus.FAILED, event)
             return
         outcome.handlers.append(name)
-        event(catalog.host.name, handler, "handler")
+        event(catalog.host.name, handler, StepStatus.HANDLER)
 
 
 __all__ = ["Locked", "Outcome", "converge", "observe", "step_script", "with_details"]

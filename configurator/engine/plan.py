@@ -7,6 +7,7 @@ from typing import Any
 
 from configurator.model import templates
 from configurator.model.catalog import Entry
+from configurator.model.context import with_facts
 from configurator.resources.base import Step, unknown
 
 
@@ -22,12 +23,12 @@ class Planned:
         return self.entry.resource.id
 
 
-def applies(entry: Entry, facts: dict[str, str], variables: dict[str, Any]) -> bool:
-    """Whether an entry's deferred `when` (a condition on facts) holds."""
+def applies(entry: Entry, facts: dict[str, str], context: dict[str, Any]) -> bool:
+    """Whether an entry's deferred `when` (a condition on facts) holds; `context`: the catalog's."""
     if entry.when is None:
         return True
     env = templates.environment()
-    return bool(templates.expression(env, entry.when, {**variables, "facts": facts}, entry.where))
+    return bool(templates.expression(env, entry.when, with_facts(context, facts), entry.where))
 
 
 def decide(entry: Entry, observed: str) -> Planned:

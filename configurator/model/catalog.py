@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import jinja2
 from configurator.errors import InputError, Location
 from configurator.model import roles as roles_mod
 from configurator.model import templates
+from configurator.model.context import inventory_view, template_context
 from configurator.model.inventory import Host, Inventory
 from configurator.model.loader import where
 from configurator.model.variables import Layer, Sourced, layer, merge, plain
@@ -45,17 +46,7 @@ class Catalog:
     entries: tuple[Entry, ...]
     handlers: dict[str, Entry]
     roles: tuple[roles_mod.Role, ...]
-
-
-def inventory_view(inventory: Inventory) -> dict[str, Any]:
-    """What templates see of the whole inventory (for DNS records, DHCP reservations...)."""
-    hosts = {
-        h.name: {"name": h.name, "address": h.address, "groups": list(h.groups),
-                 "vars": plain(merge(h.var_layers))}
-        for h in inventory.hosts.values()
-    }
-    groups = {g: [h.name for h in inventory.hosts.values() if g in h.groups] for g in inventory.groups}
-    return {"hosts": hosts, "groups": groups}
+    context: dict[str, Any] = field(default_factory=dict)  # what templates and `when:` saw (model.context)
 
 
 def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
@@ -66,9 +57,7 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
     roles = roles_mod.resolve(host.roles, search, host.where, cache)
     defaults = [layer("role defaults", r.defaults, r.where) for r in roles]
     variables = merge([*defaults, *host.var_layers, cli_vars])
-    context = {**plain(variables), "inventory_hostname": host.name,
-               "host": {"name": host.name, "address": host.address, "groups": list(host.groups)},
-               "inventory": view if view is not None else inventory_view(inventory)}
+    context = template_context(host, plain(variables), view if view is not None else inventory_view(inventory))
     env = templates.environment()
     entries: list[Entry] = []
     handlers: dict[str, Entry] = {}
@@ -80,7 +69,7 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
     _check_notify(entries, handlers)
     if secrets:
         entries = [_private(entry, secrets) for entry in entries]
-    return Catalog(host, variables, tuple(_dedupe(entries)), handlers, tuple(roles))
+    return Catalog(host, variables, tuple(_dedupe(entries)), handlers, tuple(roles), context)
 
 
 def _private(entry: Entry, secrets: Redactor) -> Entry:

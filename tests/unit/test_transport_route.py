@@ -147,7 +147,8 @@ def test_an_ssh_config_match_exec_still_runs_its_command(tmp_path, ssh_config):
     # In a child process: invoke mirrors stdin, which pytest's capture forbids.
     ssh_config.write_text('Match exec "test 1 = 1"\n    User fromexec\n')
     (tmp_path / "inv.yml").write_text("hosts: {web1: {address: 198.18.0.20}}\n")
-    code = ("import sys; from pathlib import Path; from configurator.model import inventory; from configurator.connections import route; "
+    code = ("import sys; from pathlib import Path; from configurator.model import inventory; "
+            "from configurator.connections import route; "
             "print(route.route(inventory.load(Path(sys.argv[1])).hosts['web1']).hops[-1].user, "
             "'invoke' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "inv.yml")], capture_output=True, text=True,

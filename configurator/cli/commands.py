@@ -28,6 +28,7 @@ from configurator.model.context import inventory_view
 from configurator.model.roles import Role
 from configurator.model.variables import parse_cli_vars
 from configurator.output import redaction, report
+from configurator.resources import plugins
 
 if TYPE_CHECKING:
     from configurator.checks import verify
@@ -121,7 +122,8 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
     view = inventory_view(inv)
-    return inv, [build_catalog(h, inv, cli_vars, cache, view, args.redactor) for h in hosts]
+    kinds = plugins.load(inv.resource_paths)  # once per run: every plugin error before any connection
+    return inv, [build_catalog(h, inv, cli_vars, cache, view, args.redactor, kinds) for h in hosts]
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

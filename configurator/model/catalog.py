@@ -18,7 +18,7 @@ from configurator.model.inventory import Host, Inventory
 from configurator.model.loader import where
 from configurator.model.variables import Layer, Sourced, layer, merge, plain
 from configurator.output.redaction import Redactor
-from configurator.resources import TYPES, type_named
+from configurator.resources import BUILT_IN, Registry, plugins
 from configurator.resources.base import Resource
 from configurator.resources.schema import build
 
@@ -51,8 +51,13 @@ class Catalog:
 
 def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
                   cache: dict[str, roles_mod.Role] | None = None,
-                  view: dict[str, Any] | None = None, secrets: Redactor | None = None) -> Catalog:
-    """Resolve roles, merge variables and build every resource for `host` (`secrets`: the vault's values)."""
+                  view: dict[str, Any] | None = None, secrets: Redactor | None = None,
+                  kinds: Registry | None = None) -> Catalog:
+    """Resolve roles, merge variables and build every resource for `host` (`secrets`: the vault's values).
+
+    `kinds`: the run's resource types (loaded from the inventory's plugins when not given).
+    """
+    kinds = kinds if kinds is not None else plugins.load(inventory.resource_paths)
     search = roles_mod.search_path(inventory.roles_path)
     roles = roles_mod.resolve(host.roles, search, host.where, cache)
     defaults = [layer("role defaults", r.defaults, r.where) for r in roles]
@@ -63,9 +68,9 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
     handlers: dict[str, Entry] = {}
     for role in roles:
         for index, item in enumerate(role.resources):
-            entries += _expand(env, role, item, role.resources.where_of(index), context)
+            entries += _expand(env, role, item, role.resources.where_of(index), context, kinds)
         for name, spec in role.handlers.items():
-            handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context)
+            handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context, kinds)
     _check_notify(entries, handlers)
     if secrets:
         entries = [_private(entry, secrets) for entry in entries]
@@ -82,36 +87,36 @@ def _private(entry: Entry, secrets: Redactor) -> Entry:
     return dataclasses.replace(entry, resource=dataclasses.replace(resource, private=True))
 
 
-def _split(item: Any, at: Location) -> tuple[str, Any, dict[str, Any]]:
+def _split(item: Any, at: Location, kinds: Registry = BUILT_IN) -> tuple[str, Any, dict[str, Any]]:
     if not isinstance(item, dict):
         raise InputError("a resource must be a mapping like `package: {name: nginx}`", at)
-    kinds = [k for k in item if k not in META_KEYS]
-    if len(kinds) != 1 or kinds[0] not in TYPES:
-        unknown = [k for k in kinds if k not in TYPES]
+    named = [k for k in item if k not in META_KEYS]
+    if len(named) != 1 or named[0] not in kinds:
+        unknown = [k for k in named if k not in kinds]
         what = f"unknown resource type {unknown[0]!r}" if unknown else "a resource needs exactly one type"
-        raise InputError(what, at, f"types: {', '.join(sorted(TYPES))}")
+        raise InputError(what, at, f"types: {', '.join(kinds.names())}")
     meta = {k: item[k] for k in item if k in META_KEYS}
-    return kinds[0], item[kinds[0]], meta
+    return named[0], item[named[0]], meta
 
 
 def _expand(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
-            context: dict[str, Any]) -> list[Entry]:
-    _, _, meta = _split(item, at)
+            context: dict[str, Any], kinds: Registry = BUILT_IN) -> list[Entry]:
+    _, _, meta = _split(item, at, kinds)
     if "for_each" not in meta:
-        entry = _entry(env, role, item, at, context)
+        entry = _entry(env, role, item, at, context, kinds)
         return [entry] if entry is not None else []
     items = _render(env, meta["for_each"], context, at)
     if isinstance(items, dict):
         items = [{"key": k, "value": v} for k, v in items.items()]
     if not isinstance(items, list):
         raise InputError(f"for_each must give a list or mapping, got {type(items).__name__}", at)
-    found = [_entry(env, role, item, at, {**context, "item": each}) for each in items]
+    found = [_entry(env, role, item, at, {**context, "item": each}, kinds) for each in items]
     return [e for e in found if e is not None]
 
 
 def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
-           context: dict[str, Any]) -> Any:
-    kind, args, meta = _split(item, at)
+           context: dict[str, Any], kinds: Registry = BUILT_IN) -> Any:
+    kind, args, meta = _split(item, at, kinds)
     when = meta.get("when")
     deferred = None
     if when is not None:
@@ -127,7 +132,7 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
     if kind == "template" or (kind == "file" and "src" in written):
         rendered = _with_source(env, role, kind, written, at, context)
     # only what the catalog itself added (a streamed source) may set internal arguments
-    resource = build(type_named(kind), rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
+    resource = build(kinds.named(kind), rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     return Entry(resource, role.name, at, notify, deferred)

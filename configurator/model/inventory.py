@@ -15,7 +15,7 @@ from configurator.model.loader import Mapping, Sequence, load_file
 from configurator.model.variables import Layer, layer
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles"}
+TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles", "resource_paths"}
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
             "command_timeout", "become", "gateway", "lock_wait"}
 HOST_KEYS = {"address", "vars", "vars_files", "roles"} | SSH_KEYS
@@ -75,6 +75,7 @@ class Inventory:
     hosts: dict[str, Host]
     groups: dict[str, Group]
     roles_path: tuple[Path, ...]
+    resource_paths: tuple[Path, ...] = ()  # folders of the project's own resource types (plugins)
 
     def select(self, pattern: str | None) -> list[Host]:
         """Hosts matching a --limit pattern: names, groups, globs, `!exclude`, comma-separated."""
@@ -155,15 +156,25 @@ def load(path: Path, read_vars: VarsLoader = load_file) -> Inventory:
     groups = _load_groups(data, path, read_vars)
     hosts = _load_hosts(data, base_ssh, inv_vars, groups, path, read_vars)
     roles_path = tuple((path.parent / p).resolve() for p in _names_or_paths(data.get("roles_path"), data))
-    return Inventory(path, hosts, groups, roles_path)
+    return Inventory(path, hosts, groups, roles_path, _resource_paths(data, path.parent))
 
 
-def _names_or_paths(value: Any, data: Mapping) -> list[str]:
+def _names_or_paths(value: Any, data: Mapping, key: str = "roles_path") -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in _expect(value, list, "roles_path", data.where_of("roles_path"))]
+    return [str(v) for v in _expect(value, list, key, data.where_of(key))]
+
+
+def _resource_paths(data: Mapping, base: Path) -> tuple[Path, ...]:
+    """The plugin folders, relative to the inventory like roles_path; each must exist."""
+    folders = [(base / Path(p).expanduser()).resolve()
+               for p in _names_or_paths(data.get("resource_paths"), data, "resource_paths")]
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(f"resource_paths: {folder} is not a folder", data.where_of("resource_paths"))
+    return tuple(folders)
 
 
 def _resolve_paths(ssh: Ssh, base: Path) -> Ssh:

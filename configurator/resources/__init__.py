@@ -1,8 +1,12 @@
-"""Resource types: each a frozen value with probe → plan → checks, registered by name."""
+"""Resource types: each a frozen value with probe → plan → checks, registered by name.
+
+A run's `Registry` adds a project's own types (see `plugins`) to the built-in TYPES, which never change.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass, field
 
 # type name in role.yml -> "module:Class" under configurator.resources; `template` is a File whose
 # content is rendered locally. Classes load on first use, so a run imports only the kinds it uses.
@@ -26,12 +30,38 @@ TYPES: dict[str, str] = {
 
 
 def type_named(name: str) -> type:
-    """The class registered as `name`: `type_named("package")` is `Package`."""
+    """The built-in class registered as `name`: `type_named("package")` is `Package`."""
     module, _, cls = TYPES[name].partition(":")
     found: type = getattr(importlib.import_module(f"configurator.resources.{module}"), cls)
     return found
 
 
 def all_types() -> dict[str, type]:
-    """Every registered name with its class (imports them all)."""
+    """Every built-in name with its class (imports them all)."""
     return {name: type_named(name) for name in TYPES}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The resource types one run knows: the built-ins, plus a project's plugins with the file each came from."""
+
+    plugins: dict[str, type] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # plugin type name -> its file (and entry point)
+
+    def __contains__(self, name: object) -> bool:
+        return name in TYPES or name in self.plugins
+
+    def names(self) -> list[str]:
+        """Every type name, sorted."""
+        return sorted({*TYPES, *self.plugins})
+
+    def named(self, name: str) -> type:
+        """The class of type `name` (a built-in loads on first use)."""
+        return self.plugins[name] if name in self.plugins else type_named(name)
+
+    def classes(self) -> dict[str, type]:
+        """Every name with its class (imports every built-in)."""
+        return {name: self.named(name) for name in self.names()}
+
+
+BUILT_IN = Registry()  # frozen and empty: no plugin can be added to it

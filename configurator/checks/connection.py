@@ -12,10 +12,14 @@ import secrets
 from typing import Any
 
 import testinfra.host
+from testinfra.backend.local import LocalBackend
 from testinfra.backend.paramiko import ParamikoBackend
 
 from configurator.connections import ssh as transport
+from configurator.connections.base import Connection as HostConnection
+from configurator.connections.shell import LOCKED
 from configurator.engine import hostpaths, probe
+from configurator.engine.executor import connect
 from configurator.errors import HostFailed
 from configurator.model.inventory import Host
 
@@ -59,14 +63,29 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
         return self.result(rc, cmd, stdout, stderr)
 
 
+class _Local(LocalBackend):  # type: ignore[misc]
+    """testinfra's local backend; with become (and not root), sudo never prompts."""
+
+    def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
+        user = self.quote(" -u %s", sudo_user) if sudo_user else ""
+        return str(self.quote(f"sudo -n{user} /bin/sh -c %s", command))
+
+
+def _backend(session: HostConnection, host: Host, sudo_password: str | None) -> Any:
+    """The testinfra backend over the session's own connection (SSH), or on this machine (local)."""
+    if isinstance(session, transport.Session):
+        return _Backend(session.client, host, sudo_password, session.user)
+    return _Local(sudo=host.ssh.become and session.user != "root")
+
+
 class Connection:
-    """One host's SSH connection for a whole verify run: a testinfra `host`, facts and the shared lock."""
+    """One host's connection for a whole verify run: a testinfra `host`, facts and the shared lock."""
 
     def __init__(self, host: Host, accept_new: bool = False, sudo_password: str | None = None,
-                 session: transport.Session | None = None) -> None:
+                 session: HostConnection | None = None) -> None:
         self.owned = session is None  # a session lent by `apply --verify` stays open for its owner
-        self.session = session or transport.connect(host, accept_new, sudo_password)
-        backend = _Backend(self.session.client, host, sudo_password, self.session.user)
+        self.session = session or connect(host, accept_new, sudo_password)
+        backend = _backend(self.session, host, sudo_password)
         self.host = testinfra.host.Host(backend)
         backend.set_host(self.host)
 
@@ -74,7 +93,7 @@ class Connection:
         """Read the facts, taking the host's shared lock so no apply changes the host while it is checked."""
         token = secrets.token_hex(6)
         result = self.session.run(probe.script([], token, facts=True), lock="s")
-        if result.status == transport.LOCKED:
+        if result.status == LOCKED:
             raise HostFailed("another configurator run holds the lock on this host; verify again when it is done")
         if result.status == hostpaths.UNSAFE_STATE:
             raise HostFailed(result.stderr.strip() or f"{hostpaths.STATE_DIR} is not root's own directory")

@@ -15,7 +15,7 @@ from configurator.checks.findings import Finding, HostDrift, StepView, findings
 from configurator.checks.results import CheckResult
 from configurator.checks.verify import load_checked_catalogs, verify_host
 from configurator.cli import arguments
-from configurator.connections.ssh import Session
+from configurator.connections.base import Connection as Session
 from configurator.engine import executor
 from configurator.model.catalog import Catalog
 from configurator.output import junit, report

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from configurator.checks.results import CheckResult, run_check
 from configurator.cli import arguments
-from configurator.connections.ssh import Session
+from configurator.connections.base import Connection as Session
 from configurator.engine import executor
 from configurator.engine.plan import applies
 from configurator.errors import ConfigureError, Unreachable

@@ -28,10 +28,12 @@ def remote(parser: argparse.ArgumentParser) -> None:
 
 
 def connection(parser: argparse.ArgumentParser) -> None:
-    """--forks and --accept-new."""
+    """--forks, --accept-new and --connection."""
     parser.add_argument("--forks", "-f", type=int, default=executor.DEFAULT_FORKS, help="hosts in parallel")
     parser.add_argument("--accept-new", action="store_true",
                         help="accept and record host keys never seen before (a changed key still fails)")
+    parser.add_argument("--connection", choices=["ssh", "local"], default="",
+                        help="reach every host this way; local: run on this machine (default: each host's own)")
 
 
 def become(parser: argparse.ArgumentParser) -> None:

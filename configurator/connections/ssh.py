@@ -1,48 +1,34 @@
 """SSH to one host: one connection, one remote shell, each script one round trip.
 
-The module that opens paramiko connections. A `Session` keeps a single `sh` running on the
-target (through sudo when asked); every `run()` sends one script on its stdin and reads until
-an end marker, so a converged host costs the connection plus one round trip.
+The module that opens paramiko connections. A `Session` (a `Connection`, framed as shell.py says)
+keeps a single `sh` running on the target (through sudo when asked); every `run()` sends one
+script on its stdin and reads until an end marker, so a converged host costs the connection plus
+one round trip.
 """
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import select
-import shlex
 import socket
 import threading
 import time
-import typing
-from dataclasses import dataclass
 
 import paramiko
 
 from configurator.connections.hostkeys import HostKeys
 from configurator.connections.route import Hop, Route, route
-from configurator.connections.stepend import STOP_WAIT, end_over, finish, mark, on_timeout
-from configurator.connections.streams import KEEP, Keep, Stream, last_lines
+from configurator.connections.shell import LOCKED, SUDO_PROMPT, SUDO_READY, Shell
+from configurator.connections.ssh_channel import SftpStage, end_over, finish
+from configurator.connections.streams import Stream
 from configurator.engine import hostpaths
 from configurator.errors import HostFailed, Unreachable
 from configurator.model.inventory import Host
 
 LOCK_DIR = hostpaths.STATE_DIR
-LOCKED = 75  # exit status of the first script when another run holds the host's lock
-SUDO_PROMPT = "CFG_SUDO_PROMPT:"
-SUDO_READY = "CFG_SUDO_READY"
 REFUSED_TRIES = 4
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 POLL = 0.2  # seconds between looks at the abort flag while a script runs
-
-
-@dataclass(frozen=True)
-class Result:
-    """What one script printed and its exit status."""
-
-    stdout: str
-    stderr: str
-    status: int
 
 
 def _socket(address: str, port: int, timeout: float) -> socket.socket:
@@ -155,10 +141,10 @@ def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> p
     raise Unreachable(f"bastion {hop} could not connect to {to.address}:{to.port}: Connect failed")
 
 
-class Session:
+class Session(Shell):
     """The remote shell of one host; `run()` is one round trip."""
 
-    abort: threading.Event | None = None  # once set (by whoever shares it), the running script is ended
+    transport_errors = (OSError, EOFError, paramiko.SSHException)
 
     def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
                  jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
@@ -170,6 +156,7 @@ class Session:
         self.user = user  # the user logged in as: the inventory's, else the ssh config's
         self.become = host.ssh.become and self.user != "root"
         self.sudo_password = sudo_password if self.become else None
+        self.stage: SftpStage | None = None
         self.channel = self._shell(self.become and bool(sudo_password))
         if self.sudo_password:
             self._sudo(self.sudo_password)
@@ -213,69 +200,26 @@ class Session:
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-    @property
-    def aborted(self) -> bool:
-        return self.abort is not None and self.abort.is_set()
-
-    def run(self, script: str, timeout: float | None = None, lock: str = "", keep: Keep = KEEP) -> Result:
-        """Run `script` in a subshell of the remote shell; `lock` ('x' or 's') takes the host lock first.
-
-        Each output stream is kept whole up to `keep.whole` bytes (the default suits a probe, whose
-        output is parsed), else cut to its first and last bytes."""
-        if self.aborted:
-            raise HostFailed("interrupted: nothing further was started on this host")
-        token = secrets.token_hex(8)
-        self.round_trips += 1
-        try:
-            self.channel.sendall(self._wrap(script, token, lock).encode("utf-8", "surrogateescape"))
-            return self._read(token, timeout or self.host.ssh.command_timeout, keep)
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            if self.channel.exit_status_ready():  # e.g. `sudo -n` refused before the script was sent
-                raise HostFailed(self._died(self._stderr_left())) from None
-            raise HostFailed(f"connection lost during a command: {exc or type(exc).__name__}") from None
-
-    def _wrap(self, script: str, token: str, lock: str) -> str:
-        head = ""
-        if not self.started:
-            self.started = True
-            head = f"export LC_ALL=C PATH={PATH}; umask 022\n"
-        # commands must not inherit the lock: a process left behind would hold it after the run; the
-        # mark in their environment follows them even into a new session (setsid), unlike a process group
-        body = f'( {mark(token)}; eval "$__cfg" ) </dev/null 9>&-'
-        if lock:
-            mode = "-s" if lock == "s" else "-x"
-            head += hostpaths.STATE_CHECK
-            body = (f'if [ -z "$__cfg_safe" ]; then (exit {hostpaths.UNSAFE_STATE}); '
-                    f'elif flock {mode} -w {int(self.host.ssh.lock_wait)} 9; then {body}; else (exit {LOCKED}); fi')
-        # a quoted assignment, not `$(cat <<EOF)`: no fork and exec on the host for each round trip
-        return (f"{head}__cfg={shlex.quote(script)}\n"
-                f"{body}; __rc=$?; {on_timeout(token)}; "
-                f"printf '\\nCFG_END_{token} %s\\n' $__rc; printf '\\nCFG_END_{token}\\n' >&2\n")
-
-    def _read(self, token: str, timeout: float, keep: Keep) -> Result:
-        out = Stream(f"\nCFG_END_{token} ".encode(), keep, status_line=True)
-        err = Stream(f"\nCFG_END_{token}\n".encode(), keep)
-        deadline = time.monotonic() + timeout
-        stopping = False
-        while not (out.done and err.done):
-            if self.aborted and not stopping:
-                stopping = True
-                self._end_step(token)
-                deadline = time.monotonic() + STOP_WAIT  # for the shell to print its end marker
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self._timed_out(token, timeout, stopping)
-            if not self._receive(out, err, left):
-                raise HostFailed(self._died(err.kept()))
-        if stopping:
-            finish(self.channel)
-            raise HostFailed(f"interrupted: the running step was stopped on the host (exit {out.status})")
-        return Result(_text(out.body().removeprefix(b"\n")), _text(err.body()), out.status)
-
     def _end_step(self, token: str) -> None:
         end_over(self.client, token, self.become, self.sudo_password, self.host.ssh.connect_timeout)
 
-    def _receive(self, out: Stream, err: Stream, left: float) -> bool:
+    def put(self, local: str) -> str:
+        """Stream `local` over SFTP into the staging folder; one round trip (and as many packets as it takes)."""
+        if self.stage is None:
+            self.stage = SftpStage(self.client)
+        remote = self.stage.put(local)
+        self.round_trips += 1
+        return remote
+
+    def unstage(self) -> None:
+        if self.stage is not None:
+            self.stage.close()
+            self.stage = None
+
+    def _send(self, data: bytes) -> None:
+        self.channel.sendall(data)
+
+    def _receive(self, out: Stream, err: Stream, wait: float) -> bool:
         """Feed what arrived, or wait a little for it; False when the remote shell is gone."""
         if self.channel.recv_ready():
             out.feed(self.channel.recv(65536))
@@ -284,23 +228,14 @@ class Session:
         elif self.channel.closed or self.channel.exit_status_ready():
             return False
         else:
-            select.select([self.channel], [], [], min(left, POLL))
+            select.select([self.channel], [], [], wait)
         return True
 
-    def _timed_out(self, token: str, timeout: float, stopping: bool) -> typing.NoReturn:
-        if not stopping:
-            self._end_step(token)  # closing the session alone would leave them running, holding on
-        self.close()
-        if stopping:
-            raise HostFailed("interrupted: the running step's shell did not return; the session was closed")
-        raise HostFailed(f"command timed out after {timeout:g}s; its processes were ended and the session closed")
+    def _finish(self) -> None:
+        finish(self.channel)
 
-    def _died(self, err: bytes) -> str:
-        detail = last_lines(_text(err), 1) or ["connection closed"]
-        if "a password is required" in detail[0]:
-            return (f"{detail[0]}: sudo needs a password for {self.user} here; "
-                    "give it with --ask-become-pass or --become-password-file")
-        return f"the remote shell ended unexpectedly: {detail[0]}"
+    def _gone(self) -> bool:
+        return self.channel.exit_status_ready()
 
     def _stderr_left(self) -> bytes:
         err = b""
@@ -315,5 +250,4 @@ class Session:
                 closing()
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+__all__ = ["LOCKED", "LOCK_DIR", "Session", "connect", "proxy_command"]

@@ -8,7 +8,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from configurator.connections.ssh import LOCK_DIR, LOCKED, Session
+from configurator.connections.base import Connection
+from configurator.connections.shell import LOCKED
 from configurator.connections.streams import OUTPUT_LINE, Keep, last_lines
 from configurator.connections.transfer import Stager
 from configurator.engine import hostpaths, probe
@@ -42,21 +43,21 @@ class Outcome:
         return sum(1 for _, status in self.steps if status in (StepStatus.CHANGED, StepStatus.PENDING))
 
 
-def observe(session: Session, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
+def observe(session: Connection, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
     """One round trip: (facts, pending handlers and) the probes of `entries`."""
     token = secrets.token_hex(6)
     lock = ("s" if check else "x") if first else ""
     result = session.run(probe.script([e.resource for e in entries], token, facts=first, batch=batch), lock=lock)
     if result.status == LOCKED:
         raise Locked("another configurator run holds the lock on this host "
-                     f"({LOCK_DIR}/lock); try again when it has finished")
+                     f"({hostpaths.STATE_DIR}/lock); try again when it has finished")
     if result.status == hostpaths.UNSAFE_STATE:
         raise HostFailed(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else
-                         f"{LOCK_DIR} is not a directory of root's with mode 0700")
+                         f"{hostpaths.STATE_DIR} is not a directory of root's with mode 0700")
     return probe.parse(result.stdout, token, [e.resource for e in entries], batch)
 
 
-def converge(session: Session, catalog: Catalog, check: bool, event: Event,
+def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
              stop: threading.Event | None = None) -> Outcome:
     """Bring one host to its catalog (or, with `check`, only say what would change)."""
     outcome = Outcome()
@@ -78,7 +79,7 @@ def converge(session: Session, catalog: Catalog, check: bool, event: Event,
     return outcome
 
 
-def with_details(session: Session, planned: list[Planned]) -> list[Planned]:
+def with_details(session: Connection, planned: list[Planned]) -> list[Planned]:
     """Re-probe, one by one and in one round trip, the changes a batched probe could not describe
     (the old content of a changed file, for its diff); a converged host never pays for it."""
     wanted = [n for n, p in enumerate(planned) if p.step.needs_detail]
@@ -105,7 +106,7 @@ def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: StepStatu
     event(catalog.host.name, item, status)
 
 
-def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], queued: list[str],
+def _apply_steps(session: Connection, catalog: Catalog, planned: list[Planned], queued: list[str],
                  outcome: Outcome, event: Event, stop: threading.Event) -> None:
     stager = Stager(session)
     try:
@@ -114,7 +115,7 @@ def _apply_steps(session: Session, catalog: Catalog, planned: list[Planned], que
         stager.close()
 
 
-def _apply_each(session: Session, stager: Stager, catalog: Catalog, planned: list[Planned], queued: list[str],
+def _apply_each(session: Connection, stager: Stager, catalog: Catalog, planned: list[Planned], queued: list[str],
                 outcome: Outcome, event: Event, stop: threading.Event) -> None:
     index = 0
     while index < len(planned):
@@ -158,7 +159,7 @@ def _batch(planned: list[Planned], index: int) -> list[Planned]:
     return group
 
 
-def _reprobe(session: Session, rest: list[Planned]) -> list[Planned]:
+def _reprobe(session: Connection, rest: list[Planned]) -> list[Planned]:
     """Decide the remaining steps on fresh state (one round trip)."""
     if not rest:
         return rest
@@ -174,7 +175,7 @@ def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: E
 def step_script(actions: list[Action], notify: list[str]) -> str:
     """Sh for one step: remember its handlers first (so a failure cannot lose them), then act."""
     token = secrets.token_hex(6)
-    lines = [f"[ -d {LOCK_DIR} ] || mkdir -m 0700 {LOCK_DIR}"]  # a builtin test: no process per step
+    lines = [f"[ -d {hostpaths.STATE} ] || mkdir -m 0700 {hostpaths.STATE}"]  # a builtin test: no process per step
     if any(isinstance(a, Upload) or a.at is not None for a in actions):
         lines.append(hostpaths.ACTOR.strip())
     lines += [f"printf '%s\\n' {quote(n)} >> {probe.PENDING}" for n in notify]
@@ -193,7 +194,7 @@ def _failure(stdout: str, stderr: str, status: int) -> str:
     return f"exit {status}: " + (" | ".join(text) if text else "no output")
 
 
-def _run_handlers(session: Session, catalog: Catalog, queued: list[str], outcome: Outcome,
+def _run_handlers(session: Connection, catalog: Catalog, queued: list[str], outcome: Outcome,
                   event: Event) -> None:
     """Run each queued handler once, in declaration order, then forget them on the host."""
     names = [h for h in catalog.handlers if h in queued]
@@ -208,7 +209,7 @@ def _run_handlers(session: Session, catalog: Catalog, queued: list[str], outcome
         stager.close()
 
 
-def _run_each_handler(session: Session, stager: Stager, catalog: Catalog, names: list[str],
+def _run_each_handler(session: Connection, stager: Stager, catalog: Catalog, names: list[str],
                       planned: list[Planned], outcome: Outcome, event: Event) -> None:
     for name, item in zip(names, planned, strict=True):
         actions = stager.staged(list(item.step.actions))

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from configurator.connections import ssh as transport
+from configurator.connections import local, ssh
+from configurator.connections.base import Connection
 from configurator.engine import converge as apply
 from configurator.engine import rollout
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
+from configurator.model.inventory import Host
 
 DEFAULT_FORKS = 64
 
@@ -39,10 +41,19 @@ class Options:
     accept_new: bool = False
     sudo_password: str | None = None
     # e.g. verify, given the host's open session once it was planned or converged; may set the status to "failed"
-    after: Callable[[Catalog, HostResult, transport.Session], None] | None = None
+    after: Callable[[Catalog, HostResult, Connection], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
     # set on a second Ctrl-C: end the running steps' processes on the hosts, release the host locks
     abort: threading.Event = field(default_factory=threading.Event)
+    connection: str = ""  # "local": every host on this machine (--connection local); else each host's own
+
+
+def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None,
+            abort: threading.Event | None = None, connection: str = "") -> Connection:
+    """The host's connection: a shell on this machine for `connection: local`, else SSH."""
+    if (connection or host.connection) == "local":
+        return local.connect(host, sudo_password, abort)
+    return ssh.connect(host, accept_new, sudo_password, abort)
 
 
 def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
@@ -51,7 +62,8 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
     started = time.monotonic()
     session = None
     try:
-        session = transport.connect(catalog.host, options.accept_new, options.sudo_password, options.abort)
+        session = connect(catalog.host, options.accept_new, options.sudo_password, options.abort,
+                          options.connection)
         result.nodelay = session.nodelay
         result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error

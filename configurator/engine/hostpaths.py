@@ -69,25 +69,39 @@ __cfg_actor() {
 }
 """
 
-# Runs in the remote shell before the host lock is taken: the lock and the pending handlers live
-# in the state directory, so it must be root's own. Opens the lock on fd 9 only when it is.
-STATE_CHECK = f"""
+STATE_VAR = "__cfg_dir"  # the shell variable holding the state directory, set by the first script
+STATE = f'"${{{STATE_VAR}:-{STATE_DIR}}}"'  # the state directory in sh (the default outside a session)
+
+
+def state_check(at: str, owner: int) -> str:
+    """sh, run before the host lock is taken, that opens the lock on fd 9 only when the directory `at`
+    (already quoted; it holds the lock and the pending handlers) is `owner`'s own: 0700, a real
+    directory, regular files in it."""
+    return f"""
 __cfg_state() {{
-  if [ ! -e {STATE_DIR} ] && [ ! -L {STATE_DIR} ]; then mkdir -m 0700 {STATE_DIR} || return 1; fi
-  __cfg_st=$(stat -c '%u %a %F' -- {STATE_DIR} 2>&1)
-  if [ "$__cfg_st" != "0 700 directory" ]; then
-    echo "configurator: {STATE_DIR} must be root's directory with mode 0700 (found: $__cfg_st); fix it by hand" >&2
+  if [ ! -e {at} ] && [ ! -L {at} ]; then mkdir -m 0700 {at} || return 1; fi
+  __cfg_st=$(stat -c '%u %a %F' -- {at} 2>&1)
+  if [ "$__cfg_st" != "{owner} 700 directory" ]; then
+    echo "configurator: "{at}" must be {_whose(owner)} directory with mode 0700 (found: $__cfg_st); fix it by hand" >&2
     return 1
   fi
   for __cfg_f in lock handlers.pending; do
-    if [ -L {STATE_DIR}/$__cfg_f ] || {{ [ -e {STATE_DIR}/$__cfg_f ] && [ ! -f {STATE_DIR}/$__cfg_f ]; }}; then
-      echo "configurator: {STATE_DIR}/$__cfg_f is not a regular file; remove it by hand" >&2
+    if [ -L {at}/$__cfg_f ] || {{ [ -e {at}/$__cfg_f ] && [ ! -f {at}/$__cfg_f ]; }}; then
+      echo "configurator: "{at}"/$__cfg_f is not a regular file; remove it by hand" >&2
       return 1
     fi
   done
 }}
-if __cfg_state; then exec 9>>{STATE_DIR}/lock; __cfg_safe=1; else __cfg_safe=; fi
+if __cfg_state; then exec 9>>{at}/lock; __cfg_safe=1; else __cfg_safe=; fi
 """
+
+
+def _whose(owner: int) -> str:
+    return "root's" if owner == 0 else f"uid {owner}'s"
+
+
+# the check of real runs: root's own /var/lib/configurator
+STATE_CHECK = state_check(STATE_DIR, 0)
 
 
 def acting(at: str, command: str, quoted_at: str) -> str:

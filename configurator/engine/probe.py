@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from configurator.connections.ssh import LOCK_DIR
+from configurator.engine import hostpaths
 from configurator.resources.base import Resource, field_lines
 
-PENDING = f"{LOCK_DIR}/handlers.pending"
+PENDING = f"{hostpaths.STATE}/handlers.pending"  # the session's state directory
 
 # `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five
 FACTS = r"""

@@ -18,7 +18,7 @@ NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles", "resource_paths"}
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
             "command_timeout", "become", "gateway", "lock_wait"}
-HOST_KEYS = {"address", "vars", "vars_files", "roles"} | SSH_KEYS
+HOST_KEYS = {"address", "connection", "vars", "vars_files", "roles"} | SSH_KEYS
 GROUP_KEYS = {"hosts", "children", "roles", "vars", "vars_files", "serial", "max_fail"}
 VarsLoader = Callable[[Path], Mapping]  # reads a vars file (the CLI's decrypts vault files)
 
@@ -51,6 +51,7 @@ class Host:
     roles: tuple[str, ...] = ()
     var_layers: tuple[Layer, ...] = ()
     where: Location = field(default=Location("<inventory>"), compare=False)
+    connection: str = "ssh"  # ssh | local (a shell on the machine running configure)
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,9 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
         own = _vars("host vars", spec, at, path.parent, read_vars) if isinstance(spec, Mapping) else \
             layer("host vars", None, at)
         layers = (inv_vars, *(groups[g].vars for g in in_groups), own)
-        hosts[name] = Host(name, address, ssh, in_groups, tuple(roles), layers, at)
+        kind = values.connection(spec.get("connection", "ssh"), f"host {name} connection",
+                                 spec.where_of("connection") if "connection" in spec else at)
+        hosts[name] = Host(name, address, ssh, in_groups, tuple(roles), layers, at, kind)
     return hosts
 
 

@@ -18,6 +18,7 @@ LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")  # RFC 1123: letters, dig
 HOST_HINT = "a host name (letters, digits and '-' between dots) or an IP address"
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$")  # POSIX names, user@domain, a trailing $ (Samba)
 SECONDS = {"connect_timeout", "command_timeout", "lock_wait"}
+CONNECTIONS = ("ssh", "local")
 
 
 def is_host(text: str) -> bool:
@@ -35,6 +36,13 @@ def check_address(value: str, what: str, at: Location | None = None) -> str:
     if not is_host(value):
         raise InputError(f"{what} {value!r} is not a host name or an IP address", at, HOST_HINT)
     return value
+
+
+def connection(value: object, what: str, at: Location | None = None) -> str:
+    """How a host is reached: `ssh` (the default) or `local` (the machine running configure)."""
+    if value not in CONNECTIONS:
+        raise InputError(f"{what} must be {' or '.join(CONNECTIONS)}, got {value!r}", at)
+    return str(value)
 
 
 def port(value: object, what: str, at: Location | None = None) -> int:

@@ -59,8 +59,8 @@ def test_step_script_uploads_atomically_and_records_handlers(private_dir, monkey
     script = step_script([Upload(str(path), b"x=1\n$(touch /tmp/pwned)\n", mode="0640",
                                  owner="", group="")], ["reload x"])
     script = script.replace("chown :", "true ")  # not root in unit tests: no chown
-    script = script.replace(f"mkdir -m 0700 {probe.LOCK_DIR}", "true")
-    done = run_sh(script.replace(f">> {probe.LOCK_DIR}/handlers.pending", f">> {tmp_path}/pending"))
+    script = script.replace(f"mkdir -m 0700 {hostpaths.STATE}", "true")
+    done = run_sh(script)
     assert done.returncode == 0, done.stderr
     assert path.read_bytes() == b"x=1\n$(touch /tmp/pwned)\n"
     assert oct(path.stat().st_mode & 0o777) == "0o640"

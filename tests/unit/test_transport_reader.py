@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from configurator.connections import shell, stepend
 from configurator.connections import ssh as transport
-from configurator.connections import stepend
 from configurator.connections.streams import KEEP, Keep, Stream, clip, last_lines
 from configurator.errors import HostFailed
 
@@ -143,7 +143,7 @@ def session(chunks: list[tuple[str, bytes]]) -> transport.Session:
 
 
 def test_a_run_reads_both_streams_in_one_round_trip_whatever_the_chunking(monkeypatch):
-    monkeypatch.setattr(transport.secrets, "token_hex", lambda size: TOKEN)
+    monkeypatch.setattr(shell.secrets, "token_hex", lambda size: TOKEN)
     out, err = b"line 1\nline 2" + OUT_MARK + b"4\n", b"warning" + ERR_MARK
     chunks = [("out", out[:9]), ("err", err[:4]), ("out", out[9:30]), ("err", err[4:20]), ("out", out[30:-1]),
               ("err", err[20:]), ("out", out[-1:])]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from configurator.engine import exitcodes
+
 
 @dataclass(frozen=True)
 class Location:
@@ -19,13 +21,13 @@ class Location:
 class ConfigureError(Exception):
     """Base of the errors shown to users without a traceback."""
 
-    exit_code = 1
+    exit_code = exitcodes.FAILED
 
 
 class InputError(ConfigureError):
     """Bad inventory, role, template or variable: reported before any connection."""
 
-    exit_code = 65
+    exit_code = exitcodes.INPUT
 
     def __init__(self, message: str, where: Location | None = None, hint: str = "") -> None:
         self.message = message
@@ -41,10 +43,10 @@ class InputError(ConfigureError):
 class HostFailed(ConfigureError):
     """A host could not be converged: a command failed or a validator refused."""
 
-    exit_code = 1
+    exit_code = exitcodes.FAILED
 
 
 class Unreachable(ConfigureError):
     """A host could not be connected to (refused, timed out, host key refused)."""
 
-    exit_code = 3
+    exit_code = exitcodes.UNREACHABLE

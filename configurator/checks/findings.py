@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from configurator.checks.history import Key
 from configurator.checks.results import CheckResult
+from configurator.engine.status import DriftStatus, StepStatus
 
-DRIFTED_STEPS = ("pending", "unknown")
+DRIFTED_STEPS = (StepStatus.PENDING, StepStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class StepView:
 
     id: str
     role: str
-    status: str
+    status: StepStatus
     summary: str = ""
     diff: str = ""
 
@@ -41,14 +42,17 @@ class Finding:
 
 @dataclass
 class HostDrift:
-    """One host's drift: status clean | drift | unreachable | error."""
+    """One host's drift: what was found, the steps check mode planned and the checks that ran."""
 
     host: str
-    status: str
+    status: DriftStatus
     error: str = ""
     steps: list[StepView] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = DriftStatus(self.status)  # a plain string becomes the enum
 
 
 def findings(host: str, steps: Sequence[StepView], checks: Sequence[CheckResult]) -> list[Finding]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "error", "skipped", "unreachable"]
+from configurator.engine.status import CheckStatus
+
+Status = CheckStatus
 Kind = Literal["resource", "role", "host"]
 
 
@@ -21,14 +23,17 @@ class CheckResult:
     kind: Kind
     subject: str  # the resource id (`file[/etc/x]`), the role test id, or `host` for connection problems
     role: str = ""
-    status: Status = "passed"
+    status: CheckStatus = CheckStatus.PASSED
     message: str = ""
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", CheckStatus(self.status))  # a plain string becomes the enum
 
     @property
     def failed(self) -> bool:
         """Whether this check counts as a verification failure."""
-        return self.status in ("failed", "error")
+        return self.status.failed
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -37,23 +42,35 @@ class CheckResult:
         return data
 
 
+def host_status(results: Sequence[CheckResult]) -> CheckStatus:
+    """passed | failed | unreachable for one host's checks."""
+    if any(r.status == CheckStatus.UNREACHABLE for r in results):
+        return CheckStatus.UNREACHABLE
+    return CheckStatus.FAILED if any(r.failed for r in results) else CheckStatus.PASSED
+
+
+def counts(results: Sequence[CheckResult], statuses: Sequence[CheckStatus] = tuple(CheckStatus)) -> dict[str, int]:
+    """How many checks ended in each of `statuses`."""
+    return {str(s): sum(r.status == s for r in results) for s in statuses}
+
+
 def run_check(test: Callable[[], None], **what: Any) -> CheckResult:
     """Call `test`; an AssertionError is a failure with its message, anything else an error."""
     import pytest  # imported on first use: `configure apply` should not pay for it at start-up
 
     started = time.monotonic()
-    status: Status = "passed"
+    status = CheckStatus.PASSED
     message = ""
     try:
         test()
     except AssertionError as exc:
-        status, message = "failed", str(exc) or "assertion failed (no message)"
+        status, message = CheckStatus.FAILED, str(exc) or "assertion failed (no message)"
     except pytest.skip.Exception as exc:
-        status, message = "skipped", str(exc.msg)
+        status, message = CheckStatus.SKIPPED, str(exc.msg)
     except pytest.fail.Exception as exc:
-        status, message = "failed", str(exc.msg)
+        status, message = CheckStatus.FAILED, str(exc.msg)
     except Exception as exc:  # noqa: BLE001 - a broken check must not hide the others
-        status, message = "error", _error(exc)
+        status, message = CheckStatus.ERROR, _error(exc)
     return CheckResult(status=status, message=message, seconds=time.monotonic() - started, **what)
 
 

@@ -1,35 +1,38 @@
-"""`configure verify`: testinfra checks generated from each host's resources, plus its roles' own tests."""
+"""Verify: testinfra checks generated from each host's resources, plus its roles' own tests.
+
+Verification is a hook of the one run (`engine.executor`): `apply --verify` and `drift` run it on
+the connection that planned or converged the host; `configure verify` runs it after only reading
+the facts (`executor.facts_only`).
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from configurator.checks.results import CheckResult, run_check
-from configurator.cli import arguments
+from configurator.checks.results import CheckResult, host_status, run_check
 from configurator.connections.base import Connection as Session
-from configurator.engine import executor
+from configurator.engine import executor, rollout
 from configurator.engine.plan import applies
+from configurator.engine.status import CheckStatus, HostStatus
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
-from configurator.output import junit, report
+from configurator.output.junit import headline
 
 if TYPE_CHECKING:  # testinfra and pytest load only when something is verified (apply stays fast to start)
     from configurator.checks import role_tests
     from configurator.checks.connection import Connection
 
-__all__ = ["AfterApply", "CheckResult", "add_parser", "exit_code", "verify_all", "verify_host"]
+__all__ = ["CheckResult", "Verifier", "verify_all", "verify_host"]
 
-PASSED, FAILED, UNREACHABLE = 0, 4, 3
-STATUSES = ("passed", "failed", "error", "skipped", "unreachable")
-Done = Callable[[str, list[CheckResult]], None]
+Show = Callable[[str, list[CheckResult]], None]  # (host, its results): e.g. print them as they come
+
+
+def _quiet(host: str, results: list[CheckResult]) -> None:
+    """Show nothing."""
 
 
 def role_vars(catalog: Catalog) -> dict[str, Any]:
@@ -44,20 +47,10 @@ def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
     return [t for role in catalog.roles for t in role_tests.discover(role.name, role.path)]
 
 
-def load_checked_catalogs(args: argparse.Namespace) -> list[Catalog]:
-    """The selected hosts' catalogs, role tests loaded: a bad test is bad input (exit 65) before any connection."""
-    from configurator.cli.commands import load_catalogs  # the CLI imports this module to register the command
-
-    _, catalogs = load_catalogs(args)
-    for catalog in catalogs:
-        load_role_tests(catalog)
-    return catalogs
-
-
 def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str] | None = None,
                 sudo_password: str | None = None, session: Session | None = None) -> list[CheckResult]:
-    """Connect once and run every generated check and role test of one host; never raises for host problems."""
-    name = catalog.host.name
+    """Run every generated check and role test of one host (on `session` when lent, else connecting once);
+    never raises for host problems."""
     try:
         tests = load_role_tests(catalog)
         from configurator.checks.connection import Connection
@@ -67,11 +60,16 @@ def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str
             seen = facts if session is not None and facts is not None else conn.facts()
             return _resource_checks(catalog, conn, seen) + _role_checks(catalog, conn, tests)
     except Unreachable as exc:
-        return [CheckResult(name, "connect", "host", "host", status="unreachable", message=str(exc))]
+        return [host_check(catalog.host.name, CheckStatus.UNREACHABLE, str(exc))]
     except ConfigureError as exc:
-        return [CheckResult(name, "connect", "host", "host", status="error", message=str(exc))]
+        return [host_check(catalog.host.name, CheckStatus.ERROR, str(exc))]
     except Exception as exc:  # noqa: BLE001 - one broken host never stops the others
-        return [CheckResult(name, "connect", "host", "host", status="error", message=f"{type(exc).__name__}: {exc}")]
+        return [host_check(catalog.host.name, CheckStatus.ERROR, f"{type(exc).__name__}: {exc}")]
+
+
+def host_check(host: str, status: CheckStatus, message: str) -> CheckResult:
+    """The one result of a host whose checks could not run (unreachable, or an error before the checks)."""
+    return CheckResult(host, "connect", "host", "host", status=status, message=message)
 
 
 def _resource_checks(catalog: Catalog, conn: Connection, facts: dict[str, str]) -> list[CheckResult]:
@@ -95,134 +93,62 @@ def _role_checks(catalog: Catalog, conn: Connection, tests: list[role_tests.Role
                                 "subject": test.id, "role": test.role}
         reason = test.skip_reason
         if reason is not None:
-            results.append(CheckResult(status="skipped", message=reason, **what))
+            results.append(CheckResult(status=CheckStatus.SKIPPED, message=reason, **what))
             continue
         results.append(run_check(partial(test.call, fixtures), **what))
     return results
 
 
-def verify_all(catalogs: Sequence[Catalog], forks: int = executor.DEFAULT_FORKS, accept_new: bool = False,
-               done: Done = lambda host, results: None, sudo_password: str | None = None,
-               ) -> dict[str, list[CheckResult]]:
-    """Verify hosts in parallel; host name -> its results, in inventory order."""
-    def one(catalog: Catalog) -> list[CheckResult]:
-        found = verify_host(catalog, accept_new, sudo_password=sudo_password)
-        done(catalog.host.name, found)
-        return found
+class Verifier:
+    """The run's `after` hook: verify each host on its own open connection once it was planned or converged.
 
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(catalogs)))) as pool:
-        found = list(pool.map(one, catalogs))
-    return {c.host.name: r for c, r in zip(catalogs, found, strict=True)}
-
-
-def host_status(results: Sequence[CheckResult]) -> str:
-    """passed | failed | unreachable for one host."""
-    if any(r.status == "unreachable" for r in results):
-        return "unreachable"
-    return "failed" if any(r.failed for r in results) else "passed"
-
-
-def counts(results: Sequence[CheckResult], statuses: Sequence[str] = STATUSES) -> dict[str, int]:
-    """How many checks ended in each of `statuses`."""
-    return {s: sum(r.status == s for r in results) for s in statuses}
-
-
-def exit_code(by_host: dict[str, list[CheckResult]]) -> int:
-    """4 when a check failed (or could not run), 3 when a host was unreachable, else 0."""
-    statuses = {host_status(r) for r in by_host.values()}
-    if "failed" in statuses:
-        return FAILED
-    return UNREACHABLE if "unreachable" in statuses else PASSED
-
-
-def as_json(by_host: dict[str, list[CheckResult]], redact: report.Redact = str) -> dict[str, Any]:
-    """The machine report of a verify run."""
-    hosts = []
-    for host, results in by_host.items():
-        checks = [{**r.as_dict(), "message": redact(r.message)} for r in results]
-        hosts.append({"host": host, "status": host_status(results), "checks": checks, "counts": counts(results)})
-    return {**report.json_head("verify"), "hosts": hosts}
-
-
-def junit_cases(by_host: dict[str, list[CheckResult]], redact: report.Redact = str) -> list[junit.Case]:
-    """One testcase per host and check, classname = host; an unreachable host is one errored case."""
-    status = {"unreachable": "error"}
-    return [junit.Case(r.host, r.name, status.get(r.status, r.status), redact(r.message), r.seconds)  # type: ignore[arg-type]
-            for results in by_host.values() for r in results]
-
-
-def lines(host: str, results: Sequence[CheckResult], verbose: int = 0) -> str:
-    """Console text for one host: failures with their reason (every check with -v), then a count line."""
-    out = []
-    for r in results:
-        if r.failed or r.status == "unreachable" or verbose:
-            reason = f": {r.message.strip()}" if r.message.strip() else ""
-            out.append(f"{host}: {r.status.upper():<11} {r.name}{reason}".replace("\n", "\n    "))
-    shown = counts(results, STATUSES[:-1])  # the host line itself says "unreachable"
-    out.append(f"{host}: {host_status(results)}  " + " ".join(f"{k}={v}" for k, v in shown.items()))
-    return "\n".join(out) + "\n"
-
-
-class AfterApply:
-    """The `executor.Options.after` hook of `configure apply --verify`: verify each host once it converged.
-
-    A host whose checks fail is marked failed (so a rolling run's failure budget sees it);
-    `exit_code` then turns the run's 1 into 4 when verification was the only failure.
+    With `fail_host` (apply --verify) a host whose checks fail is marked failed, so a rolling run's
+    failure budget sees it; `failed_hosts` then lets the exit code say 4 instead of 1.
     """
 
-    def __init__(self, accept_new: bool = False, sudo_password: str | None = None,
-                 write: Callable[[str], object] = sys.stdout.write, verbose: int = 0) -> None:
+    def __init__(self, accept_new: bool = False, sudo_password: str | None = None, show: Show = _quiet,
+                 fail_host: bool = True) -> None:
         self.accept_new = accept_new
         self.sudo_password = sudo_password
-        self.write = write
-        self.verbose = verbose
+        self.show = show
+        self.fail_host = fail_host
         self.results: dict[str, list[CheckResult]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, catalog: Catalog, result: executor.HostResult, session: Session) -> None:
-        started = time.monotonic()
         found = verify_host(catalog, self.accept_new, result.outcome.facts, self.sudo_password, session)
         with self._lock:
             self.results[catalog.host.name] = found
-        self.write(lines(catalog.host.name, found, self.verbose))
-        bad = [r for r in found if r.failed or r.status == "unreachable"]
-        if bad:
-            result.status = "failed"
-            result.error = f"verify: {len(bad)} checks failed (first: {bad[0].name}: {junit.headline(bad[0].message)})"
-        result.seconds += time.monotonic() - started
+        self.show(catalog.host.name, found)
+        bad = [r for r in found if r.failed or r.status == CheckStatus.UNREACHABLE]
+        if bad and self.fail_host:
+            result.status = HostStatus.FAILED
+            result.error = f"verify: {len(bad)} checks failed (first: {bad[0].name}: {headline(bad[0].message)})"
 
-    def exit_code(self, results: Sequence[executor.HostResult], code: int) -> int:
-        """4 instead of 1 when every failed host failed only its verification."""
-        verify_failed = {h for h, r in self.results.items() if host_status(r) != "passed"}
-        others = {r.host for r in results if r.status == "failed"} - verify_failed
-        return FAILED if code == 1 and verify_failed and not others else code
+    def failed_hosts(self) -> set[str]:
+        """The hosts whose verification did not pass."""
+        return {h for h, r in self.results.items() if host_status(r) != CheckStatus.PASSED}
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    """verify."""
-    catalogs = load_checked_catalogs(args)
-    redact = args.redactor.redact
-    console = report.Console(verbose=args.verbose, redact=redact)
-    password = arguments.become_password(args)
-    by_host = verify_all(catalogs, args.forks, args.accept_new,
-                         lambda host, results: console.write(lines(host, results, args.verbose)), password)
-    if args.json:
-        report.write_json(args.json, as_json(by_host, redact))
-    if args.junit:
-        junit.write(args.junit, "configure verify", junit_cases(by_host, redact))
-    code = exit_code(by_host)
-    ran = [r for results in by_host.values() for r in results if r.kind != "host"]
-    unreachable = sum(host_status(r) == "unreachable" for r in by_host.values())
-    console.write(f"\nverify: {len(by_host)} hosts ({unreachable} unreachable), {len(ran)} checks, "
-                  f"{sum(r.failed for r in ran)} failed; exit {code}\n")
-    return code
+def verify_all(catalogs: Sequence[Catalog], options: executor.RunOptions,
+               show: Show = _quiet) -> dict[str, list[CheckResult]]:
+    """Verify hosts in parallel: the run reads each host's facts, the hook checks it; host name ->
+    its results, in inventory order."""
+    hook = Verifier(options.accept_new, options.sudo_password, fail_host=False)
+    found: dict[str, list[CheckResult]] = {}
+
+    def done(result: executor.HostResult) -> None:
+        verified = result.host in hook.results
+        found[result.host] = hook.results[result.host] if verified else [not_verified(result)]
+        show(result.host, found[result.host])
+
+    plan = rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
+    executor.run_all(plan, replace(options, check=True, work=executor.facts_only, after=hook),
+                     lambda host, item, status: None, done)
+    return {c.host.name: found[c.host.name] for c in catalogs}
 
 
-def add_parser(subparsers: Any, text: str) -> None:
-    """Register `configure verify`."""
-    p = subparsers.add_parser("verify", help=text)
-    arguments.remote(p)
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
-    p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
-    p.add_argument("--verbose", "-v", action="count", default=0, help="list passing checks too")
-    p.set_defaults(func=cmd_verify)
+def not_verified(result: executor.HostResult) -> CheckResult:
+    """The check result of a host the run could not verify (unreachable, locked, failed)."""
+    status = CheckStatus.UNREACHABLE if result.status == HostStatus.UNREACHABLE else CheckStatus.ERROR
+    return host_check(result.host, status, result.error)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from configurator import vault
+from configurator.cli.vault import add_password_option
 from configurator.engine import executor
 from configurator.errors import InputError
 
@@ -17,7 +19,7 @@ def targets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", "-l", help="hosts or groups: names, globs, !exclude, comma-separated")
     parser.add_argument("--var", "-e", action="append", default=[], metavar="NAME=VALUE",
                         help="set a variable (highest precedence); the value is read as YAML")
-    vault.add_password_option(parser)
+    add_password_option(parser)
 
 
 def remote(parser: argparse.ArgumentParser) -> None:
@@ -68,3 +70,21 @@ def _read_password(args: argparse.Namespace) -> str | None:
     if not text:
         raise InputError(f"the become password file {path} is empty")
     return text
+
+
+def run_options(args: argparse.Namespace, check: bool = False, **more: Any) -> executor.RunOptions:
+    """The library's typed run options from a command over remote hosts (apply, check, verify, drift)."""
+    return executor.RunOptions(check=check, forks=args.forks, accept_new=args.accept_new,
+                               sudo_password=become_password(args), connection=args.connection, **more)
+
+
+def targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace], int],
+             *positional: str, over_hosts: bool = False) -> argparse.ArgumentParser:
+    """A subcommand over the inventory (and over its hosts: connection and become options) with extra
+    positionals (`name?` optional)."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=text)
+    (remote if over_hosts else targets)(p)
+    for word in positional:
+        p.add_argument(word.rstrip("?"), nargs="?" if word.endswith("?") else None)
+    p.set_defaults(func=func)
+    return p

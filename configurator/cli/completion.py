@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 BASH = """# bash completion for configure; install: configure completion bash > /etc/bash_completion.d/configure
 _configure() {{
@@ -44,3 +45,18 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
                       f'[ ${{#COMPREPLY[@]}} -gt 0 ] && return; fi ;;' for name, words in subs.items())
     bash = BASH.format(commands=" ".join(sorted(subs)), cases=cases)
     return bash if shell == "bash" else ZSH.format(bash=bash)
+
+
+def add_parser(sub: Any, name: str, text: str) -> None:
+    """Register `configure completion bash|zsh`."""
+    p = sub.add_parser(name, help=text)
+    p.add_argument("shell", choices=["bash", "zsh"])
+    p.set_defaults(func=cmd_completion)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """Print the completion script."""
+    from configurator.cli.commands import build_parser  # every command's parser, loaded in full
+
+    print(script(build_parser(), args.shell), end="")
+    return 0

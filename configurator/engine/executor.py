@@ -12,6 +12,7 @@ from configurator.connections import local, ssh
 from configurator.connections.base import Connection
 from configurator.engine import converge as apply
 from configurator.engine import rollout
+from configurator.engine.status import HostStatus, StepStatus
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
 from configurator.model.inventory import Host
@@ -24,24 +25,38 @@ class HostResult:
     """The result of one host's run."""
 
     host: str
-    status: str = "ok"  # ok | changed | pending | failed | unreachable | skipped
+    status: HostStatus = HostStatus.OK
     outcome: apply.Outcome = field(default_factory=apply.Outcome)
     error: str = ""
     round_trips: int = 0
     seconds: float = 0.0
     nodelay: bool = False
 
+    def __post_init__(self) -> None:
+        self.status = HostStatus(self.status)  # a plain string from a caller becomes the enum
+
+
+Work = Callable[[Connection, Catalog, bool, apply.Event, threading.Event], apply.Outcome]
+After = Callable[[Catalog, HostResult, Connection], None]
+
+
+def facts_only(session: Connection, catalog: Catalog, check: bool, event: apply.Event,
+               stop: threading.Event) -> apply.Outcome:
+    """The work of a run that only looks (verify): the host's shared lock and its facts, nothing planned."""
+    return apply.Outcome(facts=apply.observe(session, [], first=True, check=True).facts)
+
 
 @dataclass(frozen=True)
-class Options:
-    """How to run: check mode, parallelism, host-key policy, sudo password."""
+class RunOptions:
+    """How to run: check mode, parallelism, host-key policy, sudo password, the work and its hook."""
 
     check: bool = False
     forks: int = DEFAULT_FORKS
     accept_new: bool = False
     sudo_password: str | None = None
-    # e.g. verify, given the host's open session once it was planned or converged; may set the status to "failed"
-    after: Callable[[Catalog, HostResult, Connection], None] | None = None
+    # e.g. verify, given the host's open session once it was planned or converged; may set the status to failed
+    after: After | None = None
+    work: Work = apply.converge  # what is done on each connected host: converge (or check), or facts_only
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no new work
     # set on a second Ctrl-C: end the running steps' processes on the hosts, release the host locks
     abort: threading.Event = field(default_factory=threading.Event)
@@ -56,7 +71,7 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
     return ssh.connect(host, accept_new, sudo_password, abort)
 
 
-def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResult:
+def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostResult:
     """Converge (or check) one host; every failure is caught and reported on the result."""
     result = HostResult(catalog.host.name)
     started = time.monotonic()
@@ -65,18 +80,18 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
         session = connect(catalog.host, options.accept_new, options.sudo_password, options.abort,
                           options.connection)
         result.nodelay = session.nodelay
-        result.outcome = apply.converge(session, catalog, options.check, event, options.stop)
+        result.outcome = options.work(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error
         result.status = _status(result, options.check)
-        if options.after is not None and result.status in ("ok", "changed", "pending"):
+        if options.after is not None and result.status.reached:
             result.round_trips = session.round_trips  # what the apply cost, before the hook adds its own
             options.after(catalog, result, session)  # on the same connection, still holding the host lock
     except Unreachable as exc:
-        result.status, result.error = "unreachable", str(exc)
+        result.status, result.error = HostStatus.UNREACHABLE, str(exc)
     except (ConfigureError, apply.Locked) as exc:
-        result.status, result.error = "failed", str(exc)
+        result.status, result.error = HostStatus.FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug or transport fault must fail this host only
-        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        result.status, result.error = HostStatus.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
         if session is not None:
             result.round_trips = result.round_trips or session.round_trips
@@ -85,36 +100,36 @@ def run_host(catalog: Catalog, options: Options, event: apply.Event) -> HostResu
     return result
 
 
-def _status(result: HostResult, check: bool) -> str:
+def _status(result: HostResult, check: bool) -> HostStatus:
     if result.error:
-        return "failed"
+        return HostStatus.FAILED
     if result.outcome.changed or result.outcome.handlers:
-        return "pending" if check else "changed"
-    if any(s == "unknown" for _, s in result.outcome.steps):
-        return "pending"
-    return "ok"
+        return HostStatus.PENDING if check else HostStatus.CHANGED
+    if any(s == StepStatus.UNKNOWN for _, s in result.outcome.steps):
+        return HostStatus.PENDING
+    return HostStatus.OK
 
 
-def run_all(plan: rollout.Plan, options: Options, event: apply.Event,
+def run_all(plan: rollout.Plan, options: RunOptions, event: apply.Event,
             done: Callable[[HostResult], None] = lambda r: None) -> list[HostResult]:
     """Run batch after batch, hosts of a batch in parallel; stop when the failure budget is spent."""
     results: list[HostResult] = []
     failures = 0
     for batch in plan.batches:
         if options.stop.is_set():
-            results += [HostResult(c.host.name, "skipped", error="not started: interrupted") for c in batch]
+            results += [HostResult(c.host.name, HostStatus.SKIPPED, error="not started: interrupted") for c in batch]
             continue
         if failures > plan.max_fail:
-            results += [HostResult(c.host.name, "skipped", error="not started: an earlier batch failed "
+            results += [HostResult(c.host.name, HostStatus.SKIPPED, error="not started: an earlier batch failed "
                                    f"({failures} failed hosts, max_fail {plan.max_fail})") for c in batch]
             continue
         found = _run_batch(list(batch), options, event, done)
-        failures += sum(1 for r in found if r.status in ("failed", "unreachable"))
+        failures += sum(1 for r in found if r.status.counts_as_failure)
         results += found
     return results
 
 
-def _run_batch(catalogs: list[Catalog], options: Options, event: apply.Event,
+def _run_batch(catalogs: list[Catalog], options: RunOptions, event: apply.Event,
                done: Callable[[HostResult], None]) -> list[HostResult]:
     def one(catalog: Catalog) -> HostResult:
         result = run_host(catalog, options, event)
@@ -133,15 +148,4 @@ def _run_batch(catalogs: list[Catalog], options: Options, event: apply.Event,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def exit_code(results: list[HostResult], detailed: bool, check: bool) -> int:
-    """The documented exit code: 1 failed, 3 unreachable, 2 pending/changed (when asked), else 0."""
-    statuses = {r.status for r in results}
-    if statuses & {"failed", "skipped"}:
-        return 1
-    if "unreachable" in statuses:
-        return 3
-    if "pending" in statuses and check:
-        return 2
-    if "changed" in statuses and detailed:
-        return 2
-    return 0
+Options = RunOptions  # the name callers used before the typed options of verify and drift

@@ -7,7 +7,6 @@ apt-cacher-ng proxy on the bridge.  Needs root on Linux.
 
 from __future__ import annotations
 
-from .command import add_parser
 from .errors import SandboxError
 from .host import run_in
 from .lifecycle import down, load, up
@@ -19,7 +18,6 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxHost",
-    "add_parser",
     "down",
     "load",
     "run_in",

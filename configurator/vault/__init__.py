@@ -1,4 +1,4 @@
-"""Encrypted vars files: `configure vault encrypt|decrypt|edit|view FILE` and their loading.
+"""Encrypted vars files and their loading (the `configure vault` command is configurator.cli.vault).
 
 Vars files are encrypted with AES-256-GCM under a scrypt key (cipher), the passphrase comes
 from --vault-password-file, $CONFIGURE_VAULT_PASSWORD or a prompt (passphrase), files are
@@ -10,11 +10,10 @@ plaintext only in a private tmpfs folder (editing). Values loaded from a vault a
 from __future__ import annotations
 
 from .cipher import Envelope, ScryptParams, decrypt, derive_key, encrypt, forget_keys, is_vault, open_vault, parse
-from .command import add_parser
 from .editing import edit, private_dir
 from .errors import VaultError
 from .files import load_vars_file, read_file, write_atomic
-from .passphrase import ENV_VAR, PassphraseSource, add_password_option, source_from_args
+from .passphrase import ENV_VAR, PassphraseSource
 
 __all__ = [
     "ENV_VAR",
@@ -22,8 +21,6 @@ __all__ = [
     "PassphraseSource",
     "ScryptParams",
     "VaultError",
-    "add_parser",
-    "add_password_option",
     "decrypt",
     "derive_key",
     "edit",
@@ -35,6 +32,5 @@ __all__ = [
     "parse",
     "private_dir",
     "read_file",
-    "source_from_args",
     "write_atomic",
 ]

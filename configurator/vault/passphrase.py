@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 from collections import abc
@@ -72,14 +71,3 @@ def _terminal() -> bool:
     except OSError:
         return False
     return True
-
-
-def add_password_option(parser: argparse.ArgumentParser) -> None:
-    """The --vault-password-file option (for `vault` and for every command that loads vars files)."""
-    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
-                        help=f"read the vault passphrase from FILE (before ${ENV_VAR}, before the prompt)")
-
-
-def source_from_args(args: argparse.Namespace) -> PassphraseSource:
-    """The passphrase source chosen on the command line."""
-    return PassphraseSource(getattr(args, "vault_password_file", None))

@@ -11,6 +11,7 @@ from configurator.checks import drift
 from configurator.checks.findings import HostDrift, StepView, findings
 from configurator.checks.history import classify
 from configurator.checks.results import CheckResult
+from configurator.output import drift as reports
 from configurator.output import junit
 from configurator.output.markdown import clip, fence, render
 
@@ -62,7 +63,7 @@ def test_exit_code(statuses, code):
 
 
 def test_junit_fails_exactly_the_drifted_resources_and_checks():
-    cases = drift.junit_cases(drifted(), str)
+    cases = reports.junit_cases(drifted(), str)
     failed = {(c.classname, c.name) for c in cases if c.status == "failed"}
     assert failed == {("node9", "file[/etc/a]"), ("node9", "service[nginx]"),
                       ("node9", "demo/tests/test_x.py::test_http")}
@@ -76,7 +77,7 @@ def test_junit_fails_exactly_the_drifted_resources_and_checks():
 def test_json_names_findings_with_their_state_and_redacts():
     hosts = drifted()
     classes = classify([f.key for f in hosts[0].findings], {("node9", "service[nginx]"): "t0"}, ["node9", "node10"])
-    data = json.loads(json.dumps(drift.as_json(hosts, classes, "t1", lambda s: s.replace("hunter2", "***"))))
+    data = json.loads(json.dumps(reports.as_json(hosts, classes, "t1", lambda s: s.replace("hunter2", "***"))))
     nine = data["hosts"][0]
     assert [(f["subject"], f["state"], f["since"]) for f in nine["findings"]] == [
         ("file[/etc/a]", "new", "t1"), ("service[nginx]", "still", "t0"),

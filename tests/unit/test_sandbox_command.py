@@ -4,13 +4,14 @@ import argparse
 
 import pytest
 
-from configurator.sandbox import SandboxError, add_parser, down, status, up
+from configurator.cli.sandbox import add_parser
+from configurator.sandbox import SandboxError, down, status, up
 from configurator.sandbox.proxy import config_text, write_config
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="configure")
-    add_parser(top.add_subparsers(dest="command"), "local test hosts")
+    add_parser(top.add_subparsers(dest="command"), "sandbox", "local test hosts")
     return top
 
 

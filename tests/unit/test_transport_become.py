@@ -11,6 +11,7 @@ import pytest
 from configurator.cli import arguments
 from configurator.cli import commands as cli
 from configurator.connections import ssh as transport
+from configurator.engine import executor
 from configurator.errors import HostFailed, InputError
 from configurator.model.inventory import Host, Ssh
 from configurator.output import redaction
@@ -75,7 +76,7 @@ def test_apply_reads_the_file_once_passes_the_password_on_and_redacts_it(tmp_pat
     inv = tmp_path / "inv.yml"
     inv.write_text("hosts: {a: {address: 192.0.2.1}}\n")
     seen = []
-    monkeypatch.setattr(cli.executor, "run_all", lambda plan, options, *a, **k: seen.append(options) or [])
+    monkeypatch.setattr(executor, "run_all", lambda plan, options, *a, **k: seen.append(options) or [])
     redactors: list[cli.redaction.Redactor] = []
     real_redactor = cli.redaction.Redactor
     monkeypatch.setattr(cli.redaction, "Redactor", lambda: redactors.append(real_redactor()) or redactors[-1])

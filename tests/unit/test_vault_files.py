@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from configurator.cli import commands as cli
+from configurator.cli.vault import add_parser
 from configurator.errors import InputError
 from configurator.model.loader import Mapping
 from configurator.output.redaction import Redactor
@@ -17,7 +18,6 @@ from configurator.vault import (
     PassphraseSource,
     ScryptParams,
     VaultError,
-    add_parser,
     decrypt,
     encrypt,
     load_vars_file,

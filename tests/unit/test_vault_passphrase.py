@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from configurator.vault import ENV_VAR, PassphraseSource, VaultError, add_password_option, source_from_args
+from configurator.cli.vault import add_password_option, source_from_args
+from configurator.vault import ENV_VAR, PassphraseSource, VaultError
 
 
 def prompter(*answers: str) -> tuple[Callable[[str], str], list[str]]:

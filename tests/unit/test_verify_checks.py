@@ -9,11 +9,12 @@ import pytest
 import testinfra
 
 from configurator.checks import role_tests, verify
-from configurator.checks.results import CheckResult, run_check
-from configurator.engine import executor
+from configurator.checks.results import CheckResult, host_status, run_check
+from configurator.engine import executor, exitcodes
 from configurator.errors import InputError, Location
 from configurator.model.catalog import Catalog, Entry
 from configurator.model.inventory import Host, Ssh
+from configurator.output import verify as view
 from configurator.resources.file import File, Link
 
 
@@ -139,12 +140,12 @@ def result(host: str, status: str, kind: str = "resource") -> CheckResult:
     ({"a": [result("a", "unreachable", "host")], "b": [result("b", "failed")]}, 4),
 ])
 def test_exit_code(by_host, code):
-    assert verify.exit_code(by_host) == code
+    assert exitcodes.verify(host_status(r) for r in by_host.values()) == code
 
 
 def test_junit_has_one_case_per_host_and_check_with_the_host_as_class():
-    cases = verify.junit_cases({"a": [result("a", "passed"), result("a", "failed")],
-                                "b": [result("b", "unreachable", "host")]})
+    cases = view.junit_cases({"a": [result("a", "passed"), result("a", "failed")],
+                              "b": [result("b", "unreachable", "host")]})
     assert [(c.classname, c.status) for c in cases] == [("a", "passed"), ("a", "failed"), ("b", "error")]
 
 
@@ -152,7 +153,7 @@ def test_junit_has_one_case_per_host_and_check_with_the_host_as_class():
 def test_console_lines_show_failures_with_reasons(verbose, shown):
     results = [CheckResult("a", "ok check", "resource", "s"),
                CheckResult("a", "svc check", "resource", "s", status="failed", message="not running\nat all")]
-    text = verify.lines("a", results, verbose)
+    text = view.lines("a", results, verbose)
     assert [line.split()[1] for line in text.splitlines() if line.startswith("a: ") and "=" not in line] == shown
     assert "a: FAILED      svc check: not running\n    at all" in text
     assert text.endswith("a: failed  passed=1 failed=1 error=0 skipped=0\n")
@@ -165,7 +166,8 @@ def test_console_lines_show_failures_with_reasons(verbose, shown):
     ({"a": "unreachable"}, {}, 3, 3),
 ])
 def test_after_apply_exit_code(statuses, verified, code, expected):
-    hook = verify.AfterApply(write=lambda text: None)
+    hook = verify.Verifier()
     hook.results = {h: [result(h, s)] for h, s in verified.items()}
     results = [executor.HostResult(h, s) for h, s in statuses.items()]
-    assert hook.exit_code(results, code) == expected
+    assert exitcodes.apply(results) == code  # the code before verification is taken into account
+    assert exitcodes.apply(results, verify_failed=hook.failed_hosts()) == expected

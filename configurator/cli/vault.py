@@ -1,4 +1,4 @@
-"""The `configure vault encrypt|decrypt|edit|view FILE` subcommands."""
+"""`configure vault encrypt|decrypt|edit|view FILE`, and the vault passphrase option of every command."""
 
 from __future__ import annotations
 
@@ -7,11 +7,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cipher import decrypt, encrypt, is_vault
-from .editing import edit
-from .errors import VaultError
-from .files import mode_of, read_file, write_atomic
-from .passphrase import add_password_option, source_from_args
+from configurator.vault import ENV_VAR, PassphraseSource, VaultError, decrypt, edit, encrypt, is_vault
+from configurator.vault.files import mode_of, read_file, write_atomic
+
+ACTIONS = (("encrypt", "encrypt a plain file"),
+           ("decrypt", "decrypt a vault file (writes plaintext, mode 0600)"),
+           ("edit", "edit a vault file in $EDITOR; plaintext only on tmpfs"),
+           ("view", "print a vault file's plaintext"))
+
+
+def add_password_option(parser: argparse.ArgumentParser) -> None:
+    """The --vault-password-file option (for `vault` and for every command that loads vars files)."""
+    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
+                        help=f"read the vault passphrase from FILE (before ${ENV_VAR}, before the prompt)")
+
+
+def source_from_args(args: argparse.Namespace) -> PassphraseSource:
+    """The passphrase source chosen on the command line."""
+    return PassphraseSource(getattr(args, "vault_password_file", None))
 
 
 def cmd_encrypt(args: argparse.Namespace) -> int:
@@ -56,17 +69,17 @@ def cmd_edit(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: Any) -> None:
+COMMANDS = {"encrypt": cmd_encrypt, "decrypt": cmd_decrypt, "edit": cmd_edit, "view": cmd_view}
+
+
+def add_parser(subparsers: Any, name: str = "vault", text: str = "encrypt, decrypt, edit or view a vars file") -> None:
     """Register `vault encrypt|decrypt|edit|view FILE` on an argparse subparsers object."""
-    parser = subparsers.add_parser("vault", help="encrypt, decrypt, edit or view a vars file")
+    parser = subparsers.add_parser(name, help=text)
     actions = parser.add_subparsers(dest="vault_action", required=True)
-    for name, func, text in (("encrypt", cmd_encrypt, "encrypt a plain file"),
-                             ("decrypt", cmd_decrypt, "decrypt a vault file (writes plaintext, mode 0600)"),
-                             ("edit", cmd_edit, "edit a vault file in $EDITOR; plaintext only on tmpfs"),
-                             ("view", cmd_view, "print a vault file's plaintext")):
-        sub = actions.add_parser(name, help=text, description=text)
+    for action, help_text in ACTIONS:
+        sub = actions.add_parser(action, help=help_text, description=help_text)
         sub.add_argument("file", type=Path, metavar="FILE")
         add_password_option(sub)
-        if name in ("encrypt", "decrypt"):
+        if action in ("encrypt", "decrypt"):
             sub.add_argument("--output", "-o", type=Path, metavar="OUT", help="write here instead of in place")
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=COMMANDS[action])

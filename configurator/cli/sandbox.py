@@ -1,4 +1,4 @@
-"""The ``configure sandbox up|down|status`` subcommands."""
+"""`configure sandbox up|down|status`: local Debian test hosts (needs root)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import cgroup
-from .errors import SandboxError
-from .lifecycle import down, up
-from .status import status
+from configurator.sandbox import cgroup
+from configurator.sandbox.errors import SandboxError
+from configurator.sandbox.lifecycle import down, up
+from configurator.sandbox.status import status
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -64,9 +64,9 @@ def guarded(func: Command) -> Command:
     return run
 
 
-def add_parser(subparsers: Any, text: str) -> None:
+def add_parser(subparsers: Any, name: str = "sandbox", text: str = "local Debian test hosts (needs root)") -> None:
     """Register ``sandbox up|down|status`` on an argparse subparsers object."""
-    parser = subparsers.add_parser("sandbox", help=text)
+    parser = subparsers.add_parser(name, help=text)
     actions = parser.add_subparsers(dest="sandbox_action", required=True)
     up_parser = actions.add_parser("up", help="boot the hosts (idempotent)")
     up_parser.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")

@@ -1,0 +1,121 @@
+"""`configure apply` and `configure check`: parse, run the hosts, report, pick the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from configurator.cli import arguments
+from configurator.cli.commands import load_catalogs
+from configurator.engine import executor, exitcodes, rollout
+from configurator.output import report
+
+if TYPE_CHECKING:
+    from configurator.checks.verify import Verifier
+
+
+def add_parser(sub: Any, name: str, text: str) -> None:
+    """Register `configure apply` or `configure check`."""
+    p = arguments.targeted(sub, name, text, cmd_apply, over_hosts=True)
+    p.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
+    p.add_argument("--verbose", "-v", action="count", default=0)
+    p.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
+    p.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
+    p.set_defaults(check=name == "check")
+    if name == "apply":
+        p.add_argument("--check", action="store_true", help="same as `configure check`")
+        p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when changes were made")
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask (apply never asks today)")
+        p.add_argument("--verify", action="store_true",
+                       help="verify each host after it converged; a failure stops the next batch (exit 4)")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """apply / check."""
+    started = time.monotonic()
+    inv, catalogs = load_catalogs(args)
+    console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
+                             color=False if args.no_color else None, record=bool(args.svg))
+    options = arguments.run_options(args, check=args.check)
+    verifier = _verifier(args, options, console)
+    if verifier is not None:
+        options = replace(options, after=verifier)
+    verb = "check" if args.check else "apply"
+    with _ctrl_c(options), console.progress([c.host.name for c in catalogs], verb) as advance:
+        results = executor.run_all(rollout.batches(catalogs, inv), options, console.step, done=advance)
+        if args.check:
+            console.plan_view(results)
+        console.recap(results, time.monotonic() - started)
+        _write_reports(args, console, results)
+    if options.abort.is_set():
+        console.write("interrupted twice: the running steps were stopped on the hosts and their locks released\n")
+    elif options.stop.is_set():
+        console.write("interrupted: hosts finished their current step and started nothing new\n")
+    return exitcodes.apply(results, check=args.check, detailed=getattr(args, "detailed_exitcode", False),
+                           verify_failed=verifier.failed_hosts() if verifier is not None else (),
+                           interrupted=options.stop.is_set() or options.abort.is_set())
+
+
+@contextlib.contextmanager
+def _ctrl_c(options: executor.RunOptions) -> Iterator[None]:
+    """Ctrl-C once: hosts finish their step and start nothing new; twice: the running steps are
+    stopped on the hosts. Later ones change nothing (and, the run ending, raise nothing)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    count = 0
+
+    def interrupted(signum: int, frame: object) -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            options.stop.set()
+            os.write(2, b"configure: interrupted: finishing the running steps (Ctrl-C again stops them)\n")
+        elif count == 2:
+            options.abort.set()
+            os.write(2, b"configure: interrupted again: stopping the running steps on the hosts\n")
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        # once interrupted the run is ending: a late Ctrl-C must not raise, nor kill the process while
+        # Python shuts down (its own handlers are reset to the default then; an ignored signal stays ignored)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if count else previous)
+
+
+def _verifier(args: argparse.Namespace, options: executor.RunOptions, console: report.Console) -> Verifier | None:
+    """The per-host verification of `apply --verify` (none for check)."""
+    if not getattr(args, "verify", False) or args.check:
+        return None
+    from configurator.checks.verify import Verifier
+    from configurator.output import verify as view
+
+    return Verifier(options.accept_new, options.sudo_password,
+                    show=lambda host, found: console.write(view.lines(host, found, args.verbose)))
+
+
+def _write_reports(args: argparse.Namespace, console: report.Console, results: list[executor.HostResult]) -> None:
+    """The pictures (--svg), the JSON report (--json) and the JUnit file (--junit) asked for."""
+    verb = "check" if args.check else "apply"
+    if args.svg:
+        from configurator.output import liveview
+
+        console.save_svg(args.svg, title=f"configure {verb}")
+        liveview.save_picture(results, verb, str(args.svg.with_name(args.svg.stem + "-hosts.svg")))
+    if args.json:
+        report.write_json(args.json, report.as_json(results, verb, args.redactor.redact))
+    if args.junit:
+        from configurator.output import junit
+
+        junit.write(args.junit, f"configure {verb}", report.junit_cases(results, args.redactor.redact))

@@ -1,0 +1,75 @@
+"""Reports of a drift run: the JSON document, the JUnit cases and the three files of `--report DIR`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from configurator.checks import history
+from configurator.checks.findings import Finding, HostDrift
+from configurator.engine import exitcodes
+from configurator.engine.status import DriftStatus
+from configurator.output import junit, report
+
+Redact = Callable[[str], str]
+NOT_CHECKED = (DriftStatus.UNREACHABLE, DriftStatus.ERROR)
+
+
+def as_json(hosts: Sequence[HostDrift], classes: history.Classes, at: str, redact: Redact) -> dict[str, Any]:
+    """The machine report of a drift run."""
+    def finding(f: Finding) -> dict[str, Any]:
+        return {"kind": f.kind, "subject": f.subject, "role": f.role, "state": classes.state(f.key),
+                "since": classes.still.get(f.key, at), "summary": redact(f.summary), "diff": redact(f.diff),
+                "checks": [{"name": n, "message": redact(m)} for n, m in f.checks]}
+
+    entries = [{"host": h.host, "status": h.status, "error": redact(h.error),
+                "findings": [finding(f) for f in h.findings]} for h in hosts]
+    resolved = [{"host": host, "subject": subject, "since": since}
+                for (host, subject), since in sorted(classes.resolved.items())]
+    code = exitcodes.drift(h.status for h in hosts)
+    return {**report.json_head("drift"), "at": at, "previous_run": classes.previous_run, "exit_code": code,
+            "summary": summary(hosts, classes), "hosts": entries, "resolved": resolved}
+
+
+def summary(hosts: Sequence[HostDrift], classes: history.Classes) -> dict[str, int]:
+    """Counts for the top of every report."""
+    found = [f for h in hosts for f in h.findings]
+    statuses = [h.status for h in hosts]
+    return {"hosts": len(hosts), "drifted_hosts": statuses.count(DriftStatus.DRIFT), "findings": len(found),
+            "resources": sum(f.kind == "resource" for f in found), "checks": sum(f.kind != "resource" for f in found),
+            "new": len(classes.new), "still": len(classes.still), "resolved": len(classes.resolved),
+            "unreachable": statuses.count(DriftStatus.UNREACHABLE), "errors": statuses.count(DriftStatus.ERROR)}
+
+
+def junit_cases(hosts: Sequence[HostDrift], redact: Redact) -> list[junit.Case]:
+    """A testcase per resource and role test of each host; drifted ones fail, unreachable hosts error."""
+    cases: list[junit.Case] = []
+    for h in hosts:
+        if h.status in NOT_CHECKED:
+            cases.append(junit.Case(h.host, "host", "error", redact(f"{h.status}: {h.error}")))
+            continue
+        by_subject = {f.subject: f for f in h.findings}
+        subjects = [s.id for s in h.steps] + [c.subject for c in h.checks]
+        for subject in dict.fromkeys(subjects):
+            f = by_subject.get(subject)
+            seconds = sum(c.seconds for c in h.checks if c.subject == subject)
+            cases.append(junit.Case(h.host, subject, "failed" if f else "passed",
+                                    redact(_evidence(f)) if f else "", seconds))
+    return cases
+
+
+def _evidence(f: Finding) -> str:
+    parts = [f"drift: {f.summary}"] if f.summary else []
+    parts += [f"{name}: {message}" for name, message in f.checks]
+    if f.diff:
+        parts.append(f.diff)
+    return "\n".join(parts)
+
+
+def write_reports(folder: Path, hosts: Sequence[HostDrift], classes: history.Classes, at: str,
+                  redact: Redact, markdown: str) -> None:
+    """drift.json, drift.xml and drift.md in `folder`."""
+    report.write_json(folder / "drift.json", as_json(hosts, classes, at, redact))
+    junit.write(folder / "drift.xml", "configure drift", junit_cases(hosts, redact))
+    report.write_text(folder / "drift.md", markdown)

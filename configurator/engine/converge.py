@@ -18,7 +18,7 @@ from configurator.engine.plan import Planned, applies, decide_all
 from configurator.engine.status import StepStatus
 from configurator.errors import HostFailed
 from configurator.model.catalog import Catalog, Entry
-from configurator.resources.package import merge_installs
+from configurator.resources.base import PlanStatus
 
 Event = Callable[[str, Planned, StepStatus], None]  # (host, planned step, outcome)
 # a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
@@ -133,7 +133,7 @@ def _apply_each(session: Connection, stager: Stager, catalog: Catalog, planned: 
             _fail_rest(outcome, catalog, planned[index:], event, failed=0)
             return
         group = _batch(planned, index)
-        actions = stager.staged(merge_installs([a for g in group for a in g.step.actions]))
+        actions = stager.staged(_merged(group))
         notify = [n for g in group for n in g.entry.notify]
         result = session.run(step_script(actions, notify), timeout=_timeout(actions), keep=STEP_OUTPUT)
         if result.status != 0:
@@ -148,15 +148,22 @@ def _apply_each(session: Connection, stager: Stager, catalog: Catalog, planned: 
 
 
 def _batch(planned: list[Planned], index: int) -> list[Planned]:
-    """A changed package step with the changed package steps right after it (one apt run)."""
+    """A changed step with the changed steps of its type right after it, when the type merges them
+    (packages: one apt run)."""
     group = [planned[index]]
-    if planned[index].entry.resource.type != "package":
+    kind = type(planned[index].entry.resource)
+    if not kind.merges:
         return group
     for item in planned[index + 1:]:
-        if item.entry.resource.type != "package" or item.step.status != "change":
+        if type(item.entry.resource) is not kind or item.step.status != PlanStatus.CHANGE:
             break
         group.append(item)
     return group
+
+
+def _merged(group: list[Planned]) -> list[Action]:
+    """The actions of a group of steps, as its type merges them into one run."""
+    return type(group[0].entry.resource).merge([a for g in group for a in g.step.actions])
 
 
 def _reprobe(session: Connection, rest: list[Planned]) -> list[Planned]:

@@ -8,7 +8,7 @@ from typing import Any
 from configurator.model import templates
 from configurator.model.catalog import Entry
 from configurator.model.context import with_facts
-from configurator.resources.base import Step, unknown
+from configurator.resources.base import Step, Unreadable, unknown
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,16 @@ def applies(entry: Entry, facts: dict[str, str], context: dict[str, Any]) -> boo
     return bool(templates.expression(env, entry.when, with_facts(context, facts), entry.where))
 
 
-def decide(entry: Entry, observed: str) -> Planned:
-    """Plan one entry; a resource that cannot read its state is `unknown`, never a crash."""
+def decide(entry: Entry, observed: Any) -> Planned:
+    """Plan one entry from its parsed state; a resource that cannot read its state is `unknown`, never a crash."""
+    if isinstance(observed, Unreadable):
+        return Planned(entry, unknown(observed.reason))
     try:
         return Planned(entry, entry.resource.plan(observed))
     except (ValueError, KeyError, IndexError) as exc:
         return Planned(entry, unknown(f"could not read the observed state: {exc}"))
 
 
-def decide_all(entries: list[Entry], states: tuple[str, ...]) -> list[Planned]:
-    """Plan every entry from its probe output."""
+def decide_all(entries: list[Entry], states: tuple[Any, ...]) -> list[Planned]:
+    """Plan every entry from its observed state."""
     return [decide(entry, text) for entry, text in zip(entries, states, strict=True)]

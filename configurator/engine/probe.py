@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from configurator.engine import hostpaths
-from configurator.resources.base import Resource, field_lines
+from configurator.resources.base import Resource, Unreadable, field_lines, read
 
 PENDING = f"{hostpaths.STATE}/handlers.pending"  # the session's state directory
+
+Group = list[tuple[int, Resource[Any]]]  # resources probed by one command, with their places in the list
 
 # `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five
 FACTS = r"""
@@ -25,21 +28,22 @@ echo "user=$(id -un)"
 
 @dataclass(frozen=True)
 class Observed:
-    """What one probe round trip saw."""
+    """What one probe round trip saw: each resource's state, parsed once (Unreadable when it could not be)."""
 
     facts: dict[str, str]
     pending: tuple[str, ...]
-    states: tuple[str, ...]
+    states: tuple[Any, ...]
 
 
-def groups(resources: Sequence[Resource], batch: bool = True) -> list[list[tuple[int, Resource]]]:
-    """Resources probed together, one command for many (e.g. one `stat` for every file), by class."""
-    found: dict[type, list[tuple[int, Resource]]] = {}
+def groups(resources: Sequence[Resource[Any]], batch: bool = True) -> list[Group]:
+    """Resources probed together, one command for many (e.g. one `stat` for every file), by type name:
+    a type's variants (`template` is a `file`) share its batch."""
+    found: dict[str, Group] = {}
     if not batch:
         return []
     for index, resource in enumerate(resources):
-        if getattr(resource, "batched", False):
-            found.setdefault(type(resource), []).append((index, resource))
+        if resource.batched:
+            found.setdefault(resource.type, []).append((index, resource))
     return list(found.values())
 
 
@@ -50,16 +54,16 @@ def mark(token: str, number: int) -> str:
     return f"@@{token}:b{number}"
 
 
-def script(resources: Sequence[Resource], token: str, facts: bool = True, batch: bool = True) -> str:
+def script(resources: Sequence[Resource[Any]], token: str, facts: bool = True, batch: bool = True) -> str:
     """One sh script that prints facts, pending handlers and each probe between markers."""
     parts = []
     if facts:
         parts += [f"printf '@@{token} facts\\n'", FACTS]
         parts += [f"printf '\\n@@{token} pending\\n'", f"if [ -s {PENDING} ]; then cat {PENDING} 2>/dev/null; fi"]
-    parts += sorted({getattr(type(r), "prelude", "") for r in resources} - {""})
+    parts += sorted({r.prelude for r in resources} - {""})
     batched = groups(resources, batch)
     for number, group in enumerate(batched):
-        many = type(group[0][1]).batch_probe([r for _, r in group], mark(token, number))  # type: ignore[attr-defined]
+        many = type(group[0][1]).batch_probe([r for _, r in group], mark(token, number))
         # a brace group, not a subshell (one fork less): batch_probe bodies never exit, cd or set options
         parts += [f"printf '\\n@@{token} b{number}\\n'", f"{{ {many.strip()}\n}} 2>/dev/null"]
     alone = set(range(len(resources))) - {i for group in batched for i, _ in group}
@@ -70,21 +74,32 @@ def script(resources: Sequence[Resource], token: str, facts: bool = True, batch:
     return "\n".join(parts) + "\n"
 
 
-def parse(stdout: str, token: str, resources: Sequence[Resource], batch: bool = True) -> Observed:
-    """Split a probe's output back into facts, pending handlers and per-resource text."""
+def parse(stdout: str, token: str, resources: Sequence[Resource[Any]], batch: bool = True) -> Observed:
+    """Split a probe's output back into facts, pending handlers and each resource's state."""
     sections: dict[str, str] = {}
     pieces = re.split(rf"(?:^|\n)@@{token} (\w+)\n", stdout)
     for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
         sections[name] = body
-    states = {i: sections[str(i)] for i in range(len(resources)) if str(i) in sections}
+    states = {i: read(resources[i], sections[str(i)]) for i in range(len(resources)) if str(i) in sections}
     for number, group in enumerate(groups(resources, batch)):
         if f"b{number}" in sections:
-            split = type(group[0][1]).batch_parse(  # type: ignore[attr-defined]
-                [r for _, r in group], sections[f"b{number}"], mark(token, number))
-            states.update({i: text for (i, _), text in zip(group, split, strict=True)})
+            states.update(zip((i for i, _ in group), _batch_states(group, sections[f"b{number}"], mark(token, number)),
+                              strict=True))
     missing = [i for i in range(len(resources)) if i not in states]
     if missing:
         raise ValueError(f"probe output is missing {len(missing)} sections (first: {missing[0]})")
     facts = field_lines(sections.get("facts", ""))
     pending = tuple(line for line in sections.get("pending", "").split("\n") if line.strip())
     return Observed(facts, pending, tuple(states[i] for i in range(len(resources))))
+
+
+def _batch_states(group: Group, text: str, marker: str) -> list[Any]:
+    """The states `batch_parse` reads from one batch's output; all Unreadable when it cannot."""
+    members = [r for _, r in group]
+    try:
+        found = type(members[0]).batch_parse(members, text, marker)
+    except (ValueError, KeyError, IndexError) as exc:
+        return [Unreadable(f"could not read the batched probe: {exc}")] * len(members)
+    if len(found) != len(members):
+        return [Unreadable("the batched probe did not describe every resource")] * len(members)
+    return list(found)

@@ -30,7 +30,7 @@ STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP in
 class Entry:
     """A resource in a host's catalog, with its origin, handlers to notify and deferred condition."""
 
-    resource: Resource
+    resource: Resource[Any]
     role: str
     where: Location
     notify: tuple[str, ...] = ()
@@ -129,10 +129,11 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
         raise InputError(f"{kind} needs a mapping of arguments", at)
     written = {k: _render(env, v, context, where(args, k, at)) for k, v in args.items()}
     rendered = written
-    if kind == "template" or (kind == "file" and "src" in written):
-        rendered = _with_source(env, role, kind, written, at, context)
+    cls = kinds.named(kind)
+    if issubclass(cls, Resource) and cls.source_folder and (cls.renders_source or "src" in written):
+        rendered = _with_source(env, role, kind, cls, written, at, context)
     # only what the catalog itself added (a streamed source) may set internal arguments
-    resource = build(kinds.named(kind), rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
+    resource = build(cls, rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     return Entry(resource, role.name, at, notify, deferred)
@@ -148,14 +149,15 @@ def _render(env: jinja2.Environment, value: Any, context: dict[str, Any], at: Lo
     return value
 
 
-def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, args: dict[str, Any],
-                 at: Location, context: dict[str, Any]) -> dict[str, Any]:
+def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, cls: type[Resource[Any]],
+                 args: dict[str, Any], at: Location, context: dict[str, Any]) -> dict[str, Any]:
+    """`src` read from the role's folder for `cls`: rendered, streamed from disk, or as bytes."""
     args = dict(args)
     src = args.pop("src", None)
     if not isinstance(src, str) or not src:
-        raise InputError(f"{kind} needs `src`: a file in the role's {kind}s/ folder", at)
-    path = role.sources.get((kind, src)) or _source(role, kind, src, at)
-    if kind == "template":
+        raise InputError(f"{kind} needs `src`: a file in the role's {cls.source_folder}/ folder", at)
+    path = role.sources.get((cls.source_folder, src)) or _source(role, cls.source_folder, src, at)
+    if cls.renders_source:
         args["content"] = templates.render_file(env, path, context, role.texts)
     elif path.stat().st_size > STREAM_OVER:
         args["source"], args["source_sha256"] = str(path), _sha256_of(path)  # streamed, never held in memory
@@ -164,15 +166,15 @@ def _with_source(env: jinja2.Environment, role: roles_mod.Role, kind: str, args:
     return args
 
 
-def _source(role: roles_mod.Role, kind: str, src: str, at: Location) -> Path:
-    """The file `src` names inside the role's templates/ or files/ folder (remembered on the role)."""
-    folder = role.path / ("templates" if kind == "template" else "files")
+def _source(role: roles_mod.Role, name: str, src: str, at: Location) -> Path:
+    """The file `src` names inside the role's folder `name` (templates/, files/), remembered on the role."""
+    folder = role.path / name
     path = (folder / src).resolve()
     if Path(src).is_absolute() or ".." in Path(src).parts or not path.is_relative_to(folder.resolve()):
         raise InputError(f"src {src!r} must be a relative path inside {folder}", at, "'..' is not allowed")
     if not path.is_file():
         raise InputError(f"src {src!r} not found in {folder}", at)
-    role.sources[(kind, src)] = path
+    role.sources[(name, src)] = path
     return path
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from typing import Any
 
-# type name in role.yml -> "module:Class" under configurator.resources; `template` is a File whose
-# content is rendered locally. Classes load on first use, so a run imports only the kinds it uses.
+from configurator.resources.base import Resource
+
+# type name in role.yml -> "module:Class" under configurator.resources, each a subclass of
+# resources.base.Resource. Classes load on first use, so a run imports only the kinds it uses.
 TYPES: dict[str, str] = {
     "package": "package:Package",
     "service": "service:Service",
     "file": "file:File",
-    "template": "file:File",
+    "template": "template:Template",
     "directory": "file:Directory",
-    "link": "file:Link",
+    "link": "link:Link",
     "line": "line:Line",
     "user": "user:User",
     "group": "group:Group",
@@ -29,14 +32,16 @@ TYPES: dict[str, str] = {
 }
 
 
-def type_named(name: str) -> type:
+def type_named(name: str) -> type[Resource[Any]]:
     """The built-in class registered as `name`: `type_named("package")` is `Package`."""
     module, _, cls = TYPES[name].partition(":")
-    found: type = getattr(importlib.import_module(f"configurator.resources.{module}"), cls)
+    found = vars(importlib.import_module(f"configurator.resources.{module}"))[cls]
+    if not (isinstance(found, type) and issubclass(found, Resource)):
+        raise TypeError(f"resource type {name!r} ({TYPES[name]}) is not a subclass of Resource")
     return found
 
 
-def all_types() -> dict[str, type]:
+def all_types() -> dict[str, type[Resource[Any]]]:
     """Every built-in name with its class (imports them all)."""
     return {name: type_named(name) for name in TYPES}
 

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from configurator.engine.actions import quote
 
 # What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
 ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One name's answer from an account database: its entry, None when there is no such name, or an error."""
+
+    entry: str | None = None
+    error: str = ""  # why the database did not answer ("" when it did)
+
+
+def lookup(fields: dict[str, str], key: str) -> Lookup:
+    """The answer `one` printed as `key=<entry>`, `key=absent` or `key_error=<rc>`."""
+    if key in fields:
+        return Lookup(None if fields[key] == "absent" else fields[key])
+    return Lookup(None, fields.get(f"{key}_error", "not read"))
 
 
 def name_problems(what: str, name: str) -> list[str]:
@@ -39,16 +55,16 @@ def results(text: str, mark: str) -> list[tuple[list[str], str]]:
     return [([e for e in parts[i].split("\n") if ":" in e], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
-def matched(key: str, names: Sequence[str], results: list[tuple[list[str], str]]) -> list[str]:
-    """Per name, the line `one` prints for it: `key=<entry>`, `key=absent` or `key_error=<rc>`."""
+def matched(names: Sequence[str], results: list[tuple[list[str], str]]) -> list[Lookup]:
+    """Per name, what `one` would have said of it."""
     entries, status = results[0] if results else ([], "missing")
     if status not in ("0", "2"):
-        return [f"{key}_error={status}"] * len(names)
+        return [Lookup(None, status)] * len(names)
     unique = list(dict.fromkeys(names))
     if status == "0" and len(entries) == len(unique):  # one entry per name, in order
         by_name = dict(zip(unique, entries, strict=True))
     else:
         by_name = {entry.split(":", 1)[0]: entry for entry in entries}
     # an entry under another name than asked (NSS aliases) makes the missing ones unsure
-    gone = f"{key}_error=unmatched" if set(by_name) - set(unique) else f"{key}=absent"
-    return [f"{key}={by_name[n]}" if n in by_name else gone for n in names]
+    gone = Lookup(None, "unmatched") if set(by_name) - set(unique) else Lookup()
+    return [Lookup(by_name[n]) if n in by_name else gone for n in names]

@@ -10,7 +10,7 @@ from configurator.resources.base import Check, Step
 
 
 @dataclass(frozen=True)
-class Block(textfile.ReadOncePerFile):
+class Block(textfile.TextFileResource):
     """Lines kept between `# BEGIN <marker>` and `# END <marker>` in a text file.
 
     Example: `block: {path: /etc/hosts, marker: "configurator hosts", content: "10.0.0.1 db\\n"}`
@@ -55,10 +55,7 @@ class Block(textfile.ReadOncePerFile):
         """The block as it should appear, markers included."""
         return [self.begin, *textfile.split(self.content), self.end]
 
-    def probe(self) -> str:
-        return textfile.probe(self.path)
-
-    def plan(self, observed: str) -> Step:
+    def plan(self, observed: textfile.TextState) -> Step:
         return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:

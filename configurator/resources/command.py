@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from configurator.engine.actions import Run, command_line, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 
 GUARD_TIMEOUT = 60  # seconds for one unless/onlyif command during the probe
 # timeout(1) and sh exit codes meaning "the guard did not run to completion", not "false"
@@ -14,7 +14,15 @@ _NOT_RUN = "124|125|126|127|137"
 
 
 @dataclass(frozen=True)
-class Command:
+class Guards:
+    """What the guards decided on the host: run, skip or error (None: they printed nothing), and why."""
+
+    decision: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Command(Resource[Guards]):
     """A command (an argv list, not a shell string) run as root unless its guards skip it.
 
     Example: `command: {argv: [/usr/local/sbin/init-db], creates: /var/lib/db/.initialised}`
@@ -97,11 +105,14 @@ class Command:
                 f"  case $c in {_NOT_RUN}) d=error r={quote(shown + ' did not complete')}\" (exit $c)\";;\n"
                 f"  0) {success};;\n  *) {failure};;\n  esac\nfi")
 
-    def plan(self, observed: str) -> Step:
+    def parse(self, text: str) -> Guards:
+        seen = field_lines(text)
+        return Guards(seen.get("decision"), seen.get("reason", ""))
+
+    def plan(self, observed: Guards) -> Step:
         if not self.guarded:
             return change("runs every time (no creates/unless/onlyif)", self.action())
-        seen = field_lines(observed)
-        decision, reason = seen.get("decision"), seen.get("reason", "")
+        decision, reason = observed.decision, observed.reason
         if decision == "run":
             return change(f"would run: {command_line(self.argv)}", self.action())
         if decision == "skip":

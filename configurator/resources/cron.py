@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from configurator.resources.accounts import name_problems
-from configurator.resources.base import Check, Step
-from configurator.resources.file import File
+from configurator.resources.base import Check, Resource, Step
+from configurator.resources.file import File, FileState
 
 CRON_DIR = "/etc/cron.d"
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # cron ignores names with dots or other characters
@@ -19,7 +19,7 @@ HEADER = "# managed by configurator: local changes are overwritten\n"
 
 
 @dataclass(frozen=True)
-class Cron:
+class Cron(Resource[FileState]):
     """A cron job in /etc/cron.d/<name> (mode 0644, root:root).
 
     Example: `cron: {name: backup, schedule: "30 2 * * *", command: /usr/local/bin/backup}`
@@ -81,7 +81,10 @@ class Cron:
     def probe(self) -> str:
         return self.file().probe()
 
-    def plan(self, observed: str) -> Step:
+    def parse(self, text: str) -> FileState:
+        return self.file().parse(text)
+
+    def plan(self, observed: FileState) -> Step:
         return self.file().plan(observed)
 
     def checks(self) -> list[Check]:

@@ -1,15 +1,16 @@
-"""Files, directories and symlinks: content, owner, group, mode, presence."""
+"""Files and directories: content, owner, group, mode, presence."""
 
 from __future__ import annotations
 
 import base64
 import difflib
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from configurator.engine.actions import Run, Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
 from configurator.resources.private import noted, private_mode
 
@@ -19,15 +20,38 @@ DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content d
 STAT = "stat -c 'type=%F\nmode=%a\nowner=%U\ngroup=%G' -- \"$p\""
 
 
-# a new link under a random name (ln -s never follows or replaces what is there), renamed over the path
-LINK_SWITCH = ('t=$(mktemp -u -p "$3" .cfg-link-XXXXXXXXXX) && ln -s -- "$1" "$t" && '
-               '{ mv -fT -- "$t" "$2" || { rm -f -- "$t"; exit 1; }; }')
+
+@dataclass(frozen=True)
+class PathState:
+    """A path's type (`absent`, `regular file`, `directory`, `link`...), mode, owner and group."""
+
+    kind: str = ""
+    mode: str = ""
+    owner: str = ""
+    group: str = ""
 
 
-def _as_text(fields: dict[str, str] | None) -> str:
+@dataclass(frozen=True)
+class FileState(PathState):
+    """A path as File sees it: with the content's sha256, and the content itself when it was sent."""
+
+    sha256: str = ""
+    content: bytes | None = None
+
+
+def path_state(fields: dict[str, str] | None) -> PathState:
+    """The state `stat` described in `type=`/`mode=`/... fields (None: the path does not exist)."""
     if fields is None:
-        return "type=absent\n"
-    return "".join(f"{key}={value}\n" for key, value in fields.items())
+        return PathState("absent")
+    return PathState(fields.get("type", ""), fields.get("mode", ""), fields.get("owner", ""), fields.get("group", ""))
+
+
+def file_state(fields: dict[str, str] | None) -> FileState:
+    """File's state from probe fields; old content arrives as base64 and is decoded here, once."""
+    path = path_state(fields)
+    fields = fields or {}
+    content = base64.b64decode(fields["content_b64"]) if "content_b64" in fields else None
+    return FileState(path.kind, path.mode, path.owner, path.group, fields.get("sha256", ""), content)
 
 
 def content_diff(path: str, old: bytes | None, new: bytes) -> str:
@@ -44,25 +68,25 @@ def content_diff(path: str, old: bytes | None, new: bytes) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def metadata_actions(path: str, seen: dict[str, str], mode: str | None, owner: str | None,
+def metadata_actions(path: str, seen: PathState, mode: str | None, owner: str | None,
                      group: str | None) -> tuple[list[str], list[Run]]:
     """What differs in mode/owner/group and the commands that fix it."""
     notes: list[str] = []
     actions: list[Run] = []
-    wanted_owner = owner or seen.get("owner", "")
-    wanted_group = group or seen.get("group", "")
+    wanted_owner = owner or seen.owner
+    wanted_group = group or seen.group
     # chown first: it clears setuid/setgid bits that the chmod after it may set again
-    if (wanted_owner, wanted_group) != (seen.get("owner"), seen.get("group")):
-        notes.append(f"owner {seen.get('owner')}:{seen.get('group')} -> {wanted_owner}:{wanted_group}")
+    if (wanted_owner, wanted_group) != (seen.owner, seen.group):
+        notes.append(f"owner {seen.owner}:{seen.group} -> {wanted_owner}:{wanted_group}")
         actions.append(Run(("chown", f"{wanted_owner}:{wanted_group}", "--", path), at=path))
-    if mode is not None and int(seen.get("mode", "0"), 8) != int(mode, 8):
-        notes.append(f"mode {seen.get('mode')} -> {mode}")
+    if mode is not None and int(seen.mode or "0", 8) != int(mode, 8):
+        notes.append(f"mode {seen.mode} -> {mode}")
         # a leading extra 0 makes GNU chmod clear a directory's inherited setgid bit too
         actions.append(Run(("chmod", "0" + mode, "--", path), at=path))
     return notes, actions
 
 
-def metadata_step(path: str, seen: dict[str, str], mode: str | None, owner: str | None, group: str | None,
+def metadata_step(path: str, seen: PathState, mode: str | None, owner: str | None, group: str | None,
                   summary: str = "") -> Step:
     """The step that leaves a path with the right content as it is, fixing only mode/owner/group."""
     notes, actions = metadata_actions(path, seen, mode, owner, group)
@@ -70,7 +94,7 @@ def metadata_step(path: str, seen: dict[str, str], mode: str | None, owner: str 
 
 
 @dataclass(frozen=True)
-class File:
+class File(Resource[FileState]):
     """A regular file with exact content (or absent).
 
     Example: `file: {path: /etc/motd, content: "hello\\n", mode: "0644"}`
@@ -82,7 +106,7 @@ class File:
     owner: str | None = None
     group: str | None = None
     mode: str | None = None
-    validate: tuple[str, ...] = ()
+    validator: tuple[str, ...] = field(default=(), metadata={"arg": "validate"})  # `validate:` in role.yml
     # set by the catalog for a large `src`: the file is streamed from here, never held in memory
     source: str | None = field(default=None, metadata={"internal": True})
     source_sha256: str = field(default="", metadata={"internal": True})
@@ -91,6 +115,7 @@ class File:
     type: ClassVar[str] = "file"
     # probed with all other files in one `stat` and one `sha256sum` (old content fetched later if needed)
     batched: ClassVar[bool] = True
+    source_folder: ClassVar[str] = "files"
 
     @property
     def id(self) -> str:
@@ -100,23 +125,23 @@ class File:
     def sha256(self) -> str:
         return self.source_sha256 if self.source else hashlib.sha256(self.content).hexdigest()
 
-    @staticmethod
-    def batch_probe(files: list[File], mark: str) -> str:
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
         """sh for many files at once: metadata, `mark`, then checksums of the regular files only."""
-        paths = [f.path for f in files]
+        paths = [f.path for f in items]
         return f"{stat_many(paths)}echo {quote(mark)}\n{sums_many(paths)}"
 
-    @staticmethod
-    def batch_parse(files: list[File], text: str, mark: str) -> list[str]:
-        """Per-file observed text in the form `probe()` prints (without old content)."""
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[FileState | Unreadable]:
+        """Each file's state (without old content) from one `stat` and one `sha256sum`."""
         stats, _, sums_text = text.partition(f"{mark}\n")
         found, sums = parse_stat_many(stats), parse_sums(sums_text)
-        result = []
-        for f in files:
+        result: list[FileState | Unreadable] = []
+        for f in items:
             fields = found.get(f.path)
             if fields is not None and f.path in sums and fields["type"] != "link":
                 fields = {**fields, "sha256": sums[f.path]}
-            result.append(_as_text(fields))
+            result.append(file_state(fields))
         return result
 
     def probe(self) -> str:
@@ -130,12 +155,15 @@ class File:
             'elif [ -e "$p" ]; then ' + STAT + '\nelse echo type=absent; fi\n'
         )
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
+    def parse(self, text: str) -> FileState:
+        return file_state(field_lines(text))
+
+    def plan(self, observed: FileState) -> Step:
+        seen = observed
         if self.private and self.mode is None and self.state == "present":
-            mode = private_mode(seen)
-            return noted(replace(self, mode=mode).plan(observed), seen, mode)
-        kind = seen.get("type", "")
+            mode = private_mode(seen.kind, seen.mode)
+            return noted(replace(self, mode=mode).plan(observed), seen.mode, mode)
+        kind = seen.kind
         if self.state == "absent":
             if kind == "absent":
                 return ok()
@@ -144,18 +172,17 @@ class File:
             return change(f"remove {self.path}", Run(("rm", "-f", "--", self.path), at=self.path), kind="remove")
         if kind not in ("absent", "regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
-        upload = Upload(self.path, self.content, self.mode or seen.get("mode", "0644"),
-                        self.owner or seen.get("owner", "root"), self.group or seen.get("group", "root"),
-                        self.validate, self.source)
+        upload = Upload(self.path, self.content, self.mode or seen.mode or "0644",
+                        self.owner or seen.owner or "root", self.group or seen.group or "root",
+                        self.validator, self.source)
         if kind == "absent":
             diff = "" if self.source else content_diff(self.path, None, self.content)
             return change(f"create {self.path}", upload, diff=diff, kind="create")
-        if seen.get("sha256") != self.sha256:
+        if seen.sha256 != self.sha256:
             summary = f"content of {self.path} changed"
-            if "content_b64" not in seen:  # the batched probe sends no old content: ask for it if it matters
+            if seen.content is None:  # the batched probe sends no old content: ask for it if it matters
                 return replace(change(summary, upload), needs_detail=not self.source)
-            return change(summary, upload, diff=content_diff(self.path, base64.b64decode(seen["content_b64"]),
-                                                              self.content))
+            return change(summary, upload, diff=content_diff(self.path, seen.content, self.content))
         return metadata_step(self.path, seen, self.mode, self.owner, self.group)
 
     def checks(self) -> list[Check]:
@@ -180,7 +207,7 @@ def _assert(condition: bool, message: str = "check failed") -> None:
 
 
 @dataclass(frozen=True)
-class Directory:
+class Directory(Resource[PathState]):
     """A directory with owner, group and mode (or absent, removed with its content)."""
 
     path: str
@@ -191,14 +218,14 @@ class Directory:
     type: ClassVar[str] = "directory"
     batched: ClassVar[bool] = True  # probed with all other directories in one `stat`
 
-    @staticmethod
-    def batch_probe(directories: list[Directory], mark: str) -> str:
-        return stat_many([d.path for d in directories])
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
+        return stat_many([d.path for d in items])
 
-    @staticmethod
-    def batch_parse(directories: list[Directory], text: str, mark: str) -> list[str]:
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[PathState | Unreadable]:
         found = parse_stat_many(text)
-        return [_as_text(found.get(d.path)) for d in directories]
+        return [path_state(found.get(d.path)) for d in items]
 
     @property
     def id(self) -> str:
@@ -207,15 +234,18 @@ class Directory:
     def probe(self) -> str:
         return f"p={quote(self.path)}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {STAT}; else echo type=absent; fi\n"
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        kind = seen.get("type", "")
+    def parse(self, text: str) -> PathState:
+        return path_state(field_lines(text))
+
+    def plan(self, observed: PathState) -> Step:
+        seen = observed
+        kind = seen.kind
         if self.state == "absent":
             if kind == "absent":
                 return ok()
             return change(f"remove {self.path}", Run(("rm", "-rf", "--", self.path), at=self.path), kind="remove")
         if kind == "absent":
-            fresh = {"owner": "root", "group": "root", "mode": "-1"}  # mode may be inherited: always set it
+            fresh = PathState(kind, "-1", "root", "root")  # mode may be inherited: always set it
             own = metadata_actions(self.path, fresh, self.mode or "0755", self.owner, self.group)
             mkdir = Run(("mkdir", "-p", "--", self.path), at=self.path)
             return change(f"create {self.path}", mkdir, *own[1], kind="create")
@@ -235,51 +265,3 @@ class Directory:
             if self.owner is not None:
                 assert d.user == self.owner, f"{self.path} owner is {d.user}, expected {self.owner}"
         return [Check(f"directory {self.path}", verify)]
-
-
-@dataclass(frozen=True)
-class Link:
-    """A symbolic link pointing at `target`, switched atomically (or absent)."""
-
-    path: str
-    target: str = ""
-    state: Literal["present", "absent"] = "present"
-    type: ClassVar[str] = "link"
-
-    @property
-    def id(self) -> str:
-        return f"{self.type}[{self.path}]"
-
-    def probe(self) -> str:
-        return (f"p={quote(self.path)}\nif [ -L \"$p\" ]; then echo \"target=$(readlink -- \"$p\")\"; "
-                "elif [ -e \"$p\" ]; then echo type=other; else echo type=absent; fi\n")
-
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        if self.state == "absent":
-            if "target" not in seen and seen.get("type") == "absent":
-                return ok()
-            if seen.get("type") == "other":
-                return unknown(f"{self.path} is not a link; refusing to remove it")
-            return change(f"remove link {self.path}", Run(("rm", "-f", "--", self.path), at=self.path),
-                          kind="remove")
-        if seen.get("target") == self.target:
-            return ok()
-        if seen.get("type") == "other":
-            return unknown(f"{self.path} exists and is not a link")
-        directory = self.path.rsplit("/", 1)[0] or "/"
-        switch = Run(("sh", "-c", LINK_SWITCH, "sh", self.target, self.path, directory), at=self.path)
-        old = seen.get("target")
-        summary = f"link {self.path} -> {self.target}" + (f" (was {old})" if old else "")
-        return change(summary, switch, kind="modify" if old else "create")
-
-    def checks(self) -> list[Check]:
-        def verify(host: object) -> None:
-            f = host.file(self.path)  # type: ignore[attr-defined]
-            if self.state == "absent":
-                assert not f.exists and not f.is_symlink, f"{self.path} exists"
-                return
-            assert f.is_symlink, f"{self.path} is not a symlink"
-            assert f.linked_to == self.target or host.check_output(  # type: ignore[attr-defined]
-                "readlink -- %s", self.path) == self.target, f"{self.path} points elsewhere"
-        return [Check(f"link {self.path} -> {self.target}", verify)]

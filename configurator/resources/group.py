@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from configurator.engine.actions import Run
 from configurator.resources import accounts
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.accounts import Lookup
+from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Resource[Lookup]):
     """A local group, optionally with a fixed gid.
 
     Example: `group: {name: deploy, gid: 2000}`
@@ -34,30 +36,32 @@ class Group:
             problems.append(f"gid {self.gid} is out of range")
         return problems
 
-    @staticmethod
-    def batch_probe(groups: list[Group], mark: str) -> str:
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
         """One `getent group` for many groups."""
-        return accounts.many("group", [g.name for g in groups], mark)
+        return accounts.many("group", [g.name for g in items], mark)
 
-    @staticmethod
-    def batch_parse(groups: list[Group], text: str, mark: str) -> list[str]:
-        """Per-group text in the form `probe()` prints."""
-        found = accounts.results(text, mark)
-        return [f"{line}\n" for line in accounts.matched("group", [g.name for g in groups], found)]
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[Lookup | Unreadable]:
+        """Each group's entry from the one `getent group`."""
+        return list(accounts.matched([g.name for g in items], accounts.results(text, mark)))
 
     def probe(self) -> str:
         return accounts.one("group", self.name, "group")
 
-    def plan(self, observed: str) -> Step:
-        entry = field_lines(observed).get("group")
-        if entry is None:
+    def parse(self, text: str) -> Lookup:
+        return accounts.lookup(field_lines(text), "group")
+
+    def plan(self, observed: Lookup) -> Step:
+        if observed.error:
             return unknown(f"group {self.name}: the group database could not be read")
+        entry = observed.entry
         if self.state == "absent":
-            if entry == "absent":
+            if entry is None:
                 return ok()
             return change(f"remove group {self.name}", Run(("groupdel", "--", self.name)), kind="remove")
         gid = ("--gid", str(self.gid)) if self.gid is not None else ()
-        if entry == "absent":
+        if entry is None:
             system = ("--system",) if self.system else ()
             create = Run(("groupadd", *system, *gid, "--", self.name))
             return change(f"create group {self.name}", create, kind="create")

@@ -11,7 +11,7 @@ from configurator.resources.base import Check, Step
 
 
 @dataclass(frozen=True)
-class Line(textfile.ReadOncePerFile):
+class Line(textfile.TextFileResource):
     """One line of a text file, edited in place; the rest of the file is kept.
 
     Example: `line: {path: /etc/default/grub, regexp: "^GRUB_TIMEOUT=", line: GRUB_TIMEOUT=2}`
@@ -58,10 +58,7 @@ class Line(textfile.ReadOncePerFile):
                     problems.append(f"{name} {pattern!r} is not a valid regular expression: {exc}")
         return problems
 
-    def probe(self) -> str:
-        return textfile.probe(self.path)
-
-    def plan(self, observed: str) -> Step:
+    def plan(self, observed: textfile.TextState) -> Step:
         return textfile.plan(self.path, observed, self.edit, self._plan_missing)
 
     def _plan_missing(self) -> Step:

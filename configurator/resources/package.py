@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from configurator.engine.actions import Action, Run, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 
 LIST_MAX_AGE = 24 * 3600  # refresh apt lists older than this before installing
 APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
@@ -34,7 +35,21 @@ UPDATE = Run(("sh", "-c", UPDATE_SCRIPT), env=APT_ENV, timeout=900)
 
 
 @dataclass(frozen=True)
-class Package:
+class PackageState:
+    """dpkg's status and version of a package, the age of apt's lists, and apt's candidate if asked."""
+
+    status: str = ""  # e.g. "install ok installed"; "" when dpkg does not know the package
+    version: str = ""
+    lists_age: int = 0  # seconds
+    candidate: str | None = None
+
+    @property
+    def installed(self) -> bool:
+        return self.status.endswith(" installed")
+
+
+@dataclass(frozen=True)
+class Package(Resource[PackageState]):
     """A Debian package: `present`, `absent`, `latest`, or `present` at `version`.
 
     Example: `package: {name: nginx-light, state: present}`
@@ -45,6 +60,9 @@ class Package:
     version: str | None = None
     type: ClassVar[str] = "package"
     prelude: ClassVar[str] = f"{LISTS_AGE}; __cfg_lists_age=$a\n"  # run once per probe script
+    # one dpkg-query for every package (plus one apt-cache policy for each that needs a candidate)
+    batched: ClassVar[bool] = True
+    merges: ClassVar[bool] = True  # consecutive installs are one apt transaction
 
     @property
     def id(self) -> str:
@@ -62,32 +80,38 @@ class Package:
         return problems
 
     @property
-    def batched(self) -> bool:
-        """Probed with the other packages in one dpkg-query, unless a candidate version is needed."""
-        return self.state != "latest" and not self.version
+    def needs_candidate(self) -> bool:
+        """Whether the plan needs apt's candidate version (only `latest` does)."""
+        return self.state == "latest"
 
-    @staticmethod
-    def batch_probe(packages: list[Package], mark: str) -> str:
-        """One dpkg-query for many packages; unknown names print nothing."""
-        names = " ".join(quote(p.name) for p in packages)
-        return ('echo "lists_age=${__cfg_lists_age:-0}"\n'
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
+        """One dpkg-query for many packages (unknown names print nothing), then each candidate asked for."""
+        names = " ".join(quote(p.name) for p in items)
+        text = ('echo "lists_age=${__cfg_lists_age:-0}"\n'
                 f"dpkg-query -W -f='${{Package}}|${{Status}}|${{Version}}\\n' -- {names} 2>/dev/null\n")
+        for name in dict.fromkeys(p.name for p in items if p.needs_candidate):
+            text += f"echo {quote(f'{mark}:candidate {name}')}; apt-cache policy {quote(name)} 2>/dev/null\n"
+        return text
 
-    @staticmethod
-    def batch_parse(packages: list[Package], text: str, mark: str) -> list[str]:
-        """Per-package text in the form `probe()` prints (names and versions hold no separator: one line each)."""
-        lines = text.split("\n")
-        age = next((line for line in lines if line.startswith("lists_age=")), "lists_age=0")
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[PackageState | Unreadable]:
+        """Each package's state (names and versions hold no separator: one line each)."""
+        head, *asked = re.split(rf"^{re.escape(mark)}:candidate (\S+)\n", text, flags=re.M)
+        candidates = {name: _candidate(body) for name, body in zip(asked[::2], asked[1::2], strict=True)}
+        lines = head.split("\n")
+        age = field_lines(next((line for line in lines if line.startswith("lists_age=")), "lists_age=0"))
         found: dict[str, tuple[str, str]] = {}
         for line in lines:
             name, sep, rest = line.partition("|")
             status, _, version = rest.partition("|")
             if sep and (name not in found or status.endswith(" installed")):
                 found[name] = (status, version)
-        result = []
-        for p in packages:
+        result: list[PackageState | Unreadable] = []
+        for p in items:
             status, version = found.get(p.name.split(":")[0], ("", ""))
-            result.append(f"status={status}\nversion={version}\n{age}\n" if status else f"{age}\n")
+            result.append(PackageState(status, version if status else "", int(age["lists_age"] or 0),
+                                       candidates.get(p.name) if p.needs_candidate else None))
         return result
 
     def probe(self) -> str:
@@ -98,14 +122,19 @@ class Package:
             'if [ -n "${__cfg_lists_age-}" ]; then echo "lists_age=$__cfg_lists_age"; '
             f'else {LISTS_AGE}; echo "lists_age=$a"; fi\n'
         )
-        if self.state == "latest" or self.version:
+        if self.needs_candidate:
             text += f"apt-cache policy {name} 2>/dev/null | sed -n 's/^ *Candidate: /candidate=/p'\n"
         return text
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        installed = seen.get("status", "").endswith(" installed")
-        version = seen.get("version", "") if installed else ""
+    def parse(self, text: str) -> PackageState:
+        seen = field_lines(text)
+        return PackageState(seen.get("status", ""), seen.get("version", ""), int(seen.get("lists_age", "0") or 0),
+                            seen.get("candidate"))
+
+    def plan(self, observed: PackageState) -> Step:
+        seen = observed
+        installed = seen.installed
+        version = seen.version if installed else ""
         if self.state == "absent":
             if not installed:
                 return ok()
@@ -116,18 +145,22 @@ class Package:
         if wanted == "(none)":
             return unknown(f"{self.name}: no installable version known to apt")
         target = f"{self.name}={wanted}" if wanted else self.name
-        stale = int(seen.get("lists_age", "0") or 0) > LIST_MAX_AGE
+        stale = seen.lists_age > LIST_MAX_AGE
         actions: tuple[Action, ...] = (UPDATE,) if stale else ()
         summary = f"upgrade {self.name} {version} -> {wanted}" if installed else f"install {target}"
         return change(summary, *actions, self._apt("install", target), kind="modify" if installed else "create")
 
-    def _wanted(self, seen: dict[str, str]) -> str | None:
+    def _wanted(self, seen: PackageState) -> str | None:
         """The version to install, or None when any installed version will do."""
         if self.version:
             return self.version
         if self.state == "latest":
-            return seen.get("candidate") or None
+            return seen.candidate or None
         return None
+
+    @classmethod
+    def merge(cls, actions: list[Action]) -> list[Action]:
+        return merge_installs(actions)
 
     def _apt(self, verb: str, target: str) -> Run:
         return Run(("apt-get", *APT_OPTS, verb, "--", target), env=APT_ENV, timeout=1800)
@@ -157,6 +190,12 @@ def merge_installs(actions: list[Action]) -> list[Action]:
             continue
         merged.append(action)
     return merged
+
+
+def _candidate(policy: str) -> str | None:
+    """The `Candidate:` version in `apt-cache policy` output for one package, if it names one."""
+    found = re.search(r"^ *Candidate: (\S+)$", policy, flags=re.M)
+    return found.group(1) if found else None
 
 
 def _is_install(action: Action) -> bool:

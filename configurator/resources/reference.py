@@ -8,6 +8,7 @@ import sys
 import typing
 
 from configurator.resources import BUILT_IN, Registry
+from configurator.resources.schema import argument
 
 
 def _type_name(hint: object) -> str:
@@ -27,7 +28,7 @@ def _fields(cls: type) -> list[str]:
             default = repr(f.default_factory())
         else:
             default = "required"
-        rows.append(f"| `{f.name}` | `{_type_name(hints[f.name])}` | `{default}` |")
+        rows.append(f"| `{argument(f)}` | `{_type_name(hints[f.name])}` | `{default}` |")
     return rows
 
 
@@ -35,9 +36,6 @@ def section(name: str, cls: type) -> str:
     """One resource type's section: its docstring and its arguments."""
     doc = inspect.cleandoc(cls.__doc__ or "")
     lines = [f"## `{name}`", "", doc, "", "| argument | type | default |", "| --- | --- | --- |", *_fields(cls)]
-    if name == "template":
-        lines += ["", "`template` takes `src` (a file in the role's `templates/`, rendered with jinja2 on the "
-                      "control machine) instead of `content`; everything else is as for `file`."]
     return "\n".join(lines) + "\n"
 
 

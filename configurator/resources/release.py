@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from configurator.engine.actions import Action, Run, Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.service import UNIT
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -83,7 +83,20 @@ exit 1
 
 
 @dataclass(frozen=True)
-class Release:
+class ReleaseState:
+    """`current` (None when it is not a link: `current_type` says what is there), the wanted release's
+    directory, the service's activity, the releases newest first, and the sha256 of each wanted file."""
+
+    current: str | None = None
+    current_type: str = ""
+    release_dir: str = ""
+    active: str = ""
+    releases: tuple[str, ...] = ()
+    sums: dict[str, str] = field(default_factory=dict)  # file name -> sha256 or "absent"
+
+
+@dataclass(frozen=True)
+class Release(Resource[ReleaseState]):
     """One version of an application, made current only when its service answers healthy.
 
     Example: `release: {app: shop, version: "1.4.2", root: /srv/shop, service: shop,
@@ -152,24 +165,30 @@ class Release:
                          f'echo "sha256:{name}=${{s%% *}}"; else echo "sha256:{name}=absent"; fi')
         return "\n".join(lines) + "\n"
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        if seen.get("current_type") == "other":
+    def parse(self, text: str) -> ReleaseState:
+        seen = field_lines(text)
+        releases = tuple(line[len("release="):] for line in text.splitlines() if line.startswith("release="))
+        sums = {key.removeprefix("sha256:"): value for key, value in seen.items() if key.startswith("sha256:")}
+        return ReleaseState(seen.get("current"), seen.get("current_type", ""), seen.get("release_dir", ""),
+                            seen.get("active", ""), releases, sums)
+
+    def plan(self, observed: ReleaseState) -> Step:
+        seen = observed
+        if seen.current_type == "other":
             return unknown(f"{self.root}/current exists and is not a symlink")
-        if "current" not in seen and seen.get("current_type") != "absent":
+        if seen.current is None and seen.current_type != "absent":
             return unknown(f"could not read the release state of {self.app}")
         if self.restart:
             return change(f"restart {self.service} and check its health", self._script(False, []))
-        current = seen.get("current", "")
+        current = seen.current or ""
         switch = current not in (self.target, f"{self.base}/{self.target}")
-        stale = [n for n in sorted(self.files) if seen.get(f"sha256:{n}") != _sha256(self.files[n])]
-        releases = [line[len("release="):] for line in observed.splitlines() if line.startswith("release=")]
-        prune = self._prune(releases, current, switch)
-        if not switch and not stale and seen.get("active") == "active":
+        stale = [n for n in sorted(self.files) if seen.sums.get(n) != _sha256(self.files[n])]
+        prune = self._prune(list(seen.releases), current, switch)
+        if not switch and not stale and seen.active == "active":
             return change(f"remove old releases of {self.app}: {', '.join(prune)}", self._remove(prune),
                           kind="remove") if prune else ok(f"{self.app} {self.version} is current")
-        actions = self._uploads(stale, seen.get("release_dir") != "present")
-        summary = self._summary(current, switch, stale, seen.get("active", ""))
+        actions = self._uploads(stale, seen.release_dir != "present")
+        summary = self._summary(current, switch, stale, seen.active)
         return change(summary, *actions, self._script(switch, prune), kind="modify" if current else "create")
 
     def _summary(self, current: str, switch: bool, stale: list[str], active: str) -> str:

@@ -11,36 +11,46 @@ import typing
 from typing import Any
 
 from configurator.errors import InputError, Location
+from configurator.resources.base import Resource
 
 MODE = re.compile(r"^0?[0-7]{3,4}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*$")
 
 
-def build(cls: type, args: dict[str, Any], where: Location, what: str, trusted: frozenset[str] = frozenset()) -> Any:
+def build(cls: type, args: dict[str, Any], where: Location, what: str,
+          trusted: frozenset[str] = frozenset()) -> Resource[Any]:
     """An instance of resource class `cls` from checked `args` (`trusted`: internal keys the catalog set)."""
     hints, fields = _shape(cls)
     values: dict[str, Any] = {}
     for key, value in args.items():
-        if key not in fields or (fields[key].metadata.get("internal") and key not in trusted):
+        f = fields.get(key)
+        if f is None or (f.metadata.get("internal") and key not in trusted):
             allowed = ", ".join(sorted(n for n, f in fields.items() if not f.metadata.get("internal")))
             raise InputError(f"{what}: unknown argument {key!r}", where, f"allowed: {allowed}")
-        values[key] = convert(hints[key], value, key, where, what)
+        values[f.name] = convert(hints[f.name], value, key, where, what)
     missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING and n not in values]
+               and f.default_factory is dataclasses.MISSING and f.name not in values]
     if missing:
         raise InputError(f"{what}: missing required argument {missing[0]!r}", where)
     resource = cls(**values)
-    own = getattr(resource, "validate", None)  # File's `validate` is an argv field, not a method
-    problems = _common_checks(resource) + (list(own()) if callable(own) else [])
+    if not isinstance(resource, Resource):
+        raise TypeError(f"{cls.__name__} is not a subclass of configurator.resources.base.Resource")
+    problems = _common_checks(resource) + resource.validate()
     if problems:
         raise InputError(f"{what}: {problems[0]}", where)
     return resource
 
 
+def argument(f: dataclasses.Field[Any]) -> str:
+    """The name a field has in role.yml: its own, or the `arg` it declares (File's `validate`)."""
+    name: str = f.metadata.get("arg", f.name)
+    return name
+
+
 @functools.cache
 def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
-    """A resource class's field types and fields, worked out once per class."""
-    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+    """A resource class's field types and its fields by argument name, worked out once per class."""
+    return typing.get_type_hints(cls), {argument(f): f for f in dataclasses.fields(cls)}
 
 
 def convert(hint: Any, value: Any, key: str, where: Location, what: str) -> Any:

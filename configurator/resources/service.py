@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from configurator.engine.actions import Run, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")
 PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
@@ -15,7 +16,25 @@ STATES = ("running", "stopped", "reloaded", "restarted")
 
 
 @dataclass(frozen=True)
-class Service:
+class ServiceState:
+    """What `systemctl show` says of a unit ("" where it said nothing)."""
+
+    load: str = ""
+    active: str = ""
+    sub: str = ""
+    unit_file: str = ""
+    needs_daemon_reload: bool = False
+
+
+def service_state(text: str) -> ServiceState:
+    """A unit's state from its `systemctl show` block."""
+    seen = field_lines(text)
+    return ServiceState(seen.get("LoadState", ""), seen.get("ActiveState", ""), seen.get("SubState", ""),
+                        seen.get("UnitFileState", ""), seen.get("NeedDaemonReload") == "yes")
+
+
+@dataclass(frozen=True)
+class Service(Resource[ServiceState]):
     """A systemd unit's state; `reloaded`/`restarted` are for handlers.
 
     Example: `service: {name: nginx, state: running, enabled: true}`
@@ -41,40 +60,42 @@ class Service:
     def probe(self) -> str:
         return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"
 
-    @staticmethod
-    def batch_probe(services: list[Service], mark: str) -> str:
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
         """One `systemctl show` for many units: one block each, in order, blank lines between."""
-        return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(s.name) for s in services) + "\n"
+        return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(s.name) for s in items) + "\n"
 
-    @staticmethod
-    def batch_parse(services: list[Service], text: str, mark: str) -> list[str]:
-        """Per-unit text; if the blocks do not line up with the units, each is unreadable (unknown)."""
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[ServiceState | Unreadable]:
+        """Each unit's state; if the blocks do not line up with the units, each is unreadable (unknown)."""
         blocks = [b for b in text.strip("\n").split("\n\n") if b.strip()]
-        return blocks if len(blocks) == len(services) else [""] * len(services)
+        return [service_state(b) for b in blocks] if len(blocks) == len(items) else [ServiceState()] * len(items)
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        if seen.get("LoadState") != "loaded":
-            return unknown(f"unit {self.name} is {seen.get('LoadState') or 'not readable'}")
+    def parse(self, text: str) -> ServiceState:
+        return service_state(text)
+
+    def plan(self, observed: ServiceState) -> Step:
+        seen = observed
+        if seen.load != "loaded":
+            return unknown(f"unit {self.name} is {seen.load or 'not readable'}")
         actions: list[Run] = []
         notes: list[str] = []
-        if seen.get("NeedDaemonReload") == "yes":
+        if seen.needs_daemon_reload:
             notes.append("daemon-reload (unit file changed)")
             actions.append(Run(("systemctl", "daemon-reload")))
         # a unit waiting to be restarted after a crash is "activating" but not running
-        active = seen.get("ActiveState") in ("active", "reloading") or (
-            seen.get("ActiveState") == "activating" and seen.get("SubState") != "auto-restart")
+        active = seen.active in ("active", "reloading") or (
+            seen.active == "activating" and seen.sub != "auto-restart")
         verb = self._verb(active)
         if verb:
             notes.append(f"{verb} {self.name}")
             actions.append(Run(("systemctl", verb, "--", self.name)))
-        unit_state = seen.get("UnitFileState", "")
-        if self.enabled is not None and _is_enabled(unit_state) != self.enabled:
+        if self.enabled is not None and _is_enabled(seen.unit_file) != self.enabled:
             word = "enable" if self.enabled else "disable"
             notes.append(f"{word} {self.name}")
             actions.append(Run(("systemctl", word, "--", self.name)))
         if not notes:
-            return ok(f"{self.name} {seen.get('ActiveState')}")
+            return ok(f"{self.name} {seen.active}")
         return change(", ".join(notes), *actions)
 
     def _verb(self, active: bool) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from configurator.engine.actions import Action, Run, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
-from configurator.resources.file import File
+from configurator.resources.base import Check, PlanStatus, Resource, Step, change, field_lines, ok, unknown
+from configurator.resources.file import File, FileState
 
 KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
 PERSIST_DIR = "/etc/sysctl.d"
@@ -28,7 +28,16 @@ def normalise(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class Sysctl:
+class SysctlState:
+    """The live value (None when it could not be read, `error` says why) and the persisted file."""
+
+    live: str | None = None
+    error: str = ""
+    persisted: FileState | None = None
+
+
+@dataclass(frozen=True)
+class Sysctl(Resource[SysctlState]):
     """A kernel parameter, set live with `sysctl -w` and (by default) persisted for boot.
 
     Example: `sysctl: {name: net.ipv4.ip_forward, value: "1"}`
@@ -78,23 +87,27 @@ class Sysctl:
         text = f"f={quote(self.proc_path)}\n{_READ}"
         return text + self.persisted().probe() if self.persist else text
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        if "live" not in seen:
-            problem = "no such key" if seen.get("live_error") == "missing" else "cannot be read"
+    def parse(self, text: str) -> SysctlState:
+        seen = field_lines(text)  # the persisted file's probe prints other keys than live/live_error
+        persisted = self.persisted().parse(text) if self.persist else None
+        return SysctlState(seen.get("live"), seen.get("live_error", ""), persisted)
+
+    def plan(self, observed: SysctlState) -> Step:
+        if observed.live is None:
+            problem = "no such key" if observed.error == "missing" else "cannot be read"
             return unknown(f"sysctl {self.name}: {problem} ({self.proc_path})")
         notes: list[str] = []
         actions: list[Action] = []
-        live = normalise(seen["live"])
+        live = normalise(observed.live)
         if live != self.wanted:
             notes.append(f"{self.name} {live!r} -> {self.wanted!r}")
             actions.append(Run(("sysctl", "-w", f"{self.name}={self.wanted}")))
         diff = ""
-        if self.persist:
-            saved = self.persisted().plan(observed)
-            if saved.status == "unknown":
+        if observed.persisted is not None:
+            saved = self.persisted().plan(observed.persisted)
+            if saved.status == PlanStatus.UNKNOWN:
                 return unknown(f"sysctl {self.name}: {saved.summary}")
-            if saved.status == "change":
+            if saved.status == PlanStatus.CHANGE:
                 notes.append(saved.summary)
                 actions += saved.actions
                 diff = saved.diff

@@ -6,11 +6,12 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from configurator.engine.actions import Upload, quote
-from configurator.resources.base import Step, change, field_lines, ok, unknown
-from configurator.resources.file import content_diff
+from configurator.resources.base import Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.file import PathState, content_diff
 
 MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
 
@@ -29,6 +30,21 @@ _READ = (
 )
 
 Edit = Callable[[list[str]], tuple[list[str], str]]  # lines -> (new lines, summary; "" = nothing to do)
+
+
+@dataclass(frozen=True)
+class TextState(PathState):
+    """A text file to edit: `kind` is file, absent, link or other; `content` None when it was not read whole."""
+
+    too_large: bool = False
+    content: bytes | None = None
+
+
+def parse(text: str) -> TextState:
+    """The state `probe()` printed; content that is missing or not the size stat saw stays None."""
+    seen = field_lines(text)
+    return TextState(seen.get("type", ""), seen.get("mode", ""), seen.get("owner", ""), seen.get("group", ""),
+                     "too_large" in seen, content(seen))
 
 
 def probe(path: str) -> str:
@@ -51,35 +67,40 @@ def batch_parse(paths: Sequence[str], text: str, mark: str) -> list[str]:
     return [by_path[p] for p in paths]
 
 
-class ReadOncePerFile:
+class TextFileResource(Resource[TextState]):
     """For resources that edit the text file at `path`: batched, each distinct file read once."""
 
     batched: ClassVar[bool] = True
     path: str
 
-    @staticmethod
-    def batch_probe(items: Sequence[ReadOncePerFile], mark: str) -> str:
+    def probe(self) -> str:
+        return probe(self.path)
+
+    def parse(self, text: str) -> TextState:
+        return parse(text)
+
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
         """One read of each distinct file."""
         return batch_probe([item.path for item in items], mark)
 
-    @staticmethod
-    def batch_parse(items: Sequence[ReadOncePerFile], text: str, mark: str) -> list[str]:
-        """Per resource the text `probe()` prints for its file."""
-        return batch_parse([item.path for item in items], text, mark)
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[TextState | Unreadable]:
+        """Per resource the state of its file."""
+        return [parse(found) for found in batch_parse([item.path for item in items], text, mark)]
 
 
-def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> Step:
+def plan(path: str, seen: TextState, edit: Edit, missing: Callable[[], Step]) -> Step:
     """The step that applies `edit` to the observed file, keeping its mode and owner."""
-    seen = field_lines(observed)
-    kind = seen.get("type", "")
+    kind = seen.kind
     if kind == "absent":
         return missing()
     if kind != "file":
         what = {"link": "a symlink (manage its target instead)", "other": "not a regular file"}
         return unknown(f"{path} is {what.get(kind, 'not described by the probe')}")
-    if "too_large" in seen:
+    if seen.too_large:
         return unknown(f"{path} is larger than {MAX_SIZE} bytes; refusing to edit it")
-    old = content(seen)
+    old = seen.content
     if old is None:
         return unknown(f"{path} could not be read (or changed while it was read)")
     try:
@@ -89,8 +110,7 @@ def plan(path: str, observed: str, edit: Edit, missing: Callable[[], Step]) -> S
     if not summary:
         return ok()
     new = join(lines).encode("utf-8", "surrogateescape")
-    upload = Upload(path, new, f"{int(seen.get('mode', '644'), 8):04o}", seen.get("owner", "root"),
-                    seen.get("group", "root"))
+    upload = Upload(path, new, f"{int(seen.mode or '644', 8):04o}", seen.owner or "root", seen.group or "root")
     return change(summary, upload, diff=content_diff(path, old, new))
 
 

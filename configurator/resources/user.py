@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from configurator.engine.actions import Action, Run, Upload, quote
 from configurator.resources import accounts
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.accounts import Lookup
+from configurator.resources.base import (
+    Check,
+    Resource,
+    Step,
+    Unreadable,
+    change,
+    field_lines,
+    ok,
+    one_by_one,
+    split_one_by_one,
+    unknown,
+)
 
 # Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
 _KEYS_PROBE = """\
@@ -22,7 +35,26 @@ _KEYS_PROBE = """\
 
 
 @dataclass(frozen=True)
-class User:
+class UserState:
+    """The passwd entry, the groups `id -Gn` named (primary first) and, when keys are managed, ~/.ssh."""
+
+    passwd: Lookup = Lookup()
+    primary: str = ""
+    groups: tuple[str, ...] = ()
+    ssh_dir: str | None = None  # "directory 700 bob:bob"
+    keys: str | None = None  # authorized_keys' "600 bob:bob", or "link" when either is a symlink
+    keys_sha256: str | None = None
+
+
+def user_state(text: str) -> UserState:
+    """The state `probe()` printed."""
+    seen = field_lines(text)
+    return UserState(accounts.lookup(seen, "passwd"), seen.get("primary", ""), tuple(seen.get("groups", "").split()),
+                     seen.get("ssh_dir"), seen.get("keys"), seen.get("keys_sha256"))
+
+
+@dataclass(frozen=True)
+class User(Resource[UserState]):
     """A local user account with its groups, shell, home and SSH authorized_keys.
 
     Example: `user: {name: deploy, groups: [sudo], authorized_keys: ["ssh-ed25519 AAAA... ops"]}`
@@ -70,42 +102,31 @@ class User:
             problems.append("each authorized_keys entry must be one non-empty line")
         return problems
 
-    @property
-    def batched(self) -> bool:
-        """Probed with the other users in one `getent passwd`, unless keys are managed."""
-        return self.authorized_keys is None
+    # one `getent passwd` for every user; one whose keys are managed also runs its own probe
+    batched: ClassVar[bool] = True
 
-    @staticmethod
-    def batch_probe(users: list[User], mark: str) -> str:
+    @classmethod
+    def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
         """The passwd entries of every user, then `id -Gn` of each that should exist.
 
         `id`, not the group database: it asks NSS for the user's groups as login does, which
         enumerating `getent group` does not (LDAP/sssd without enumeration).
         """
-        present = [quote(name) for name in dict.fromkeys(u.name for u in users if u.state == "present")]
-        text = accounts.many("passwd", [u.name for u in users], mark)
+        plain = [u for u in items if u.authorized_keys is None]
+        present = [quote(name) for name in dict.fromkeys(u.name for u in plain if u.state == "present")]
+        text = accounts.many("passwd", [u.name for u in plain], mark) if plain else ""
         if present:
             each = f'echo {quote(mark + ":id")} "$u"; id -Gn -- "$u" 2>/dev/null'
             text += f'for u in {" ".join(present)}; do {each}; done\n'
-        return text
+        return text + one_by_one([u for u in items if u.authorized_keys is not None], mark)
 
-    @staticmethod
-    def batch_parse(users: list[User], text: str, mark: str) -> list[str]:
-        """Per-user text in the form `probe()` prints (`id -gn` is the first group `id -Gn` names)."""
-        passwd, *sections = re.split(rf"^{re.escape(mark)}:id (.*)\n", text, flags=re.M)
-        groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
-        found = []
-        entries = accounts.matched("passwd", [u.name for u in users], accounts.results(passwd, mark))
-        for user, line in zip(users, entries, strict=True):
-            entry = line.removeprefix("passwd=")
-            if user.state == "absent" or entry in (line, "absent"):
-                found.append(f"{line}\n")
-            elif user.name not in groups:
-                found.append("passwd_error=groups not read\n")  # output cut short
-            else:
-                names = groups[user.name]
-                found.append(f"{line}\nprimary={names.partition(' ')[0]}\ngroups={names}\n")
-        return found
+    @classmethod
+    def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[UserState | Unreadable]:
+        """Each user's state (`id -gn` is the first group `id -Gn` names)."""
+        head, alone = split_one_by_one(text, mark)
+        plain = iter(_parse_plain([u for u in items if u.authorized_keys is None], head, mark))
+        keyed = iter(range(len(items)))
+        return [next(plain) if u.authorized_keys is None else _alone(u, alone, next(keyed)) for u in items]
 
     def probe(self) -> str:
         text = accounts.one("passwd", self.name, "passwd")
@@ -119,26 +140,29 @@ class User:
             text += '  h=${e#*:*:*:*:*:}; h=${h%%:*}\n' + f"  k={home}/.ssh\n" + _KEYS_PROBE
         return text + "fi\n"
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        entry = seen.get("passwd")
-        if entry is None:
+    def parse(self, text: str) -> UserState:
+        return user_state(text)
+
+    def plan(self, observed: UserState) -> Step:
+        seen = observed
+        entry = seen.passwd.entry
+        if seen.passwd.error:
             return unknown(f"user {self.name}: the passwd database could not be read")
         if self.state == "absent":
-            if entry == "absent":
+            if entry is None:
                 return ok()
             return change(f"remove user {self.name}", Run(("userdel", "--", self.name)), kind="remove")
-        if entry == "absent":
+        if entry is None:
             return self._create()
         fields = entry.split(":")
         if len(fields) != 7:
             return unknown(f"user {self.name}: unexpected passwd entry {entry!r}")
-        if seen.get("keys") == "link":
+        if seen.keys == "link":
             return unknown(f"user {self.name}: ~/.ssh or its authorized_keys is a symlink; "
                            "refusing to write through it")
         notes, options = self._changes(fields, seen)
         actions: list[Action] = [Run(("usermod", *options, "--", self.name))] if options else []
-        primary = self.group or seen.get("primary") or self.name
+        primary = self.group or seen.primary or self.name
         key_notes, key_actions = self._keys(self.home or fields[5], primary, seen)
         if not notes and not key_notes:
             return ok()
@@ -158,13 +182,13 @@ class User:
             argv += ["--groups", ",".join(self.groups)]
         argv += ["--create-home" if self.create_home else "--no-create-home", "--", self.name]
         home = self.home or f"/home/{self.name}"
-        _, key_actions = self._keys(home, self.group or self.name, {})
+        _, key_actions = self._keys(home, self.group or self.name, UserState())
         return change(f"create user {self.name}", Run(tuple(argv)), *key_actions, kind="create")
 
-    def _changes(self, fields: list[str], seen: dict[str, str]) -> tuple[list[str], list[str]]:
+    def _changes(self, fields: list[str], seen: UserState) -> tuple[list[str], list[str]]:
         """What differs from the passwd entry and group lists, and the usermod options."""
         _, _, uid, gid, comment, home, shell = fields
-        primary = seen.get("primary", "")
+        primary = seen.primary
         notes: list[str] = []
         options: list[str] = []
         if self.group is not None and self.group not in (primary, gid):
@@ -179,7 +203,7 @@ class User:
                 options += [option, wanted]
         if self.groups is not None:
             keep = {primary, self.group}
-            current_groups = sorted(set(seen.get("groups", "").split()) - keep)
+            current_groups = sorted(set(seen.groups) - keep)
             wanted_groups = sorted(set(self.groups) - keep)
             if current_groups != wanted_groups:
                 notes.append(f"groups {','.join(current_groups) or '(none)'} -> "
@@ -187,7 +211,7 @@ class User:
                 options += ["--groups", ",".join(wanted_groups)]
         return notes, options
 
-    def _keys(self, home: str, group: str, seen: dict[str, str]) -> tuple[list[str], list[Action]]:
+    def _keys(self, home: str, group: str, seen: UserState) -> tuple[list[str], list[Action]]:
         """Notes and actions that make ~/.ssh and authorized_keys exact (nothing if unmanaged)."""
         if self.authorized_keys is None:
             return [], []
@@ -195,11 +219,11 @@ class User:
         owner = f"{self.name}:{group}"
         notes: list[str] = []
         actions: list[Action] = []
-        if seen.get("ssh_dir") != f"directory 700 {owner}":
-            notes.append(f"{ssh} is {seen.get('ssh_dir', 'missing')}, wanted 0700 {owner}")
+        if seen.ssh_dir != f"directory 700 {owner}":
+            notes.append(f"{ssh} is {seen.ssh_dir or 'missing'}, wanted 0700 {owner}")
             actions.append(Run(("install", "-d", "-m", "0700", "-o", self.name, "-g", group, "--", ssh), at=ssh))
         sha = hashlib.sha256(self.keys_content).hexdigest()
-        if seen.get("keys_sha256") != sha or seen.get("keys") != f"600 {owner}":
+        if seen.keys_sha256 != sha or seen.keys != f"600 {owner}":
             count = len(self.authorized_keys)
             notes.append(f"authorized_keys ({count} key{'' if count == 1 else 's'})")
             actions.append(Upload(f"{ssh}/authorized_keys", self.keys_content, "0600", self.name, group))
@@ -232,3 +256,25 @@ class User:
             assert keys.content == self.keys_content, f"{what} has other content"
             assert keys.mode == 0o600, f"{what} mode is {keys.mode:o}, expected 600"
             assert keys.user == self.name, f"{what} is owned by {keys.user}"
+
+
+def _parse_plain(users: list[User], text: str, mark: str) -> list[UserState]:
+    """The states of users without managed keys from the shared `getent passwd` and `id -Gn` output."""
+    passwd, *sections = re.split(rf"^{re.escape(mark)}:id (.*)\n", text, flags=re.M)
+    groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
+    entries = accounts.matched([u.name for u in users], accounts.results(passwd, mark)) if users else []
+    found = []
+    for user, entry in zip(users, entries, strict=True):
+        if user.state == "absent" or entry.entry is None:
+            found.append(UserState(entry))
+        elif user.name not in groups:
+            found.append(UserState(Lookup(None, "groups not read")))  # output cut short
+        else:
+            names = groups[user.name]
+            found.append(UserState(entry, names.partition(" ")[0], tuple(names.split())))
+    return found
+
+
+def _alone(user: User, sections: dict[int, str], index: int) -> UserState | Unreadable:
+    """The state of a user whose keys are managed, from its own probe inside the batch."""
+    return user.parse(sections[index]) if index in sections else Unreadable("its probe printed nothing")

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from configurator.engine.actions import Upload, command_line, quote
-from configurator.resources.base import Check, Step, change, field_lines, unknown
-from configurator.resources.file import STAT, content_diff, metadata_step
+from configurator.resources.base import Check, Resource, Step, change, field_lines, unknown
+from configurator.resources.file import STAT, PathState, content_diff, metadata_step, path_state
 
 REVERSE_SUFFIX = ".in-addr.arpa"
 SERIAL_MAX = 2**32 - 1
@@ -152,7 +152,18 @@ def _ptr_owner(ip: ipaddress.IPv4Address, network: ipaddress.IPv4Network) -> str
 
 
 @dataclass(frozen=True)
-class Zone:
+class ZoneState:
+    """The live zone file: its metadata, the sha256 with the serial set aside, its content when it
+    differs from the wanted one, and the host's date (YYYYMMDD, UTC)."""
+
+    path: PathState
+    today: int
+    normalized: str = ""
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Zone(Resource[ZoneState]):
     """A primary zone file, rendered here; the serial is decided from the live file."""
 
     path: str
@@ -323,10 +334,14 @@ class Zone:
             'echo "today=$(date -u +%Y%m%d)"\n'
         )
 
-    def plan(self, observed: str) -> Step:
-        seen = field_lines(observed)
-        today = int(seen["today"])
-        kind = seen.get("type", "")
+    def parse(self, text: str) -> ZoneState:
+        seen = field_lines(text)
+        content = base64.b64decode(seen["content_b64"]) if "content_b64" in seen else None
+        return ZoneState(path_state(seen), int(seen["today"]), seen.get("normalized", ""), content)
+
+    def plan(self, observed: ZoneState) -> Step:
+        today = observed.today
+        kind = observed.path.kind
         if kind == "absent":
             serial = next_serial(None, today)
             content = self.render(serial)
@@ -334,9 +349,12 @@ class Zone:
                           diff=content_diff(self.path, None, content), kind="create")
         if kind not in ("regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
-        if seen.get("normalized") == self.normalized_sha256:
-            return metadata_step(self.path, seen, self.mode, self.owner, self.group, f"zone {self.origin} unchanged")
-        old = base64.b64decode(seen["content_b64"])
+        if observed.normalized == self.normalized_sha256:
+            return metadata_step(self.path, observed.path, self.mode, self.owner, self.group,
+                                 f"zone {self.origin} unchanged")
+        if observed.content is None:
+            raise ValueError(f"the probe sent no content of {self.path}, whose records differ")
+        old = observed.content
         live = soa_serial(old)
         serial = next_serial(live, today)
         content = self.render(serial)

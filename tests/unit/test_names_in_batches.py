@@ -14,7 +14,7 @@ from configurator.resources.base import field_lines
 from configurator.resources.file import Directory, File, parse_stat_many, parse_sums
 from configurator.resources.line import Line
 from configurator.resources.schema import build
-from configurator.resources.user import User
+from configurator.resources.user import User, UserState
 
 # every character str.splitlines splits on, apart from "\n" (refused in paths by the schema)
 SPLITTERS = ["\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -85,7 +85,7 @@ def test_file_batch_parse_only_trusts_the_runs_own_marker() -> None:
     files = [File("/--sums"), File("/stale")]
     forged = "regular file|644|root|root|/--sums\0regular file|644|root|root|/stale\0--sums\n"
     text = forged + "MARK\n" + f"{'1' * 64}  /--sums\0{'2' * 64}  /stale\0"
-    assert [field_lines(t)["sha256"] for t in File.batch_parse(files, text, "MARK")] == ["1" * 64, "2" * 64]
+    assert [s.sha256 for s in File.batch_parse(files, text, "MARK")] == ["1" * 64, "2" * 64]
 
 
 @pytest.mark.parametrize("splitter", SPLITTERS)
@@ -97,16 +97,18 @@ def test_getent_entries_with_line_separators_stay_whole() -> None:
     entry = "bob:x:1000:1000:Bob\u2028Smith\x1c:/home/bob:/bin/sh"
     found = accounts.results(f"{entry}\nMARK 0\n", "MARK")
     assert found == [([entry], "0")]
-    assert accounts.matched("passwd", ["bob"], found) == [f"passwd={entry}"]
+    assert accounts.matched(["bob"], found) == [accounts.Lookup(entry)]
 
 
 def test_user_and_line_batches_ignore_forged_separators() -> None:
     users = [User("bob")]
     text = "bob:x:1000:1000::/home/bob:/bin/sh\n--rc 5\nMARK 0\nMARK:id bob\n--id\u2028 bob wheel\n"
-    assert User.batch_parse(users, text, "MARK")[0].endswith("primary=--id\u2028\ngroups=--id\u2028 bob wheel\n")
+    state = User.batch_parse(users, text, "MARK")[0]
+    assert isinstance(state, UserState)
+    assert (state.primary, state.groups) == ("--id\u2028", ("--id", "bob", "wheel"))  # as plan splits them
     lines = [Line("/a", line="x"), Line("/b", line="y")]
     assert Line.batch_parse(lines, "MARK\ntype=absent\n--file\nMARK\ntype=absent\n", "MARK") == [
-        "type=absent\n--file\n", "type=absent\n"]
+        lines[0].parse("type=absent\n--file\n"), lines[1].parse("type=absent\n")]
 
 
 def test_each_batch_gets_a_marker_made_from_the_runs_token() -> None:

@@ -10,6 +10,7 @@ import pytest
 from configurator.engine import hostpaths, probe
 from configurator.engine.actions import Run, Upload, snippet
 from configurator.engine.converge import step_script
+from configurator.resources.base import decide
 from configurator.resources.block import Block
 from configurator.resources.file import Directory, File
 from configurator.resources.group import Group
@@ -92,9 +93,10 @@ def test_secret_stdin_is_not_on_the_command_line():
 
 
 def test_package_installs_merge_into_one_transaction():
-    a = Package("nginx-light").plan("status=\nlists_age=999999\n").actions
-    b = Package("tree").plan("status=\nlists_age=999999\n").actions
+    a = decide(Package("nginx-light"), "status=\nlists_age=999999\n").actions
+    b = decide(Package("tree"), "status=\nlists_age=999999\n").actions
     merged = merge_installs([*a, *b])
+    assert Package.merges and Package.merge([*a, *b]) == merged
     assert len(merged) == 2  # one list update, one install
     assert merged[1].argv[-3:] == ("--", "nginx-light", "tree")  # type: ignore[union-attr]
 
@@ -134,12 +136,15 @@ def test_package_batch_parse_matches_one_by_one_text():
             "libc6|install ok installed|2.36\n")
     states = Package.batch_parse(packages, text, "@@t:b0")
     assert [p.plan(s).status for p, s in zip(packages, states, strict=True)] == ["change", "change", "ok"]
-    assert states[0] == "lists_age=42\n"
-    assert Package("tree", version="1").batched is False and Package("tree", state="latest").batched is False
+    assert states[0] == Package("nginx-light").parse("lists_age=42\n")
+    # a pinned version needs no candidate; `latest` asks apt-cache for it inside the same batch
+    text = Package.batch_probe([Package("tree", version="1"), Package("nano", state="latest")], "@@t:b0")
+    assert Package.batched and text.count("dpkg-query") == 1 and text.count("apt-cache policy") == 1
+    assert "apt-cache policy nano" in text
 
 
 def test_service_batch_parse_by_block_order():
-    from configurator.resources.service import Service
+    from configurator.resources.service import Service, ServiceState
 
     units = [Service("nosuch"), Service("ssh")]
     text = ("Id=nosuch.service\nLoadState=not-found\nActiveState=inactive\n\n"
@@ -147,7 +152,9 @@ def test_service_batch_parse_by_block_order():
             "NeedDaemonReload=no\n")
     states = Service.batch_parse(units, text, "@@t:b0")
     assert [u.plan(s).status for u, s in zip(units, states, strict=True)] == ["unknown", "ok"]
-    assert Service.batch_parse(units, "Id=x\n", "@@t:b0") == ["", ""]  # blocks that do not line up: unknown, not wrong
+    unaligned = Service.batch_parse(units, "Id=x\n", "@@t:b0")
+    assert unaligned == [ServiceState(), ServiceState()]  # blocks that do not line up: unknown, not wrong
+    assert [u.plan(s).status for u, s in zip(units, unaligned, strict=True)] == ["unknown", "unknown"]
 
 
 def command_output(*argv: str) -> str:
@@ -179,11 +186,11 @@ NOT_INLINE = re.compile(
 
 
 @pytest.mark.parametrize("body", [
-    Package.batch_probe([Package("a"), Package("b")], "@@t:b0"),
+    Package.batch_probe([Package("a"), Package("b"), Package("c", state="latest")], "@@t:b0"),
     File.batch_probe([File("/a b"), File("/c")], "@@t:b0"),
     Directory.batch_probe([Directory("/a")], "@@t:b0"),
     Service.batch_probe([Service("ssh")], "@@t:b0"),
-    User.batch_probe([User("bob"), User("eve", state="absent")], "@@t:b0"),
+    User.batch_probe([User("bob"), User("eve", state="absent"), User("al", authorized_keys=("k",))], "@@t:b0"),
     Group.batch_probe([Group("web")], "@@t:b0"),
     Line.batch_probe([Line("/etc/hosts", line="x"), Line("/etc/hosts", line="y")], "@@t:b0"),
     Block.batch_probe([Block("/etc/hosts", "10.0.0.1 db\n")], "@@t:b0"),
@@ -204,7 +211,7 @@ def test_every_batched_kind_in_one_script_decides_like_one_by_one(tmp_path):
         User("root"), User("no-such-user-cfg"), User("nobody", state="absent"), Group("root", gid=0),
         Group("no-such-group-cfg"), Line(str(tmp_path / "conf"), line="a=1"), Line(str(tmp_path / "conf"), line="b"),
         Line(str(tmp_path / "missing"), line="c"), File(str(tmp_path / "conf"), b"a=1\n"), Directory(str(tmp_path)),
-        User("root", authorized_keys=()),  # not batched: keys are read one by one
+        User("root", authorized_keys=()),  # keys are read one by one, by its own probe inside the batch
     ]
     script = probe.script(resources, "tok", facts=False)
     assert script.count("getent passwd") == 2 and script.count("( ") == 1 and script.count("{ ") >= 4

@@ -12,6 +12,7 @@ import pytest
 from configurator.engine.actions import Upload
 from configurator.errors import InputError, Location
 from configurator.resources import type_named
+from configurator.resources.base import decide
 from configurator.resources.block import Block
 from configurator.resources.schema import build
 from configurator.resources.textfile import MAX_SIZE
@@ -55,7 +56,7 @@ EDITS = [
 
 @pytest.mark.parametrize(("args", "before", "after", "summary"), EDITS)
 def test_plan_edits_only_the_block(args, before, after, summary):
-    step = Block(P, **{"marker": "m", **args}).plan(observed(before, mode="640", owner="root", group="adm"))
+    step = decide(Block(P, **{"marker": "m", **args}), observed(before, mode="640", owner="root", group="adm"))
     if after is None:
         assert step.status == "ok" and not step.actions
         return
@@ -68,14 +69,14 @@ def test_plan_edits_only_the_block(args, before, after, summary):
 @pytest.mark.parametrize("before", [f"{B}\nx\n".encode(), f"x\n{E}\n".encode(), f"{E}\n{B}\n".encode(),
                                     f"{B}\n{E}\n{B}\n{E}\n".encode()])
 def test_unbalanced_markers_are_unknown(before):
-    step = Block(P, "x\n", "m").plan(observed(before))
+    step = decide(Block(P, "x\n", "m"), observed(before))
     assert step.status == "unknown" and "unbalanced or repeated" in step.summary
 
 
 def test_missing_file_needs_create():
-    assert Block(P, "x\n", "m").plan("type=absent\n").status == "unknown"
-    assert Block(P, "x\n", "m", state="absent").plan("type=absent\n").status == "ok"
-    step = Block(P, "x\n", "m", create=True).plan("type=absent\n")
+    assert decide(Block(P, "x\n", "m"), "type=absent\n").status == "unknown"
+    assert decide(Block(P, "x\n", "m", state="absent"), "type=absent\n").status == "ok"
+    step = decide(Block(P, "x\n", "m", create=True), "type=absent\n")
     assert step.kind == "create"
     assert step.actions == (Upload(P, f"{B}\nx\n{E}\n".encode(), "0644", "root", "root"),)
 
@@ -87,7 +88,7 @@ def test_missing_file_needs_create():
     ("", "not described"),
 ])
 def test_unreadable_states_are_unknown(text, reason):
-    step = Block(P, "x\n", "m").plan(text)
+    step = decide(Block(P, "x\n", "m"), text)
     assert step.status == "unknown" and reason in step.summary
 
 
@@ -112,9 +113,10 @@ def test_probe_reads_the_real_file(tmp_path: Path):
     os.chmod(path, 0o640)
     seen = run_probe(block)
     assert "type=file" in seen and "mode=640" in seen
-    assert block.plan(seen).status == "ok"
+    assert decide(block, seen).status == "ok"
     (tmp_path / "link").symlink_to(path)
-    assert Block(str(tmp_path / "link"), "x\n", "m").plan(run_probe(Block(str(tmp_path / "link")))).status == "unknown"
+    link = Block(str(tmp_path / "link"), "x\n", "m")
+    assert decide(link, run_probe(Block(str(tmp_path / "link")))).status == "unknown"
     path.write_bytes(b"y" * (MAX_SIZE + 1))
     assert "too_large=1" in run_probe(block)
 

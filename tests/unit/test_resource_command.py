@@ -9,6 +9,7 @@ import pytest
 
 from configurator.engine.actions import Run
 from configurator.resources import command as command_module
+from configurator.resources.base import decide
 from configurator.resources.command import Command
 
 CMD = Command(("/usr/local/bin/init", "--all"), creates="/var/lib/app/.done")
@@ -30,13 +31,13 @@ def run_probe(resource: Command) -> str:
     ("decision=maybe\n", "unknown", "the guards could not be evaluated"),
 ])
 def test_plan(observed: str, status: str, summary: str) -> None:
-    step = CMD.plan(observed)
+    step = decide(CMD, observed)
     assert (step.status, step.summary) == (status, summary)
     assert step.actions == ((Run(("/usr/local/bin/init", "--all")),) if status == "change" else ())
 
 
 def test_plan_without_guards_runs_every_time() -> None:
-    step = Command(("date",)).plan("")
+    step = decide(Command(("date",)), "")
     assert (step.status, step.summary, step.actions) == (
         "change", "runs every time (no creates/unless/onlyif)", (Run(("date",)),))
 
@@ -109,14 +110,14 @@ def test_probe_and_plan_agree_on_this_machine(here: Path, guards: dict[str, obje
                                               summary: str) -> None:
     args = {k: v.format(d=here) if isinstance(v, str) else v for k, v in guards.items()}
     resource = Command(("echo", "hi"), **args)
-    step = resource.plan(run_probe(resource))
+    step = decide(resource, run_probe(resource))
     assert step.status == status and summary in step.summary, step
 
 
 def test_guard_timeout_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(command_module, "GUARD_TIMEOUT", 1)
     resource = Command(("echo",), unless=("sleep", "10"))
-    step = resource.plan(run_probe(resource))
+    step = decide(resource, run_probe(resource))
     assert (step.status, step.summary) == ("unknown", "unless sleep 10 did not complete (exit 124)")
 
 

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from configurator.engine.actions import Run, Upload
+from configurator.resources.base import decide
 from configurator.resources.cron import HEADER, Cron
 from configurator.resources.file import File
 
@@ -49,19 +50,19 @@ def test_file_is_root_owned_0644_under_cron_d() -> None:
     ("type=directory\n", "unknown", ()),
 ])
 def test_plan(observed: str, status: str, actions: tuple[object, ...]) -> None:
-    step = BACKUP.plan(observed)
+    step = decide(BACKUP, observed)
     assert (step.status, step.actions) == (status, actions)
 
 
 def test_plan_create_shows_the_job_in_the_diff() -> None:
-    step = BACKUP.plan("type=absent\n")
+    step = decide(BACKUP, "type=absent\n")
     assert (step.summary, step.kind) == ("create /etc/cron.d/backup", "create")
     assert "+30 2 * * * root /usr/local/bin/backup --full\n" in step.diff
 
 
 @pytest.mark.parametrize(("observed", "status"), [("type=absent\n", "ok"), (saved(b"x\n"), "change")])
 def test_plan_absent(observed: str, status: str) -> None:
-    step = Cron("backup", state="absent").plan(observed)
+    step = decide(Cron("backup", state="absent"), observed)
     assert step.status == status
     if status == "change":
         assert step.actions == (Run(("rm", "-f", "--", CRON), at=CRON),)
@@ -102,7 +103,7 @@ def test_probe_and_plan_agree_on_a_missing_file() -> None:
     cron = Cron("no-such-job-cfg", "@daily", "true")
     probe = subprocess.run(["sh", "-c", cron.probe()], capture_output=True, text=True, check=True,
                            stdin=subprocess.DEVNULL)
-    assert cron.plan(probe.stdout).kind == "create"
+    assert decide(cron, probe.stdout).kind == "create"
 
 
 def test_checks_are_files() -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from configurator.engine.actions import Run, Upload
-from configurator.resources.file import LINK_SWITCH, Directory, File, Link, content_diff, metadata_actions
+from configurator.resources.base import decide
+from configurator.resources.file import Directory, File, PathState, content_diff, metadata_actions
+from configurator.resources.link import LINK_SWITCH, Link
 
 P = "/etc/app.conf"
 NEW = b"a = 1\n"
@@ -50,7 +52,7 @@ def test_content_diff() -> None:
 ])
 def test_metadata_actions(mode: str | None, owner: str | None, group: str | None, notes: list[str],
                           argvs: list[tuple[str, ...]]) -> None:
-    observed = {"mode": "644", "owner": "root", "group": "root"}
+    observed = PathState("regular file", "644", "root", "root")
     assert metadata_actions(P, observed, mode, owner, group) == (notes, [Run(a, at=P) for a in argvs])
 
 
@@ -65,7 +67,7 @@ UPLOAD = Upload(P, NEW, "0640", "root", "adm")
      (Upload(P, NEW, "600", "bob", "root"),)),  # observed metadata is kept as stat printed it
     (File(P, NEW, mode="0640", group="adm"), seen(sha256="0" * 64), "change", (UPLOAD,)),
     (File(P, NEW, mode="0640"), seen(sha256=SHA), "change", (Run(("chmod", "00640", "--", P), at=P),)),
-    (File(P, NEW, validate=("nginx", "-t", "-c", "%s")), "type=absent\n", "change",
+    (File(P, NEW, validator=("nginx", "-t", "-c", "%s")), "type=absent\n", "change",
      (Upload(P, NEW, "0644", "root", "root", ("nginx", "-t", "-c", "%s")),)),
     (File(P, NEW), seen("directory"), "unknown", ()),
     (File(P, NEW), "type=link\n", "unknown", ()),
@@ -74,16 +76,16 @@ UPLOAD = Upload(P, NEW, "0640", "root", "adm")
     (File(P, state="absent"), seen(sha256=SHA), "change", (Run(("rm", "-f", "--", P), at=P),)),
 ])
 def test_file_plan(resource: File, observed: str, status: str, actions: tuple[Any, ...]) -> None:
-    step = resource.plan(observed)
+    step = decide(resource, observed)
     assert (step.status, step.actions) == (status, actions)
 
 
 def test_file_plan_diff_from_the_observed_content() -> None:
-    step = File(P, NEW).plan(seen(sha256="0" * 64, content_b64="YSA9IDAK"))  # "a = 0\n"
+    step = decide(File(P, NEW), seen(sha256="0" * 64, content_b64="YSA9IDAK"))  # "a = 0\n"
     assert (step.summary, step.kind) == (f"content of {P} changed", "modify")
     assert "-a = 0\n+a = 1\n" in step.diff
-    assert File(P, NEW).plan(seen(sha256="0" * 64)).diff == ""  # too large for a diff: none
-    created = File(P, NEW).plan("type=absent\n")
+    assert decide(File(P, NEW), seen(sha256="0" * 64)).diff == ""  # too large for a diff: none
+    created = decide(File(P, NEW), "type=absent\n")
     assert (created.summary, created.kind) == (f"create {P}", "create")
 
 
@@ -103,7 +105,7 @@ D = "/srv/data"
     (Directory(D, state="absent"), "type=absent\n", "ok", ()),
 ])
 def test_directory_plan(resource: Directory, observed: str, status: str, actions: tuple[Run, ...]) -> None:
-    step = resource.plan(observed)
+    step = decide(resource, observed)
     assert (step.status, step.actions) == (status, actions)
 
 
@@ -122,7 +124,7 @@ SWITCH = (Run(("sh", "-c", LINK_SWITCH, "sh", "../sites-available/app", L, "/etc
     (Link(L, state="absent"), "type=other\n", "unknown", f"{L} is not a link; refusing to remove it", ()),
 ])
 def test_link_plan(resource: Link, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:
-    step = resource.plan(observed)
+    step = decide(resource, observed)
     assert (step.status, step.summary, step.actions) == (status, summary, actions)
 
 
@@ -136,36 +138,36 @@ def test_probe_is_valid_sh(resource: File | Directory | Link) -> None:
 def test_probes_and_plans_agree_on_missing_paths(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope")
     for resource in (File(missing, NEW), Directory(missing), Link(missing, "/etc")):
-        assert resource.plan(run_probe(resource)).kind == "create"
+        assert decide(resource, run_probe(resource)).kind == "create"
 
 
 def test_link_probe_and_plan_agree(tmp_path: Path) -> None:
     link = tmp_path / "l"
     os.symlink("../t", link)
-    assert Link(str(link), "../t").plan(run_probe(Link(str(link), "../t"))).status == "ok"
-    assert Link(str(link), "/u").plan(run_probe(Link(str(link), "/u"))).summary == f"link {link} -> /u (was ../t)"
-    assert Link(str(tmp_path), "/u").plan(run_probe(Link(str(tmp_path), "/u"))).status == "unknown"
+    assert decide(Link(str(link), "../t"), run_probe(Link(str(link), "../t"))).status == "ok"
+    assert decide(Link(str(link), "/u"), run_probe(Link(str(link), "/u"))).summary == f"link {link} -> /u (was ../t)"
+    assert decide(Link(str(tmp_path), "/u"), run_probe(Link(str(tmp_path), "/u"))).status == "unknown"
 
 
 def test_file_probe_and_plan_agree_on_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(NEW)
     resource = File(str(path), NEW)
-    assert resource.plan(run_probe(resource)).status == "ok"
+    assert decide(resource, run_probe(resource)).status == "ok"
 
 
 def test_file_probe_and_plan_agree_on_changed_content(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"a = 0\n")
     resource = File(str(path), NEW)
-    step = resource.plan(run_probe(resource))
+    step = decide(resource, run_probe(resource))
     assert step.status == "change" and "-a = 0\n+a = 1\n" in step.diff
 
 
 def test_directory_probe_and_plan_agree_on_an_existing_directory(tmp_path: Path) -> None:
     tmp_path.chmod(0o755)
     resource = Directory(str(tmp_path), mode="0755")
-    assert resource.plan(run_probe(resource)).status == "ok"
+    assert decide(resource, run_probe(resource)).status == "ok"
 
 
 def test_checks_on_the_local_host(tmp_path: Path) -> None:

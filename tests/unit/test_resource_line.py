@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from configurator.engine.actions import Upload
+from configurator.resources.base import decide
 from configurator.resources.line import Line
 from configurator.resources.textfile import MAX_SIZE
 
@@ -65,7 +66,7 @@ EDITS = [
 
 @pytest.mark.parametrize(("args", "before", "after", "summary"), EDITS)
 def test_plan_edits(args: dict[str, str], before: bytes, after: bytes | None, summary: str) -> None:
-    step = Line(P, **args).plan(observed(before))
+    step = decide(Line(P, **args), observed(before))
     if after is None:
         assert (step.status, step.actions) == ("ok", ())
         return
@@ -74,7 +75,7 @@ def test_plan_edits(args: dict[str, str], before: bytes, after: bytes | None, su
 
 
 def test_plan_keeps_observed_metadata_and_shows_a_diff() -> None:
-    step = Line(P, line="Port 22", regexp="^Port ").plan(observed(b"Port 1\n", "4750", "www-data", "adm"))
+    step = decide(Line(P, line="Port 22", regexp="^Port "), observed(b"Port 1\n", "4750", "www-data", "adm"))
     assert step.actions == (Upload(P, b"Port 22\n", "4750", "www-data", "adm"),)
     assert "-Port 1\n" in step.diff and "+Port 22\n" in step.diff
 
@@ -85,12 +86,12 @@ def test_plan_keeps_observed_metadata_and_shows_a_diff() -> None:
     ({"regexp": "x", "state": "absent", "create": True}, "ok", "does not exist"),
 ])
 def test_plan_missing_file(args: dict[str, str], status: str, text: str) -> None:
-    step = Line(P, **args).plan("type=absent\n")
+    step = decide(Line(P, **args), "type=absent\n")
     assert step.status == status and text in step.summary and step.actions == ()
 
 
 def test_plan_missing_file_created_when_asked() -> None:
-    step = Line(P, line="x", regexp="^x", create=True).plan("type=absent\n")
+    step = decide(Line(P, line="x", regexp="^x", create=True), "type=absent\n")
     assert (step.status, step.kind) == ("change", "create")
     assert step.actions == (Upload(P, b"x\n", "0644", "root", "root"),)
     assert "+x\n" in step.diff
@@ -106,7 +107,7 @@ def test_plan_missing_file_created_when_asked() -> None:
     ("type=file\nmode=644\nowner=root\ngroup=root\nsize=2\ncontent_b64=%%%\n", "could not be read"),
 ])
 def test_plan_unknown(text: str, message: str) -> None:
-    step = Line(P, line="x").plan(text)
+    step = decide(Line(P, line="x"), text)
     assert step.status == "unknown" and message in step.summary and step.actions == ()
 
 
@@ -149,12 +150,12 @@ def test_probe_and_plan_agree_on_a_real_file(tmp_path: Path, args: dict[str, str
     path.write_bytes(before)
     path.chmod(0o640)
     resource = Line(str(path), **args)
-    step = resource.plan(run_probe(resource))
+    step = decide(resource, run_probe(resource))
     assert step.status == "change"
     upload = step.actions[0]
     assert isinstance(upload, Upload) and upload.content == after and upload.mode == "0640"
     path.write_bytes(upload.content)
-    assert resource.plan(run_probe(resource)).status == "ok"
+    assert decide(resource, run_probe(resource)).status == "ok"
 
 
 def test_probe_real_missing_link_directory_and_large(tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ def test_probe_real_missing_link_directory_and_large(tmp_path: Path) -> None:
     for name, message in (("link", "symlink"), ("", "not a regular file"), ("big", "larger than"),
                           ("nope", "does not exist")):
         resource = Line(str(tmp_path / name) if name else str(tmp_path), line="x")
-        step = resource.plan(run_probe(resource))
+        step = decide(resource, run_probe(resource))
         assert step.status == "unknown" and message in step.summary
 
 
@@ -196,7 +197,8 @@ HOSTS = observed(b"127.0.0.1 localhost\n")
     (["/etc/a"], "", [""]),
 ])
 def test_batch_parse(paths: list[str], text: str, expected: list[str]) -> None:
-    assert Line.batch_parse([Line(p, line="x") for p in paths], text, "--file") == expected
+    lines = [Line(p, line="x") for p in paths]
+    assert Line.batch_parse(lines, text, "--file") == [line.parse(e) for line, e in zip(lines, expected, strict=True)]
 
 
 def test_batched_and_one_by_one_probes_agree_on_real_files(tmp_path: Path) -> None:
@@ -209,4 +211,4 @@ def test_batched_and_one_by_one_probes_agree_on_real_files(tmp_path: Path) -> No
     script = Line.batch_probe(lines, "--file")
     assert script.count("--file") == 1 and script.count(str(tmp_path / "big")) == 1
     batch = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
-    assert Line.batch_parse(lines, batch.stdout, "--file") == [run_probe(line) for line in lines]
+    assert Line.batch_parse(lines, batch.stdout, "--file") == [line.parse(run_probe(line)) for line in lines]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from configurator.engine.actions import Run
+from configurator.resources.base import decide
 from configurator.resources.package import (
     APT_ENV,
     APT_OPTS,
@@ -58,14 +59,14 @@ def apt(verb: str, *targets: str) -> Run:
     (Package("nginx", state="absent"), FRESH, "ok", "", ()),
 ])
 def test_plan(package: Package, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:
-    step = package.plan(observed)
+    step = decide(package, observed)
     assert (step.status, step.summary, step.actions) == (status, summary, actions)
 
 
 def test_plan_kinds() -> None:
-    assert Package("nginx").plan(FRESH).kind == "create"
-    assert Package("nginx", state="latest").plan(INSTALLED + "candidate=2\n").kind == "modify"
-    assert Package("nginx", state="absent").plan(INSTALLED).kind == "remove"
+    assert decide(Package("nginx"), FRESH).kind == "create"
+    assert decide(Package("nginx", state="latest"), INSTALLED + "candidate=2\n").kind == "modify"
+    assert decide(Package("nginx", state="absent"), INSTALLED).kind == "remove"
 
 
 @pytest.mark.parametrize(("actions", "merged"), [
@@ -104,7 +105,7 @@ def test_probe_and_plan_agree_on_this_machine() -> None:
     ]:
         probe = subprocess.run(["sh", "-c", package.probe()], capture_output=True, text=True, check=True,
                                stdin=subprocess.DEVNULL)
-        step = package.plan(probe.stdout)
+        step = decide(package, probe.stdout)
         assert (step.status, step.kind) == (status, kind), (package, probe.stdout)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from configurator.engine.actions import Run, Upload
+from configurator.resources.base import decide
 from configurator.resources.release import Release
 
 URL = "http://127.0.0.1:8000/healthz"
@@ -53,7 +54,7 @@ CONVERGED = [
 
 @pytest.mark.parametrize(("kw", "text"), CONVERGED)
 def test_converged_release_is_ok(kw: dict[str, Any], text: str) -> None:
-    assert release(**kw).plan(text).status == "ok"
+    assert decide(release(**kw), text).status == "ok"
 
 
 # (arguments, observed, summary, kinds of the actions, script arguments)
@@ -84,14 +85,14 @@ def kind(action: Any) -> str:
 
 @pytest.mark.parametrize(("kw", "text", "summary", "kinds", "args"), CHANGES)
 def test_plan_actions(kw: dict[str, Any], text: str, summary: str, kinds: list[str], args: tuple[str, ...]) -> None:
-    step = release(**kw).plan(text)
+    step = decide(release(**kw), text)
     assert (step.status, step.summary) == ("change", summary)
     assert [kind(a) for a in step.actions] == kinds
     assert script_args(step.actions) == args
 
 
 def test_uploads_go_into_the_release_directory_atomically() -> None:
-    step = release(files={"conf/app.ini": "x\n"}).plan(observed(release_dir=False))
+    step = decide(release(files={"conf/app.ini": "x\n"}), observed(release_dir=False))
     mkdir, upload = step.actions[0], step.actions[1]
     assert isinstance(mkdir, Run) and mkdir.argv == ("mkdir", "-p", "-m", "0755", "--", "/srv/shop/releases/v3",
                                                      "/srv/shop/releases/v3/conf")
@@ -99,7 +100,7 @@ def test_uploads_go_into_the_release_directory_atomically() -> None:
 
 
 def test_converged_but_too_many_releases_prunes_the_oldest() -> None:
-    step = release(keep=2).plan(observed(releases=("v3", "v2", "v1", "v0", "bad name")))
+    step = decide(release(keep=2), observed(releases=("v3", "v2", "v1", "v0", "bad name")))
     assert (step.status, step.kind) == ("change", "remove")
     assert step.actions == (Run(("rm", "-rf", "--", "/srv/shop/releases/v1", "/srv/shop/releases/v0"),
                                 at="/srv/shop/releases/v1"),)
@@ -107,7 +108,7 @@ def test_converged_but_too_many_releases_prunes_the_oldest() -> None:
 
 @pytest.mark.parametrize("text", ["", "current_type=other\n", "active=active\n"])
 def test_unreadable_or_foreign_state_is_unknown(text: str) -> None:
-    assert release().plan(text).status == "unknown"
+    assert decide(release(), text).status == "unknown"
 
 
 @pytest.mark.parametrize(("kw", "problem"), [
@@ -164,7 +165,7 @@ def tree(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
 
 def run_step(resource: Release, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     probe = subprocess.run(["sh", "-c", resource.probe()], capture_output=True, text=True, env=env, check=True)
-    step = resource.plan(probe.stdout)
+    step = decide(resource, probe.stdout)
     assert step.status == "change", step
     last: subprocess.CompletedProcess[str] | None = None
     for action in step.actions:
@@ -184,9 +185,9 @@ def test_script_switches_to_a_healthy_release_and_prunes(tree: tuple[Path, dict[
     assert sorted(p.name for p in (root / "releases").iterdir()) == ["v2"]
     log = (root / "deploy.log").read_text()
     assert "switch releases/v1 -> releases/v2" in log and "healthy releases/v2" in log
-    assert Release("app", "v2", str(root), "app", url, keep=1).plan(
-        subprocess.run(["sh", "-c", Release("app", "v2", str(root), "app", url, keep=1).probe()],
-                       capture_output=True, text=True, env=env).stdout).status == "ok"
+    current = Release("app", "v2", str(root), "app", url, keep=1)
+    assert decide(current, subprocess.run(["sh", "-c", current.probe()],
+                                          capture_output=True, text=True, env=env).stdout).status == "ok"
 
 
 def test_script_rolls_back_an_unhealthy_release(tree: tuple[Path, dict[str, str], str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from configurator.engine.actions import Run
+from configurator.resources.base import decide
 from configurator.resources.service import Service
 
 RELOAD = Run(("systemctl", "daemon-reload"))
@@ -53,7 +54,7 @@ def ctl(verb: str, name: str = "nginx") -> Run:
     (Service("nginx"), "", "unknown", "unit nginx is not readable", ()),
 ])
 def test_plan(service: Service, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:
-    step = service.plan(observed)
+    step = decide(service, observed)
     assert (step.status, step.summary, step.actions) == (status, summary, actions)
 
 
@@ -66,7 +67,7 @@ def test_probe_and_plan_agree_on_this_machine() -> None:
     service = Service("no-such-unit-cfg")
     probe = subprocess.run(["sh", "-c", service.probe()], capture_output=True, text=True,
                            stdin=subprocess.DEVNULL)
-    step = service.plan(probe.stdout)
+    step = decide(service, probe.stdout)
     # a missing unit reads as not-found under systemd, and without systemd nothing is readable
     assert step.status == "unknown"
     booted = Path("/run/systemd/system").is_dir()

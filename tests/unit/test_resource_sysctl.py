@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from configurator.engine.actions import Run, Upload
+from configurator.resources.base import decide
 from configurator.resources.sysctl import Sysctl, normalise
 
 FWD = Sysctl("net.ipv4.ip_forward", "1")
@@ -39,7 +40,7 @@ def run_probe(resource: Sysctl) -> str:
     ("", "change"),
 ])
 def test_plan_live_value_compares_whitespace_normalised(live: str, status: str) -> None:
-    step = RMEM.plan(f"live={live}\n")
+    step = decide(RMEM, f"live={live}\n")
     assert step.status == status
     if status == "change":
         assert step.actions == (Run(("sysctl", "-w", "net.ipv4.tcp_rmem=4096 87380 6291456")),)
@@ -47,7 +48,7 @@ def test_plan_live_value_compares_whitespace_normalised(live: str, status: str) 
 
 
 def test_plan_wanted_value_is_normalised_too() -> None:
-    step = Sysctl("net.ipv4.tcp_rmem", " 4096\t87380  6291456\n", persist=False).plan("live=4096 1 2\n")
+    step = decide(Sysctl("net.ipv4.tcp_rmem", " 4096\t87380  6291456\n", persist=False), "live=4096 1 2\n")
     assert step.actions == (Run(("sysctl", "-w", "net.ipv4.tcp_rmem=4096 87380 6291456")),)
 
 
@@ -66,18 +67,18 @@ WRITE = Run(("sysctl", "-w", "net.ipv4.ip_forward=1"))
     ("live=1\ntype=directory\n", "unknown", ()),
 ])
 def test_plan_persisted_file(observed: str, status: str, actions: tuple[object, ...]) -> None:
-    step = FWD.plan(observed)
+    step = decide(FWD, observed)
     assert (step.status, step.actions) == (status, actions)
 
 
 def test_plan_change_summary_and_diff() -> None:
-    step = FWD.plan("live=0\n" + saved(None))
+    step = decide(FWD, "live=0\n" + saved(None))
     assert step.summary == f"net.ipv4.ip_forward '0' -> '1'; create {FWD_FILE}"
     assert "+net.ipv4.ip_forward = 1\n" in step.diff
 
 
 def test_plan_not_persisted_ignores_the_file() -> None:
-    assert Sysctl("net.ipv4.ip_forward", "1", persist=False).plan("live=1\ntype=directory\n").status == "ok"
+    assert decide(Sysctl("net.ipv4.ip_forward", "1", persist=False), "live=1\ntype=directory\n").status == "ok"
 
 
 @pytest.mark.parametrize(("observed", "message"), [
@@ -86,7 +87,7 @@ def test_plan_not_persisted_ignores_the_file() -> None:
     ("", "cannot be read"),
 ])
 def test_plan_unknown(observed: str, message: str) -> None:
-    step = FWD.plan(observed)
+    step = decide(FWD, observed)
     assert step.status == "unknown" and message in step.summary
 
 
@@ -124,21 +125,21 @@ def test_probe_reads_whole_multi_field_values(key: str) -> None:
     # /proc/sys answers only a read at offset 0: a byte-wise read would see the first character
     expected = Path("/proc/sys", *key.split(".")).read_text()
     resource = Sysctl(key, expected, persist=False)
-    assert resource.plan(run_probe(resource)).status == "ok"
+    assert decide(resource, run_probe(resource)).status == "ok"
     other = Sysctl(key, expected + " 1", persist=False)
-    assert other.plan(run_probe(other)).actions == (Run(("sysctl", "-w", f"{key}={normalise(expected)} 1")),)
+    assert decide(other, run_probe(other)).actions == (Run(("sysctl", "-w", f"{key}={normalise(expected)} 1")),)
 
 
 def test_probe_and_plan_agree_on_missing_unreadable_and_unpersisted() -> None:
     missing = Sysctl("kernel.no_such_key_cfg", "1")
-    assert "no such key" in missing.plan(run_probe(missing)).summary
+    assert "no such key" in decide(missing, run_probe(missing)).summary
     drop = Sysctl("vm.drop_caches", "1", persist=False)  # mode 0200: root may write, not read
-    assert drop.plan(run_probe(drop)).status == "unknown"
+    assert decide(drop, run_probe(drop)).status == "unknown"
     ostype = Sysctl("kernel.ostype", "Linux")
     if Path(ostype.persisted().path).exists():
         pytest.skip("this machine has a persisted file for kernel.ostype")
-    step = ostype.plan(run_probe(ostype))
-    assert (step.status, step.actions) == ("change", ostype.persisted().plan("type=absent\n").actions)
+    step = decide(ostype, run_probe(ostype))
+    assert (step.status, step.actions) == ("change", decide(ostype.persisted(), "type=absent\n").actions)
 
 
 def test_checks_on_the_local_host() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from configurator.engine.actions import Run, Upload
+from configurator.resources.base import decide
 from configurator.resources.group import Group
 from configurator.resources.user import User
 
@@ -45,7 +46,7 @@ CONVERGED = [
 @pytest.mark.parametrize("user", CONVERGED)
 def test_plan_converged(user: User) -> None:
     keys = {"ssh_dir": "directory 700 bob:bob", "keys": "600 bob:bob", "keys_sha256": KEY_SHA}
-    assert user.plan(seen(**keys)).status == "ok"
+    assert decide(user, seen(**keys)).status == "ok"
 
 
 @pytest.mark.parametrize(("user", "summary", "action"), [
@@ -59,18 +60,18 @@ def test_plan_converged(user: User) -> None:
     (User("bob", groups=("adm",)), "groups sudo -> adm", usermod("--groups", "adm")),
 ])
 def test_plan_modify(user: User, summary: str, action: Run) -> None:
-    step = user.plan(seen())
+    step = decide(user, seen())
     assert (step.status, step.summary, step.actions) == ("change", f"modify user bob: {summary}", (action,))
 
 
 def test_plan_modify_several_fields_in_one_usermod() -> None:
-    step = User("bob", shell="/bin/sh", groups=()).plan(seen())
+    step = decide(User("bob", shell="/bin/sh", groups=()), seen())
     assert step.summary == "modify user bob: shell '/bin/bash' -> '/bin/sh'; groups sudo -> (none)"
     assert step.actions == (usermod("--shell", "/bin/sh", "--groups", ""),)
 
 
 def test_plan_groups_from_a_user_with_no_supplementary_groups() -> None:
-    step = User("bob", groups=("sudo",)).plan(seen(groups="bob"))
+    step = decide(User("bob", groups=("sudo",)), seen(groups="bob"))
     assert step.actions == (usermod("--groups", "sudo"),)
 
 
@@ -88,12 +89,12 @@ UPLOAD_KEYS = Upload("/home/bob/.ssh/authorized_keys", f"{KEY}\n".encode(), "060
     ({"ssh_dir": "directory 700 bob:bob", "keys": "600 root:bob", "keys_sha256": KEY_SHA}, (UPLOAD_KEYS,)),
 ])
 def test_plan_authorized_keys(keys: dict[str, str], actions: tuple[Any, ...]) -> None:
-    step = User("bob", authorized_keys=(KEY,)).plan(seen(**keys))
+    step = decide(User("bob", authorized_keys=(KEY,)), seen(**keys))
     assert (step.status, step.actions) == ("change", actions)
 
 
 def test_plan_authorized_keys_follow_the_wanted_home_and_group() -> None:
-    step = User("bob", home="/srv/bob", group="staff", authorized_keys=()).plan(seen())
+    step = decide(User("bob", home="/srv/bob", group="staff", authorized_keys=()), seen())
     assert step.actions == (
         usermod("--gid", "staff", "--home", "/srv/bob"),
         Run(("install", "-d", "-m", "0700", "-o", "bob", "-g", "staff", "--", "/srv/bob/.ssh"), at="/srv/bob/.ssh"),
@@ -102,11 +103,11 @@ def test_plan_authorized_keys_follow_the_wanted_home_and_group() -> None:
 
 
 def test_plan_create_minimal_and_full() -> None:
-    assert User("bob").plan("passwd=absent\n").actions == (
+    assert decide(User("bob"), "passwd=absent\n").actions == (
         Run(("useradd", "--create-home", "--", "bob")),)
     full = User("bob", uid=1001, group="staff", groups=("sudo", "adm"), shell="/bin/bash", home="/srv/bob",
                 system=True, comment="Bob B", create_home=False, authorized_keys=(KEY,))
-    step = full.plan("passwd=absent\n")
+    step = decide(full, "passwd=absent\n")
     assert (step.status, step.summary, step.kind) == ("change", "create user bob", "create")
     assert step.actions == (
         Run(("useradd", "--system", "--uid", "1001", "--gid", "staff", "--shell", "/bin/bash",
@@ -123,7 +124,7 @@ def test_plan_create_minimal_and_full() -> None:
     ("passwd_error=1\n", "unknown", ()),
 ])
 def test_plan_absent(observed: str, status: str, actions: tuple[Run, ...]) -> None:
-    step = User("bob", state="absent").plan(observed)
+    step = decide(User("bob", state="absent"), observed)
     assert (step.status, step.actions) == (status, actions)
 
 
@@ -134,7 +135,7 @@ def test_plan_absent(observed: str, status: str, actions: tuple[Run, ...]) -> No
     (seen(keys="link"), "symlink"),
 ])
 def test_plan_unknown(observed: str, message: str) -> None:
-    step = User("bob", authorized_keys=(KEY,)).plan(observed)
+    step = decide(User("bob", authorized_keys=(KEY,)), observed)
     assert step.status == "unknown" and message in step.summary
 
 
@@ -177,7 +178,7 @@ def test_validate_accepts(user: User | Group) -> None:
     (Group("web"), "", "unknown", ()),
 ])
 def test_group_plan(group: Group, observed: str, status: str, actions: tuple[Run, ...]) -> None:
-    step = group.plan(observed)
+    step = decide(group, observed)
     assert (step.status, step.actions) == (status, actions)
 
 
@@ -201,12 +202,12 @@ def test_probe_is_valid_sh(resource: User | Group) -> None:
     (Group("no-such-group-cfg"), "change"),
 ])
 def test_probe_and_plan_agree_on_this_machine(resource: User | Group, status: str) -> None:
-    assert resource.plan(run_probe(resource)).status == status
+    assert decide(resource, run_probe(resource)).status == status
 
 
 def key_actions(user: User) -> list[str]:
     """The kinds of actions planned for ~/.ssh (root's home is moved to a temp dir here)."""
-    actions = user.plan(run_probe(user)).actions
+    actions = decide(user, run_probe(user)).actions
     return [type(a).__name__ if isinstance(a, Upload) else a.argv[0] for a in actions[1:]]
 
 
@@ -223,7 +224,7 @@ def test_probe_reads_authorized_keys_metadata(tmp_path: Any) -> None:
     (ssh / "authorized_keys").unlink()
     assert key_actions(user) == ["install", "Upload"]
     (ssh / "authorized_keys").symlink_to("/etc/passwd")
-    assert user.plan(run_probe(user)).status == "unknown"
+    assert decide(user, run_probe(user)).status == "unknown"
 
 
 def test_checks_on_the_local_host() -> None:
@@ -264,7 +265,7 @@ BOB_ID = "--rc:id bob\nbob sudo adm\n"
      ["passwd_error=unmatched\n", "passwd_error=unmatched\n"]),  # which name was found is unsure
 ])
 def test_batch_parse(users: list[User], text: str, expected: list[str]) -> None:
-    assert User.batch_parse(users, text, "--rc") == expected
+    assert User.batch_parse(users, text, "--rc") == [u.parse(e) for u, e in zip(users, expected, strict=True)]
 
 
 def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_exist() -> None:
@@ -272,7 +273,10 @@ def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_ex
     assert text == ("getent passwd -- bob 'a b' old; echo @@t:b0 $?\n"
                     "for u in bob 'a b'; do echo @@t:b0:id \"$u\"; id -Gn -- \"$u\" 2>/dev/null; done\n")
     assert "id -Gn" not in User.batch_probe([User("bob", state="absent")], "@@t:b0")
-    assert not User("bob", authorized_keys=()).batched and User("bob").batched
+    # a user whose keys are managed runs its own probe (in a subshell) inside the batch; the others share one getent
+    keyed = User.batch_probe([User("bob", authorized_keys=()), User("eve")], "@@t:b0")
+    assert User.batched and keyed.count("getent passwd") == 2 and keyed.count("( ") == 1
+    assert "getent passwd -- eve;" in keyed and "id -Gn -- bob" in keyed
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -283,7 +287,7 @@ def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_ex
 ])
 def test_group_batch_parse(text: str, expected: list[str]) -> None:
     groups = [Group("web"), Group("web", gid=2000), Group("db")]
-    assert Group.batch_parse(groups, text, "--rc") == expected
+    assert Group.batch_parse(groups, text, "--rc") == [g.parse(e) for g, e in zip(groups, expected, strict=True)]
 
 
 def local_names(database: str) -> list[str]:
@@ -295,8 +299,8 @@ def test_batched_and_one_by_one_probes_agree_on_this_machine() -> None:
     users = [User(n) for n in local_names("passwd")] + [User("nobody", state="absent")]
     # the status is `id`'s for the last user (1: no such user); the probe script's own is always 0
     batch = subprocess.run(["sh", "-c", User.batch_probe(users, "@@t:b0")], capture_output=True, text=True, check=False)
-    assert User.batch_parse(users, batch.stdout, "@@t:b0") == [run_probe(u) for u in users]
+    assert User.batch_parse(users, batch.stdout, "@@t:b0") == [u.parse(run_probe(u)) for u in users]
     groups = [Group(n) for n in local_names("group")]
     script = Group.batch_probe(groups, "@@t:b0")
     batch = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
-    assert Group.batch_parse(groups, batch.stdout, "@@t:b0") == [run_probe(g) for g in groups]
+    assert Group.batch_parse(groups, batch.stdout, "@@t:b0") == [g.parse(run_probe(g)) for g in groups]

@@ -68,7 +68,7 @@ def test_named_conf_files_are_checked_with_named_checkconf(tmp_path):
     local = found["file[/etc/bind/named.conf.local]"]
     options = found["file[/etc/bind/named.conf.options]"]
     assert isinstance(local, File) and isinstance(options, File)
-    assert local.validate == options.validate == ("named-checkconf", "%s")
+    assert local.validator == options.validator == ("named-checkconf", "%s")
     text = local.content.decode()
     assert 'zone "lab.example" {\n\ttype primary;\n\tfile "/etc/bind/zones/db.lab.example";\n};' in text
     assert 'zone "0.18.198.in-addr.arpa" {' in text

@@ -13,6 +13,7 @@ import pytest
 
 from configurator.engine.actions import Run, Upload
 from configurator.errors import InputError, Location
+from configurator.resources.base import decide
 from configurator.resources.schema import build
 from configurator.resources.zone import Zone, next_serial, normalize, reverse_network, soa_serial
 
@@ -193,7 +194,7 @@ def test_normalize_sets_aside_only_the_first_serial_line():
 
 def test_a_missing_zone_is_created_with_todays_first_serial_and_checked_before_it_is_installed():
     zone = forward()
-    step = zone.plan(observed(None, zone))
+    step = decide(zone, observed(None, zone))
     assert step.status == "change" and step.kind == "create"
     (upload,) = step.actions
     assert isinstance(upload, Upload)
@@ -206,14 +207,14 @@ def test_a_missing_zone_is_created_with_todays_first_serial_and_checked_before_i
 def test_same_records_keep_the_live_serial_whatever_it_is():
     zone = forward()
     for serial in (1, 2025031400, 2099123199):
-        step = zone.plan(observed(zone.render(serial), zone, today=TODAY + 5))
+        step = decide(zone, observed(zone.render(serial), zone, today=TODAY + 5))
         assert step.status == "ok", step
 
 
 def test_changed_records_get_the_next_serial_and_a_diff():
     zone = forward()
     live = forward(records="[]").render(2025031402)
-    step = zone.plan(observed(live, zone))
+    step = decide(zone, observed(live, zone))
     assert step.status == "change" and step.kind == "modify"
     assert step.summary == "zone lab.example records changed (serial 2025031402 -> 2025031403)"
     (upload,) = step.actions
@@ -225,13 +226,13 @@ def test_changed_records_get_the_next_serial_and_a_diff():
 def test_a_hand_written_zone_is_taken_over_with_a_serial_above_its_own():
     zone = forward()
     live = b"$TTL 300\n@ IN SOA ns.lab.example. root.lab.example. 2031010105 1 2 3 4\n@ IN NS ns\n"
-    step = zone.plan(observed(live, zone))
+    step = decide(zone, observed(live, zone))
     assert step.actions[0].content == zone.render(2031010106)  # type: ignore[union-attr]
 
 
 def test_only_metadata_drift_is_fixed_without_rewriting_the_zone():
     zone = forward()
-    step = zone.plan(observed(zone.render(2025031400), zone, mode="600", group="root"))
+    step = decide(zone, observed(zone.render(2025031400), zone, mode="600", group="root"))
     assert step.status == "change"
     assert step.actions == (Run(("chown", "root:bind", "--", zone.path), at=zone.path),
                             Run(("chmod", "00644", "--", zone.path), at=zone.path))
@@ -239,10 +240,10 @@ def test_only_metadata_drift_is_fixed_without_rewriting_the_zone():
 
 def test_states_the_plan_cannot_read():
     zone = forward()
-    assert zone.plan("type=directory\ntoday=20250314\n").status == "unknown"
-    assert zone.plan("type=link\ntoday=20250314\n").status == "unknown"
+    assert decide(zone, "type=directory\ntoday=20250314\n").status == "unknown"
+    assert decide(zone, "type=link\ntoday=20250314\n").status == "unknown"
     with pytest.raises(KeyError):  # the engine turns this into an `unknown` step
-        zone.plan("type=absent\n")
+        decide(zone, "type=absent\n")
 
 
 # -- the probe, run for real against files ---------------------------------------------------------
@@ -261,12 +262,12 @@ def test_probe_normalizes_like_python_and_sends_content_only_when_records_differ
     seen = run_probe(zone)
     assert f"normalized={zone.normalized_sha256}\n" in seen
     assert "content_b64=" not in seen and "type=regular file\n" in seen
-    assert zone.plan(seen).status == "ok"
+    assert decide(zone, seen).status == "ok"
 
     changed = forward(path=str(path), owner=owner, group=group, records="[]")
     seen = run_probe(changed)
     assert base64.b64decode(seen.split("content_b64=")[1].split("\n")[0]) == zone.render(2025031407)
-    step = changed.plan(seen)
+    step = decide(changed, seen)
     assert "(serial 2025031407 -> " in step.summary
 
 

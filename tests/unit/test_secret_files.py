@@ -13,6 +13,7 @@ from configurator.model import inventory
 from configurator.model.catalog import build_catalog
 from configurator.model.variables import parse_cli_vars
 from configurator.output.redaction import Redactor
+from configurator.resources.base import decide
 from configurator.resources.file import File
 
 SECRET = "s3cret-Value-42"
@@ -59,7 +60,7 @@ def seen(mode: str, content: bytes) -> str:
 
 
 def test_a_new_private_file_is_created_0600_and_the_plan_says_why() -> None:
-    step = File("/etc/app/secret.env", b"x=1\n", private=True).plan("type=absent\n")
+    step = decide(File("/etc/app/secret.env", b"x=1\n", private=True), "type=absent\n")
     upload = step.actions[0]
     assert isinstance(upload, Upload) and upload.mode == "0600"
     assert step.kind == "create" and f"mode 0600 ({NOTE})" in step.summary
@@ -67,7 +68,7 @@ def test_a_new_private_file_is_created_0600_and_the_plan_says_why() -> None:
 
 @pytest.mark.parametrize(("mode", "wanted"), [("644", "0600"), ("640", "0600"), ("604", "0600"), ("755", "0700")])
 def test_an_existing_readable_private_file_loses_group_and_other_bits(mode: str, wanted: str) -> None:
-    step = File("/etc/app/secret.env", b"x=1\n", private=True).plan(seen(mode, b"x=1\n"))
+    step = decide(File("/etc/app/secret.env", b"x=1\n", private=True), seen(mode, b"x=1\n"))
     assert step.status == "change"
     chmod = ("chmod", "0" + wanted, "--", "/etc/app/secret.env")
     assert [a.argv for a in step.actions if isinstance(a, Run)] == [chmod]
@@ -76,17 +77,17 @@ def test_an_existing_readable_private_file_loses_group_and_other_bits(mode: str,
 
 @pytest.mark.parametrize("mode", ["600", "400", "700"])
 def test_a_private_file_nobody_else_can_read_is_left_as_it_is(mode: str) -> None:
-    assert File("/etc/app/secret.env", b"x=1\n", private=True).plan(seen(mode, b"x=1\n")).status == "ok"
+    assert decide(File("/etc/app/secret.env", b"x=1\n", private=True), seen(mode, b"x=1\n")).status == "ok"
 
 
 def test_new_content_of_a_readable_private_file_is_uploaded_0600() -> None:
-    step = File("/etc/app/secret.env", b"x=2\n", private=True).plan(seen("644", b"x=1\n") + "content_b64=eD0xCg==\n")
+    step = decide(File("/etc/app/secret.env", b"x=2\n", private=True), seen("644", b"x=1\n") + "content_b64=eD0xCg==\n")
     upload = step.actions[0]
     assert isinstance(upload, Upload) and upload.mode == "0600" and NOTE in step.summary
 
 
 def test_an_explicit_mode_wins_over_private() -> None:
-    step = File("/etc/app/secret.env", b"x=1\n", mode="0644", private=True).plan(seen("644", b"x=1\n"))
+    step = decide(File("/etc/app/secret.env", b"x=1\n", mode="0644", private=True), seen("644", b"x=1\n"))
     assert step.status == "ok"
 
 

@@ -15,7 +15,8 @@ from configurator.errors import InputError, Location
 from configurator.model.catalog import Catalog, Entry
 from configurator.model.inventory import Host, Ssh
 from configurator.output import verify as view
-from configurator.resources.file import File, Link
+from configurator.resources.file import File
+from configurator.resources.link import Link
 
 
 def fail(message: str) -> None:

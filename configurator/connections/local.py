@@ -39,10 +39,13 @@ def connect(host: Host, sudo_password: str | None = None, abort: threading.Event
     return session
 
 
-def user_state_dir() -> Path:
-    """Where a user who is not root keeps the lock and pending handlers of local runs."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "configurator"
+def default_state_dir(as_root: bool) -> Path:
+    """Where the lock and pending handlers live: root's /var/lib/configurator, else the user's state folder."""
+    if as_root:
+        return Path(hostpaths.STATE_DIR)
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    base.mkdir(parents=True, exist_ok=True)
+    return base / "configurator"
 
 
 class LocalSession(Shell):
@@ -58,17 +61,21 @@ class LocalSession(Shell):
         self.sudo_password = sudo_password if self.become else None
         as_root = self.become or os.geteuid() == 0
         self.state_owner = 0 if as_root else os.geteuid()
-        if state_dir is None:
-            state_dir = Path(hostpaths.STATE_DIR) if as_root else user_state_dir()
-            if not as_root:
-                state_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.state_dir = str(state_dir)
+        self.state_dir = str(state_dir or default_state_dir(as_root))
         self.search_path = path
         self.stage: Path | None = None
-        self.proc = subprocess.Popen(self._argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = self._start(self._argv())
         if self.sudo_password:
             self._sudo(self.sudo_password)
+
+    @staticmethod
+    def _start(argv: list[str]) -> subprocess.Popen[bytes]:
+        """The shell, in a session of its own: a Ctrl-C at the terminal reaches the tool alone."""
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise HostFailed(f"cannot start {argv[0]} on this machine: {exc.strerror or exc}") from None
 
     def _argv(self) -> list[str]:
         if not self.become:

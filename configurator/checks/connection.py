@@ -1,14 +1,13 @@
 """A testinfra `host` over the engine's own SSH connection, so verify trusts exactly the same host keys.
 
 testinfra's paramiko backend accepts unknown host keys with a warning and never reads the
-inventory's known_hosts; instead we open the connection with `transport.connect` (strict
-checking, `accept_new` only when asked, a changed key refused) and hand its client to a
-backend that never reconnects on its own.
+inventory's known_hosts; instead the run opens the connection (strict checking, `accept_new`
+only when asked, a changed key refused) and we hand its client to a backend that never
+reconnects on its own.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import testinfra.host
@@ -17,10 +16,6 @@ from testinfra.backend.paramiko import ParamikoBackend
 
 from configurator.connections import ssh as transport
 from configurator.connections.base import Connection as HostConnection
-from configurator.connections.shell import LOCKED
-from configurator.engine import hostpaths, probe
-from configurator.engine.executor import connect
-from configurator.errors import HostFailed
 from configurator.model.inventory import Host
 
 CHECK_TIMEOUT = 300.0  # seconds for one command of a check; a hung command must not hang the run
@@ -79,33 +74,10 @@ def _backend(session: HostConnection, host: Host, sudo_password: str | None) -> 
 
 
 class Connection:
-    """One host's connection for a whole verify run: a testinfra `host`, facts and the shared lock."""
+    """A testinfra `host` over a host's open connection (lent by the run, which holds the host's lock)."""
 
-    def __init__(self, host: Host, accept_new: bool = False, sudo_password: str | None = None,
-                 session: HostConnection | None = None) -> None:
-        self.owned = session is None  # a session lent by `apply --verify` stays open for its owner
-        self.session = session or connect(host, accept_new, sudo_password)
-        backend = _backend(self.session, host, sudo_password)
+    def __init__(self, host: Host, session: HostConnection, sudo_password: str | None = None) -> None:
+        self.session = session
+        backend = _backend(session, host, sudo_password)
         self.host = testinfra.host.Host(backend)
         backend.set_host(self.host)
-
-    def facts(self) -> dict[str, str]:
-        """Read the facts, taking the host's shared lock so no apply changes the host while it is checked."""
-        token = secrets.token_hex(6)
-        result = self.session.run(probe.script([], token, facts=True), lock="s")
-        if result.status == LOCKED:
-            raise HostFailed("another configurator run holds the lock on this host; verify again when it is done")
-        if result.status == hostpaths.UNSAFE_STATE:
-            raise HostFailed(result.stderr.strip() or f"{hostpaths.STATE_DIR} is not root's own directory")
-        return probe.parse(result.stdout, token, []).facts
-
-    def close(self) -> None:
-        """Close the connection (and so release the lock), unless it was lent."""
-        if self.owned:
-            self.session.close()
-
-    def __enter__(self) -> Connection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -33,7 +33,7 @@ class DriftRun:
 def drift_all(catalogs: Sequence[Catalog], options: executor.RunOptions) -> list[HostDrift]:
     """Every host in parallel, in check mode with the verify hook (drift writes nothing, so rolling
     batches do not apply)."""
-    hook = Verifier(options.accept_new, options.sudo_password, fail_host=False)
+    hook = Verifier(options.sudo_password, fail_host=False)
     plan = rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
     results = executor.run_all(plan, replace(options, check=True, after=hook), lambda host, item, status: None)
     return [host_drift(r, hook.results.get(r.host, [])) for r in results]

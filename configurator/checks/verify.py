@@ -47,18 +47,16 @@ def load_role_tests(catalog: Catalog) -> list[role_tests.RoleTest]:
     return [t for role in catalog.roles for t in role_tests.discover(role.name, role.path)]
 
 
-def verify_host(catalog: Catalog, accept_new: bool = False, facts: dict[str, str] | None = None,
-                sudo_password: str | None = None, session: Session | None = None) -> list[CheckResult]:
-    """Run every generated check and role test of one host (on `session` when lent, else connecting once);
-    never raises for host problems."""
+def verify_host(catalog: Catalog, session: Session, facts: dict[str, str],
+                sudo_password: str | None = None) -> list[CheckResult]:
+    """Run every generated check and role test of one host on its open connection (which holds the
+    host's lock; `facts` were read on it); never raises for host problems."""
     try:
         tests = load_role_tests(catalog)
         from configurator.checks.connection import Connection
 
-        with Connection(catalog.host, accept_new, sudo_password, session) as conn:
-            # a lent session already holds the host's lock and knows the facts
-            seen = facts if session is not None and facts is not None else conn.facts()
-            return _resource_checks(catalog, conn, seen) + _role_checks(catalog, conn, tests)
+        conn = Connection(catalog.host, session, sudo_password)
+        return _resource_checks(catalog, conn, facts) + _role_checks(catalog, conn, tests)
     except Unreachable as exc:
         return [host_check(catalog.host.name, CheckStatus.UNREACHABLE, str(exc))]
     except ConfigureError as exc:
@@ -106,9 +104,7 @@ class Verifier:
     failure budget sees it; `failed_hosts` then lets the exit code say 4 instead of 1.
     """
 
-    def __init__(self, accept_new: bool = False, sudo_password: str | None = None, show: Show = _quiet,
-                 fail_host: bool = True) -> None:
-        self.accept_new = accept_new
+    def __init__(self, sudo_password: str | None = None, show: Show = _quiet, fail_host: bool = True) -> None:
         self.sudo_password = sudo_password
         self.show = show
         self.fail_host = fail_host
@@ -116,7 +112,7 @@ class Verifier:
         self._lock = threading.Lock()
 
     def __call__(self, catalog: Catalog, result: executor.HostResult, session: Session) -> None:
-        found = verify_host(catalog, self.accept_new, result.outcome.facts, self.sudo_password, session)
+        found = verify_host(catalog, session, result.outcome.facts, self.sudo_password)
         with self._lock:
             self.results[catalog.host.name] = found
         self.show(catalog.host.name, found)
@@ -134,7 +130,7 @@ def verify_all(catalogs: Sequence[Catalog], options: executor.RunOptions,
                show: Show = _quiet) -> dict[str, list[CheckResult]]:
     """Verify hosts in parallel: the run reads each host's facts, the hook checks it; host name ->
     its results, in inventory order."""
-    hook = Verifier(options.accept_new, options.sudo_password, fail_host=False)
+    hook = Verifier(options.sudo_password, fail_host=False)
     found: dict[str, list[CheckResult]] = {}
 
     def done(result: executor.HostResult) -> None:

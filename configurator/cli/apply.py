@@ -101,8 +101,7 @@ def _verifier(args: argparse.Namespace, options: executor.RunOptions, console: r
     from configurator.checks.verify import Verifier
     from configurator.output import verify as view
 
-    return Verifier(options.accept_new, options.sudo_password,
-                    show=lambda host, found: console.write(view.lines(host, found, args.verbose)))
+    return Verifier(options.sudo_password, lambda host, found: console.write(view.lines(host, found, args.verbose)))
 
 
 def _write_reports(args: argparse.Namespace, console: report.Console, results: list[executor.HostResult]) -> None:

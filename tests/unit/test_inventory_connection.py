@@ -1,13 +1,15 @@
-"""`connection:` on a host: validated before any connection, and the executor's choice of connection."""
+"""`connection:` on a host: validated before any connection, the executor's choice, verify over it."""
 
 from __future__ import annotations
 
 import pytest
 
+from configurator.checks.connection import Connection
 from configurator.connections.local import LocalSession
 from configurator.engine import executor
 from configurator.errors import InputError
 from configurator.model import inventory
+from configurator.model.inventory import Host, Ssh
 
 
 def load(tmp_path, text: str) -> inventory.Inventory:
@@ -37,3 +39,15 @@ def test_the_executor_opens_a_local_shell_for_a_local_host_or_when_told(tmp_path
             assert session.run("echo ok").stdout == "ok\n" and session.round_trips == 1
         finally:
             session.close()
+
+
+def test_verify_checks_a_local_host_on_this_machine(private_dir):
+    host = Host("here", "here", Ssh(lock_wait=0), connection="local")
+    (private_dir / "probe.txt").write_text("seen\n")
+    session = LocalSession(host, state_dir=private_dir / "state")
+    try:
+        checked = Connection(host, session).host
+        assert checked.file(str(private_dir / "probe.txt")).content_string == "seen\n"
+        assert checked.run("id -u").stdout.strip() == session.run("id -u").stdout.strip()
+    finally:
+        session.close()

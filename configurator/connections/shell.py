@@ -9,6 +9,7 @@ only how bytes travel (send, receive) and how a step's processes are ended.
 
 from __future__ import annotations
 
+import abc
 import secrets
 import shlex
 import threading
@@ -31,11 +32,12 @@ SUDO_READY = "CFG_SUDO_READY"  # printed once sudo started the shell
 STAGE_ROOT = "/var/tmp"  # large files are staged on disk: /tmp is often a small tmpfs
 
 
-class Shell:
+class Shell(abc.ABC):
     """The framing of one host's shell; subclasses move the bytes."""
 
     abort: threading.Event | None = None  # once set (by whoever shares it), the running script is ended
     host: Host
+    user: str  # who the shell logs in as (before become)
     round_trips: int
     started: bool
     state_dir = hostpaths.STATE_DIR  # the lock and the pending handlers
@@ -119,32 +121,35 @@ class Shell:
         return f"the remote shell ended unexpectedly: {detail[0]}"
 
     # what a kind of shell supplies
-    user: str
-
+    @abc.abstractmethod
     def _send(self, data: bytes) -> None:
-        raise NotImplementedError
+        """Write `data` to the shell's stdin."""
 
+    @abc.abstractmethod
     def _receive(self, out: Stream, err: Stream, wait: float) -> bool:
         """Feed what arrived, or wait up to `wait` seconds for it; False when the shell is gone."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _end_step(self, token: str) -> None:
         """End script `token`'s processes from outside the shell (the shell itself waits for them)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _finish(self) -> None:
         """End the shell and wait (a bounded time) until it has: its exit releases the host lock."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _gone(self) -> bool:
-        raise NotImplementedError
+        """Whether the shell has exited."""
 
+    @abc.abstractmethod
     def _stderr_left(self) -> bytes:
-        raise NotImplementedError
+        """What the shell wrote on stderr and was not read yet (why it ended)."""
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """End the shell (and so release the host lock); a connection already gone is not an error."""
 
 
 def text(data: bytes) -> str:
+    """Bytes from the host as text (invalid UTF-8 replaced)."""
     return data.decode("utf-8", errors="replace")

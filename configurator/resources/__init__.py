@@ -50,7 +50,7 @@ def all_types() -> dict[str, type[Resource[Any]]]:
 class Registry:
     """The resource types one run knows: the built-ins, plus a project's plugins with the file each came from."""
 
-    plugins: dict[str, type] = field(default_factory=dict)
+    plugins: dict[str, type[Resource[Any]]] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)  # plugin type name -> its file (and entry point)
 
     def __contains__(self, name: object) -> bool:
@@ -60,11 +60,11 @@ class Registry:
         """Every type name, sorted."""
         return sorted({*TYPES, *self.plugins})
 
-    def named(self, name: str) -> type:
+    def named(self, name: str) -> type[Resource[Any]]:
         """The class of type `name` (a built-in loads on first use)."""
         return self.plugins[name] if name in self.plugins else type_named(name)
 
-    def classes(self) -> dict[str, type]:
+    def classes(self) -> dict[str, type[Resource[Any]]]:
         """Every name with its class (imports every built-in)."""
         return {name: self.named(name) for name in self.names()}
 

@@ -18,19 +18,20 @@ import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from configurator.errors import InputError, Location
 from configurator.resources import TYPES, Registry
+from configurator.resources.base import Resource
 
 GROUP = "configurator.resources"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED = {"notify", "when", "for_each"}  # the keys role.yml sets beside a resource's type
-MEMBERS = ("id", "probe", "plan", "checks")  # what the engine calls on every resource
 
 
 def load(folders: Sequence[Path], points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Registry:
     """The run's registry: built-ins, then each folder's plugin files, then installed entry points."""
-    found: dict[str, tuple[type, str]] = {}
+    found: dict[str, tuple[type[Resource[Any]], str]] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_"):  # _helpers.py and __init__.py are not plugins
@@ -47,19 +48,17 @@ def installed() -> Sequence[importlib.metadata.EntryPoint]:
     return tuple(importlib.metadata.entry_points(group=GROUP))
 
 
-def from_file(path: Path) -> dict[str, type]:
+def from_file(path: Path) -> dict[str, type[Resource[Any]]]:
     """The types one plugin file declares in `RESOURCES`, each checked against the resource contract."""
     module = _import(path)
     declared = module.__dict__.get("RESOURCES")
     if not isinstance(declared, dict) or not declared:
         raise InputError("a resource plugin must declare its types: RESOURCES = {\"type_name\": Class}",
                          Location(str(path)))
-    for name, cls in declared.items():
-        check(name, cls, str(path))
-    return dict(declared)
+    return {name: check(name, cls, str(path)) for name, cls in declared.items()}
 
 
-def check(name: object, cls: object, origin: str) -> None:
+def check(name: object, cls: object, origin: str) -> type[Resource[Any]]:
     """Refuse a type that the engine could not use, naming where it was declared."""
     if not isinstance(name, str) or not NAME.match(name) or name in RESERVED:
         raise InputError(f"resource type name {name!r} must be lower case letters, digits and '_' "
@@ -67,18 +66,20 @@ def check(name: object, cls: object, origin: str) -> None:
     if not isinstance(cls, type):
         raise InputError(f"resource type {name!r} must be a class, got {type(cls).__name__}", Location(origin))
     problem = _contract_problem(name, cls)
-    if problem:
+    if problem or not issubclass(cls, Resource):
         raise InputError(f"resource type {name!r}: {cls.__name__} {problem}", _class_location(cls, origin))
+    return cls
 
 
 def _contract_problem(name: str, cls: type) -> str:
     """What keeps `cls` from being a resource type registered as `name` ("" when nothing does)."""
+    if not issubclass(cls, Resource):
+        return "must subclass configurator.resources.base.Resource"
     params = cls.__dict__.get("__dataclass_params__")  # set by @dataclass on this very class
     if params is None or not params.frozen:
         return "must be a frozen dataclass: @dataclass(frozen=True)"
-    missing = [m for m in MEMBERS if not hasattr(cls, m)]
-    if missing:
-        return f"lacks {', '.join(missing)} (every resource has id, probe, plan and checks)"
+    if inspect.isabstract(cls):
+        return f"lacks {', '.join(sorted(cls.__abstractmethods__))} (abstract in Resource)"
     if cls.__dict__.get("type") != name:
         return f"must set type: ClassVar[str] = {name!r} (it has {cls.__dict__.get('type')!r})"
     try:
@@ -88,7 +89,7 @@ def _contract_problem(name: str, cls: type) -> str:
     return ""
 
 
-def _add(found: dict[str, tuple[type, str]], name: str, cls: type, origin: str) -> None:
+def _add(found: dict[str, tuple[type[Resource[Any]], str]], name: str, cls: type[Resource[Any]], origin: str) -> None:
     """Register one plugin type; a built-in or another plugin of the same name is an error naming both."""
     at = _class_location(cls, origin)
     if name in TYPES:
@@ -151,7 +152,7 @@ def _point_origin(point: importlib.metadata.EntryPoint) -> str:
     return f"{path} (entry point {point.name} = {point.value}{dist})"
 
 
-def _from_point(point: importlib.metadata.EntryPoint, origin: str) -> type:
+def _from_point(point: importlib.metadata.EntryPoint, origin: str) -> type[Resource[Any]]:
     """The class an installed entry point names, checked against the resource contract."""
     path = origin.partition(" (entry point")[0]
     try:
@@ -159,6 +160,5 @@ def _from_point(point: importlib.metadata.EntryPoint, origin: str) -> type:
     except (Exception, SystemExit) as error:
         problem = failure(error, origin, path)
         raise InputError(f"{problem.message} ({origin})", problem.where) from error
-    check(point.name, cls, path)
-    return typing.cast(type, cls)
+    return check(point.name, cls, path)
 

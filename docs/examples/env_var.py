@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from configurator.engine.actions import Upload, quote
-from configurator.resources.base import Check, Step, change, field_lines, ok, unknown
+from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.file import content_diff
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -26,13 +25,13 @@ else echo kind=absent; fi
 class EnvFile:
     """What the probe saw: the kind of thing at the path, its mode and its lines."""
 
-    kind: str  # file | absent | other | unreadable
+    kind: str  # file | absent | other
     mode: str = ""
     lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class EnvVar:
+class EnvVar(Resource[EnvFile]):
     """One `NAME=value` line in an environment file such as /etc/default/myapp; other lines are kept.
 
     Example: `env_var: {path: /etc/default/myapp, name: PORT, value: "8080"}`
@@ -66,30 +65,25 @@ class EnvVar:
     def probe(self) -> str:
         return f"p={quote(self.path)}\n{_READ}"
 
-    @staticmethod
-    def parse(observed: str) -> EnvFile:
-        """The probe's text as an EnvFile, read once."""
-        seen = field_lines(observed)
+    def parse(self, text: str) -> EnvFile:
+        # bad base64 or a file that is not UTF-8 raise ValueError: the engine reports the step unknown
+        seen = field_lines(text)
         if "content" not in seen:
-            return EnvFile(seen.get("kind", "unreadable"))
-        try:
-            text = base64.b64decode(seen["content"], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return EnvFile("unreadable")
-        return EnvFile("file", seen.get("mode", "").zfill(4), tuple(text.splitlines()))
+            return EnvFile(seen["kind"])
+        content = base64.b64decode(seen["content"], validate=True).decode("utf-8")
+        return EnvFile("file", seen["mode"].zfill(4), tuple(content.splitlines()))
 
-    def plan(self, observed: str) -> Step:
-        state = self.parse(observed)
-        if state.kind not in ("file", "absent"):
-            return unknown(f"{self.path} is not a regular UTF-8 file ({state.kind})")
-        lines = self.edited(state.lines)
-        if state.kind == "file" and lines == state.lines and state.mode == self.mode:
+    def plan(self, observed: EnvFile) -> Step:
+        if observed.kind not in ("file", "absent"):
+            return unknown(f"{self.path} is not a regular file ({observed.kind})")
+        lines = self.edited(observed.lines)
+        if observed.kind == "file" and lines == observed.lines and observed.mode == self.mode:
             return ok(self.line)
-        old = "".join(f"{text}\n" for text in state.lines).encode()
+        old = "".join(f"{text}\n" for text in observed.lines).encode()
         new = "".join(f"{text}\n" for text in lines).encode()
-        summary = f"{self.path}: set {self.line}" if new != old else f"{self.path}: mode {state.mode} -> {self.mode}"
+        summary = f"{self.path}: set {self.line}" if new != old else f"{self.path}: mode {observed.mode} -> {self.mode}"
         return change(summary, Upload(self.path, new, mode=self.mode), diff=content_diff(self.path, old, new),
-                      kind="create" if state.kind == "absent" else "modify")
+                      kind="create" if observed.kind == "absent" else "modify")
 
     def edited(self, lines: tuple[str, ...]) -> tuple[str, ...]:
         """The file's lines with exactly one `NAME=` line, holding the value, where the first one was."""

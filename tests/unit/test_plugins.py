@@ -14,6 +14,7 @@ from configurator.model import inventory as inventory_mod
 from configurator.model.catalog import build_catalog
 from configurator.model.variables import parse_cli_vars
 from configurator.resources import TYPES, plugins, reference
+from configurator.resources.base import PlanStatus, Unreadable, decide, read
 
 HOST = "198.18.0.250"  # nothing answers here: a connection attempt would exit 3, not 65
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "env_var.py"
@@ -23,11 +24,11 @@ ROLE = "resources:\n  - env_var: {path: /etc/default/app, name: PORT, value: '80
 GOOD = '''from dataclasses import dataclass
 from typing import ClassVar
 
-from configurator.resources.base import ok
+from configurator.resources.base import Resource, ok
 
 
 @dataclass(frozen=True)
-class Thing:
+class Thing(Resource[str]):
     """A thing."""
 
     name: str
@@ -39,6 +40,9 @@ class Thing:
 
     def probe(self):
         return "true"
+
+    def parse(self, text):
+        return text
 
     def plan(self, observed):
         return ok()
@@ -84,7 +88,10 @@ BAD = {
                    "frozen dataclass"),
     "not a dataclass": (GOOD.replace("@dataclass(frozen=True)\n", "") + "RESOURCES = {'thing': Thing}\n", ":7: ",
                         "frozen dataclass"),
-    "missing plan": (GOOD.replace("def plan", "def plan_") + "RESOURCES = {'thing': Thing}\n", ":7: ", "lacks plan"),
+    "not a Resource": (GOOD.replace("(Resource[str])", "") + "RESOURCES = {'thing': Thing}\n", ":7: ",
+                       "must subclass configurator.resources.base.Resource"),
+    "missing plan": (GOOD.replace("def plan(", "def plan_(") + "RESOURCES = {'thing': Thing}\n", ":7: ",
+                     "lacks plan (abstract in Resource)"),
     "wrong type": (GOOD + "RESOURCES = {'other': Thing}\n", ":7: ", "type: ClassVar[str] = 'other'"),
     "undefined annotation": (GOOD.replace("name: str", "name: Missing") + "RESOURCES = {'thing': Thing}\n",
                              ":11: ", "NameError: name 'Missing' is not defined"),
@@ -213,13 +220,28 @@ def state(content: str | None, mode: str = "644") -> str:
 def test_the_example_plans_the_file_it_should_leave(content, after, tmp_path):
     kinds = plugins.load([EXAMPLE.parent], points=[])
     var = kinds.named("env_var")(path="/etc/default/app", name="PORT", value="8080")
-    step = var.plan(state(content))
-    assert step.status == "change" and step.actions[0].content == after.encode() and step.actions[0].mode == "0644"
-    assert var.plan(state(after)).status == "ok"
-    assert var.plan(state(after, "600")).status == "change"
-    assert var.plan("kind=other\n").status == "unknown"
+    step = decide(var, state(content))
+    assert step.status == PlanStatus.CHANGE and step.actions[0].content == after.encode()
+    assert step.actions[0].mode == "0644"
+    assert decide(var, state(after)).status == PlanStatus.OK
+    assert decide(var, state(after, "600")).status == PlanStatus.CHANGE
+    assert decide(var, "kind=other\n").status == PlanStatus.UNKNOWN
     assert re.search(r"PORT=8080", step.diff)
 
 
 def test_the_worked_example_in_the_guide_is_the_tested_file():
     assert f"```python\n{EXAMPLE.read_text()}```\n" in GUIDE.read_text()
+
+
+@pytest.mark.parametrize("text", ["mode=644\ncontent=not base64!\n", "mode=644\ncontent=/w==\n", "garbage\n"])
+def test_the_example_reads_garbage_as_unreadable(text):
+    var = plugins.load([EXAMPLE.parent], points=[]).named("env_var")(path="/etc/a", name="A", value="1")
+    assert isinstance(read(var, text), Unreadable)
+
+
+def test_the_guide_s_unit_test_snippet_runs(tmp_path, monkeypatch):
+    snippet = GUIDE.read_text().split("## Testing a plugin")[1].split("```python\n")[1].split("```")[0]
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources" / "env_var.py").write_text(EXAMPLE.read_text())
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, str(GUIDE), "exec"), {})

@@ -13,9 +13,11 @@ from rich.text import Text
 
 from configurator.engine.executor import HostResult
 from configurator.engine.plan import Planned
+from configurator.engine.status import HostStatus, StepStatus
 
-STYLES = {"ok": "green", "changed": "yellow", "pending": "yellow", "failed": "red", "unreachable": "red",
-          "skipped": "dim"}
+STYLES: dict[str, str] = {  # by host status
+    HostStatus.OK: "green", HostStatus.CHANGED: "yellow", HostStatus.PENDING: "yellow",
+    HostStatus.FAILED: "red", HostStatus.UNREACHABLE: "red", HostStatus.SKIPPED: "dim"}
 
 
 @dataclass
@@ -37,13 +39,13 @@ class LiveHosts:
         self.rows = {host: Row() for host in hosts}
         self.lock = threading.Lock()
 
-    def step(self, host: str, item: Planned, outcome: str) -> None:
+    def step(self, host: str, item: Planned, outcome: StepStatus) -> None:
         """A step of `host` was decided or done."""
         with self.lock:
             row = self.rows.setdefault(host, Row())
             row.state = "working"
             row.counts[outcome] = row.counts.get(outcome, 0) + 1
-            if outcome != "ok":
+            if outcome != StepStatus.OK:
                 row.last = f"{outcome} {item.id}"
 
     def done(self, result: HostResult) -> None:

@@ -9,9 +9,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 from configurator.engine.executor import HostResult
+from configurator.engine.status import HostStatus, StepStatus
 
 SYMBOLS = {"create": "+", "modify": "~", "remove": "-", "": "~"}
-NOT_CHECKED = ("failed", "unreachable", "skipped")  # host statuses whose state was not (fully) read
+NOT_CHECKED = (HostStatus.FAILED, HostStatus.UNREACHABLE, HostStatus.SKIPPED)  # state not (fully) read
 
 
 @dataclass
@@ -30,9 +31,9 @@ def fold(results: list[HostResult]) -> list[Change]:
     found: dict[str, Change] = {}
     for result in results:
         for planned, status in result.outcome.steps:
-            if status not in ("pending", "unknown"):
+            if status not in (StepStatus.PENDING, StepStatus.UNKNOWN):
                 continue
-            symbol = "?" if status == "unknown" else SYMBOLS.get(planned.step.kind, "~")
+            symbol = "?" if status == StepStatus.UNKNOWN else SYMBOLS.get(planned.step.kind, "~")
             key = hashlib.sha256("\0".join((symbol, planned.id, planned.step.summary, planned.step.diff))
                                  .encode()).hexdigest()
             found.setdefault(key, Change(symbol, planned.id, planned.step.summary, planned.step.diff)) \

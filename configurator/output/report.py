@@ -15,6 +15,7 @@ from configurator import __version__
 from configurator.connections.streams import clip
 from configurator.engine.executor import HostResult
 from configurator.engine.plan import Planned
+from configurator.engine.status import HostStatus, StepStatus
 from configurator.output import planview
 
 if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (start-up time)
@@ -25,6 +26,11 @@ if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (st
 
 JSON_SCHEMA_VERSION = 1
 Redact = Callable[[str], str]
+MARKS = {StepStatus.OK: " ", StepStatus.UNKNOWN: "?", StepStatus.FAILED: "!", StepStatus.SKIPPED: ".",
+         StepStatus.HANDLER: "*"}  # a pending or changed step shows the kind of its change instead
+WORDS = {StepStatus.PENDING: "would change", StepStatus.HANDLER: "ran"}
+FOLDED = (StepStatus.PENDING, StepStatus.UNKNOWN)  # check mode shows these in the folded plan instead
+ACTED = (StepStatus.PENDING, StepStatus.CHANGED, StepStatus.FAILED, StepStatus.HANDLER)  # -vv lists their actions
 
 
 def _plain(text: str) -> str:
@@ -68,22 +74,21 @@ class Console:
             raise ValueError("this console does not record its output")
         self.rich.save_svg(str(path), title=title)
 
-    def step(self, host: str, item: Planned, outcome: str) -> None:
+    def step(self, host: str, item: Planned, outcome: StepStatus) -> None:
         """One line per step that is not ok (all lines with -v)."""
         if self.live is not None:
             self.live.step(host, item, outcome)
-        if (outcome == "ok" and self.verbose < 1) or (self.plan and outcome in ("pending", "unknown")):
+        if (outcome == StepStatus.OK and self.verbose < 1) or (self.plan and outcome in FOLDED):
             return
-        mark = {"ok": " ", "unknown": "?", "failed": "!", "skipped": ".", "handler": "*"}.get(
-            outcome, planview.SYMBOLS.get(item.step.kind, "~"))
-        word = {"pending": "would change", "changed": "changed", "handler": "ran"}.get(outcome, outcome)
+        mark = MARKS.get(outcome, planview.SYMBOLS.get(item.step.kind, "~"))
+        word = WORDS.get(outcome, outcome)
         line = f"{host}: {mark} {item.id} {word}"
         if item.step.summary:
             line += f": {item.step.summary}"
         text = line + "\n"
-        if self.verbose >= 2 and outcome in ("pending", "changed", "failed", "handler"):
+        if self.verbose >= 2 and outcome in ACTED:
             text += "".join(f"    $ {action.describe()}\n" for action in item.step.actions)
-        if self.diff and item.step.diff and outcome in ("pending", "changed"):
+        if self.diff and item.step.diff and outcome in (StepStatus.PENDING, StepStatus.CHANGED):
             text += "".join(f"    {d}\n" for d in safe_diff(item.step.diff, self.redact).splitlines())
         self.write(text)
 
@@ -114,8 +119,9 @@ class Console:
         lines = ["", "RECAP"]
         for r in results:
             counts = _counts(r)
-            lines.append(f"{r.host:<{width}}  {r.status:<11} ok={counts['ok']} changed={counts['changed']} "
-                         f"pending={counts['pending']} failed={counts['failed']}  "
+            lines.append(f"{r.host:<{width}}  {r.status:<11} ok={counts[StepStatus.OK]} "
+                         f"changed={counts[StepStatus.CHANGED]} pending={counts[StepStatus.PENDING]} "
+                         f"failed={counts[StepStatus.FAILED]}  "
                          f"{r.round_trips} round trips  {r.seconds:.2f}s")
             if r.error:
                 lines.append(f"{'':<{width}}  error: {clip(self.redact(r.error))}")
@@ -148,10 +154,10 @@ def safe_diff(diff: str, redact: Redact) -> str:
     return diff if redact(diff) == diff else "(diff hidden: it contains a secret value)\n"
 
 
-def _counts(result: HostResult) -> dict[str, int]:
-    counts = {"ok": 0, "changed": 0, "pending": 0, "failed": 0, "unknown": 0, "skipped": 0}
+def _counts(result: HostResult) -> dict[StepStatus, int]:
+    counts = dict.fromkeys(StepStatus, 0)
     for _, status in result.outcome.steps:
-        counts[status] = counts.get(status, 0) + 1
+        counts[status] += 1
     return counts
 
 
@@ -189,11 +195,11 @@ def junit_cases(results: list[HostResult], redact: Redact = _plain) -> list[juni
 
     cases: list[junit.Case] = []
     for r in results:
-        if r.status in ("unreachable", "skipped") or (r.error and not r.outcome.steps):
+        if r.status in (HostStatus.UNREACHABLE, HostStatus.SKIPPED) or (r.error and not r.outcome.steps):
             cases.append(junit.Case(r.host, "connect", "error", clip(redact(r.error))))
         for planned, status in r.outcome.steps:
-            bad = status in ("failed", "pending", "unknown")
+            bad = status in (StepStatus.FAILED, StepStatus.PENDING, StepStatus.UNKNOWN)
             text = clip(redact(f"{status}: {planned.step.summary}\n{planned.step.diff}".strip()))
-            kind: junit.Status = "failed" if bad else "skipped" if status == "skipped" else "passed"
+            kind: junit.Status = "failed" if bad else "skipped" if status == StepStatus.SKIPPED else "passed"
             cases.append(junit.Case(r.host, planned.id, kind, text if kind != "passed" else ""))
     return cases

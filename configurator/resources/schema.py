@@ -82,10 +82,14 @@ def convert(hint: Any, value: Any, key: str, where: Location, what: str) -> Any:
             raise InputError(f"{what}: {key} must be a whole number, got {value!r}", where)
         return value
     if origin is tuple:
+        if params and params[0] is not str:  # structured items (zone records): their type checks them
+            return tuple(_list(value, key, where, what))
         return _items(value, key, where, what)
     if origin is dict:
         if not isinstance(value, dict):
-            raise InputError(f"{what}: {key} must be a mapping, got {value!r}", where)
+            raise InputError(f"{what}: {key} must be a mapping, got {_short(value)}", where)
+        if params and params[1] is Any:  # structured data (the inventory view), as the template gave it
+            return {str(k): v for k, v in value.items()}
         return {str(k): _text(v, f"{key}.{k}", where, what) for k, v in value.items()}
     raise InputError(f"{what}: {key} has an unsupported type", where)
 
@@ -101,9 +105,19 @@ def _text(value: Any, key: str, where: Location, what: str) -> str:
 def _items(value: Any, key: str, where: Location, what: str) -> tuple[str, ...]:
     if key in ("validate", "argv", "unless", "onlyif") and isinstance(value, str):
         value = shlex.split(value)
-    if not isinstance(value, list):
-        raise InputError(f"{what}: {key} must be a list, got {value!r}", where)
-    return tuple(_text(v, key, where, what) for v in value)
+    return tuple(_text(v, key, where, what) for v in _list(value, key, where, what))
+
+
+def _list(value: Any, key: str, where: Location, what: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise InputError(f"{what}: {key} must be a list, got {_short(value)}", where)
+    return list(value)
+
+
+def _short(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut short (a whole inventory is long)."""
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _mode(value: Any, where: Location, what: str) -> str:

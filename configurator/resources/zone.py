@@ -8,8 +8,8 @@ Unchanged records keep the live serial; changed records get max(live + 1, YYYYMM
 
 Example (role.yml):
     zone: {path: /etc/bind/zones/db.lab.example, zone: lab.example, nameserver: ns1,
-           nameserver_address: 198.18.0.14, hosts: "{{ inventory.hosts | tojson }}",
-           records: "{{ dns_records | tojson }}"}
+           nameserver_address: 198.18.0.14, hosts: "{{ inventory.hosts }}",
+           records: "{{ dns_records }}"}
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,8 +171,9 @@ class Zone(Resource[ZoneState]):
     nameserver_address: str = ""  # its address, written as a glue record when it is inside the zone
     contact: str = ""  # e-mail of the zone's administrator; "" means hostmaster@DOMAIN
     domain: str = ""  # the forward domain the hosts live in (PTR targets); "" means the zone
-    hosts: str = field(default="{}", repr=False)  # JSON: {name: {address, vars}} (the inventory view)
-    records: str = "[]"  # JSON: [{name, type, value, ttl?}]
+    # {name: {address, vars}}: the inventory view, as `hosts: "{{ inventory.hosts }}"` gives it
+    hosts: dict[str, Any] = field(default_factory=dict, repr=False, hash=False)
+    records: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # ({name, type, value, ttl?}, ...)
     ttl: int = 3600
     refresh: int = 3600
     retry: int = 900
@@ -240,9 +240,9 @@ class Zone(Resource[ZoneState]):
             return _fail(problems, f"{what} {address!r} is not an IP address")
 
     def _host_records(self, problems: list[str]) -> list[Record]:
-        hosts = _json(self.hosts, dict, "hosts must be a JSON object of name -> host", problems)
-        if hosts is None:
-            return []
+        hosts = self.hosts
+        if not isinstance(hosts, dict):
+            return _fail(problems, "hosts must be a mapping of name -> host (the inventory view: inventory.hosts)")
         network = None
         if self.is_reverse and hosts:
             try:
@@ -276,11 +276,10 @@ class Zone(Resource[ZoneState]):
         return f"{name}." if _inside(name, self.forward_domain) else f"{name}.{self.forward_domain}."
 
     def _extra_records(self, problems: list[str]) -> list[Record]:
-        items = _json(self.records, list, "records must be a list of {name, type, value}", problems)
-        if items is None:
-            return []
+        if not isinstance(self.records, list | tuple):
+            return _fail(problems, "records must be a list of {name, type, value}")
         found: list[Record] = []
-        for index, item in enumerate(items):
+        for index, item in enumerate(self.records):
             record = _record(item, f"records[{index}]", problems)
             if record is not None:
                 found.append(record)
@@ -380,19 +379,6 @@ class Zone(Resource[ZoneState]):
         argv = [*self.checker, self.origin, self.path]
         done = host.run(command_line(argv))
         assert done.rc == 0, f"{' '.join(argv)} exited {done.rc}: {(done.stdout + done.stderr).strip()}"
-
-
-def _json(text: str, kind: type, expected: str, problems: list[str]) -> Any:
-    """A JSON argument of the expected kind, or None with the problem noted."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        problems.append(f"{expected.split()[0]} is not JSON: {exc}")
-        return None
-    if not isinstance(value, kind):
-        problems.append(expected)
-        return None
-    return value
 
 
 def _fail(problems: list[str], message: str) -> list[Record]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -31,14 +30,14 @@ HOSTS = {
 
 def forward(**changes: object) -> Zone:
     base = Zone(path="/etc/bind/zones/db.lab.example", zone="lab.example", nameserver="ns1",
-                nameserver_address="198.18.0.14", hosts=json.dumps(HOSTS),
-                records=json.dumps([{"name": "www", "type": "CNAME", "value": "node1"}]))
+                nameserver_address="198.18.0.14", hosts=HOSTS,
+                records=[{"name": "www", "type": "CNAME", "value": "node1"}])
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def reverse(**changes: object) -> Zone:
     base = Zone(path="/etc/bind/zones/db.0.18.198.in-addr.arpa", zone="0.18.198.in-addr.arpa",
-                domain="lab.example", nameserver="ns1", hosts=json.dumps(HOSTS))
+                domain="lab.example", nameserver="ns1", hosts=HOSTS)
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -94,38 +93,38 @@ def test_soa_names_the_nameserver_and_contact():
 
 
 def test_an_absolute_nameserver_outside_the_zone_gets_no_glue():
-    zone = forward(nameserver="ns.example.net.", hosts="{}", records="[]")
+    zone = forward(nameserver="ns.example.net.", hosts={}, records=[])
     assert records(zone) == ["@\tIN\tNS\tns.example.net."]
 
 
 def test_nameserver_that_is_also_an_inventory_host_is_written_once():
-    zone = forward(nameserver="node1", nameserver_address="198.18.0.11", records="[]")
+    zone = forward(nameserver="node1", nameserver_address="198.18.0.11", records=[])
     assert records(zone).count("node1\tIN\tA\t198.18.0.11") == 1
 
 
 def test_hosts_are_ordered_by_address_so_inventory_order_does_not_matter():
     shuffled = dict(reversed(list(HOSTS.items())))
-    assert forward(hosts=json.dumps(shuffled)).render(1) == forward().render(1)
+    assert forward(hosts=shuffled).render(1) == forward().render(1)
 
 
 def test_extra_records_keep_ttl_and_quote_txt():
     extra = [{"name": "@", "type": "mx", "value": "10 mail", "ttl": 300},
              {"name": "info", "type": "TXT", "value": 'say "hi"'},
              {"name": "_sip._tcp", "type": "SRV", "value": "0 5 5060 node1"}]
-    assert records(forward(hosts="{}", records=json.dumps(extra)))[2:] == [
+    assert records(forward(hosts={}, records=extra))[2:] == [
         "@\t300\tIN\tMX\t10 mail", 'info\tIN\tTXT\t"say \\"hi\\""', "_sip._tcp\tIN\tSRV\t0 5 5060 node1"]
 
 
 @pytest.mark.parametrize(("changes", "problem"), [
-    ({"records": json.dumps([{"name": "x", "type": "A", "value": "1.2.3.4\nevil IN A 6.6.6.6"}])},
+    ({"records": [{"name": "x", "type": "A", "value": "1.2.3.4\nevil IN A 6.6.6.6"}]},
      "records[0]: value '1.2.3.4\\nevil IN A 6.6.6.6' must be text on one line"),
-    ({"records": json.dumps([{"name": "two words", "type": "A", "value": "1.2.3.4"}])}, "must be one word"),
-    ({"records": json.dumps([{"name": "x", "type": "A B", "value": "1.2.3.4"}])}, "is not a record type"),
-    ({"records": json.dumps([{"name": "x", "type": "A", "value": "1.2.3.4", "class": "IN"}])}, "unknown key 'class'"),
-    ({"records": json.dumps({"name": "x"})}, "records must be a list"),
-    ({"records": "[{"}, "records is not JSON"),
-    ({"hosts": json.dumps({"db_1": {"address": "198.18.0.50"}})}, "'db_1' is not a valid DNS host name"),
-    ({"hosts": json.dumps({"db": {"address": "db", "vars": {"dns": True}}})}, "is not an IP address"),
+    ({"records": [{"name": "two words", "type": "A", "value": "1.2.3.4"}]}, "must be one word"),
+    ({"records": [{"name": "x", "type": "A B", "value": "1.2.3.4"}]}, "is not a record type"),
+    ({"records": [{"name": "x", "type": "A", "value": "1.2.3.4", "class": "IN"}]}, "unknown key 'class'"),
+    ({"records": {"name": "x"}}, "records must be a list"),
+    ({"records": "[{"}, "records must be a list"),  # text is not a list: no JSON inside strings
+    ({"hosts": {"db_1": {"address": "198.18.0.50"}}}, "'db_1' is not a valid DNS host name"),
+    ({"hosts": {"db": {"address": "db", "vars": {"dns": True}}}}, "is not an IP address"),
     ({"nameserver_address": "ns-address"}, "nameserver_address 'ns-address' is not an IP address"),
     ({"zone": "lab example"}, "zone 'lab example' is not a domain name"),
     ({"ttl": -1}, "ttl must be a number of seconds"),
@@ -140,7 +139,7 @@ def test_bad_values_are_refused_before_any_connection(changes, problem):
 
 
 def test_record_values_are_left_to_the_zone_checker():
-    broken = forward(records=json.dumps([{"name": "broken", "type": "A", "value": "999.1.2.3"}]))
+    broken = forward(records=[{"name": "broken", "type": "A", "value": "999.1.2.3"}])
     assert broken.validate() == []
     assert "broken\tIN\tA\t999.1.2.3" in records(broken)
 
@@ -213,7 +212,7 @@ def test_same_records_keep_the_live_serial_whatever_it_is():
 
 def test_changed_records_get_the_next_serial_and_a_diff():
     zone = forward()
-    live = forward(records="[]").render(2025031402)
+    live = forward(records=[]).render(2025031402)
     step = decide(zone, observed(live, zone))
     assert step.status == "change" and step.kind == "modify"
     assert step.summary == "zone lab.example records changed (serial 2025031402 -> 2025031403)"
@@ -264,7 +263,7 @@ def test_probe_normalizes_like_python_and_sends_content_only_when_records_differ
     assert "content_b64=" not in seen and "type=regular file\n" in seen
     assert decide(zone, seen).status == "ok"
 
-    changed = forward(path=str(path), owner=owner, group=group, records="[]")
+    changed = forward(path=str(path), owner=owner, group=group, records=[])
     seen = run_probe(changed)
     assert base64.b64decode(seen.split("content_b64=")[1].split("\n")[0]) == zone.render(2025031407)
     step = decide(changed, seen)

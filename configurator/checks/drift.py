@@ -15,7 +15,7 @@ from configurator.checks import history
 from configurator.checks.findings import HostDrift, StepView, findings
 from configurator.checks.results import CheckResult
 from configurator.checks.verify import Verifier
-from configurator.engine import executor, exitcodes, rollout
+from configurator.engine import executor, exitcodes
 from configurator.engine.status import CheckStatus, DriftStatus, HostStatus
 from configurator.model.catalog import Catalog
 
@@ -34,8 +34,7 @@ def drift_all(catalogs: Sequence[Catalog], options: executor.RunOptions) -> list
     """Every host in parallel, in check mode with the verify hook (drift writes nothing, so rolling
     batches do not apply)."""
     hook = Verifier(options.sudo_password, fail_host=False)
-    plan = rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
-    results = executor.run_all(plan, replace(options, check=True, after=hook), lambda host, item, status: None)
+    results = executor.run_all(executor.at_once(catalogs), replace(options, check=True, after=hook), executor.unseen)
     return [host_drift(r, hook.results.get(r.host, [])) for r in results]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from configurator.checks.results import CheckResult, host_status, run_check
 from configurator.connections.base import Connection as Session
-from configurator.engine import executor, rollout
+from configurator.engine import executor
 from configurator.engine.plan import applies
 from configurator.engine.status import CheckStatus, HostStatus
 from configurator.errors import ConfigureError, Unreachable
@@ -138,9 +138,8 @@ def verify_all(catalogs: Sequence[Catalog], options: executor.RunOptions,
         found[result.host] = hook.results[result.host] if verified else [not_verified(result)]
         show(result.host, found[result.host])
 
-    plan = rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
-    executor.run_all(plan, replace(options, check=True, work=executor.facts_only, after=hook),
-                     lambda host, item, status: None, done)
+    executor.run_all(executor.at_once(catalogs), replace(options, check=True, work=executor.facts_only, after=hook),
+                     executor.unseen, done)
     return {c.host.name: found[c.host.name] for c in catalogs}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -12,6 +12,7 @@ from configurator.connections import local, ssh
 from configurator.connections.base import Connection
 from configurator.engine import converge as apply
 from configurator.engine import rollout
+from configurator.engine.plan import Planned
 from configurator.engine.status import HostStatus, StepStatus
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
@@ -108,6 +109,15 @@ def _status(result: HostResult, check: bool) -> HostStatus:
     if any(s == StepStatus.UNKNOWN for _, s in result.outcome.steps):
         return HostStatus.PENDING
     return HostStatus.OK
+
+
+def at_once(catalogs: Sequence[Catalog]) -> rollout.Plan:
+    """Every host in one batch: for runs that write nothing (verify, drift), where rolling has no point."""
+    return rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
+
+
+def unseen(host: str, item: Planned, status: StepStatus) -> None:
+    """The step event of a run that shows no steps as they happen."""
 
 
 def run_all(plan: rollout.Plan, options: RunOptions, event: apply.Event,

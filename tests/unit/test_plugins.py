@@ -245,3 +245,8 @@ def test_the_guide_s_unit_test_snippet_runs(tmp_path, monkeypatch):
     (tmp_path / "resources" / "env_var.py").write_text(EXAMPLE.read_text())
     monkeypatch.chdir(tmp_path)
     exec(compile(snippet, str(GUIDE), "exec"), {})
+
+
+def test_the_reserved_names_are_the_catalog_s_meta_keys():
+    from configurator.model.catalog import META_KEYS
+    assert plugins.RESERVED == META_KEYS

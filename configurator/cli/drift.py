@@ -9,6 +9,7 @@ from typing import Any
 from configurator.checks import drift
 from configurator.cli import arguments
 from configurator.cli.verify import load_checked_catalogs
+from configurator.engine import exitcodes
 from configurator.output import drift as reports
 from configurator.output.markdown import render as render_markdown
 
@@ -22,7 +23,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     text = render_markdown(found.hosts, found.classes, found.at, found.code, redact)
     if folder is not None:
         reports.write_reports(folder, found.hosts, found.classes, found.at, redact, text)
-    if found.code != 0 or not args.quiet:
+    if found.code != exitcodes.OK or not args.quiet:  # --quiet: cron mails only when there is news
         print(text, end="")
     return found.code
 

@@ -38,8 +38,8 @@ def load(folders: Sequence[Path], points: Iterable[importlib.metadata.EntryPoint
                 for name, cls in from_file(path).items():
                     _add(found, name, cls, str(path))
     for point in installed() if points is None else points:
-        origin = _point_origin(point)
-        _add(found, point.name, _from_point(point, origin), origin)
+        where = _point_file(point)
+        _add(found, point.name, _from_point(point, where), f"{where} ({_point_label(point)})")
     return Registry({n: c for n, (c, _) in found.items()}, {n: o for n, (_, o) in found.items()})
 
 
@@ -118,9 +118,8 @@ def _import(path: Path) -> ModuleType:
     return module
 
 
-def failure(error: BaseException, origin: str, path: str | None = None) -> InputError:
-    """The InputError for an exception raised while importing the plugin at `path` (file:line if known)."""
-    path = path or origin
+def failure(error: BaseException, path: str) -> InputError:
+    """The InputError for an exception raised while importing the plugin file `path` (with its line if known)."""
     lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == path]
     if isinstance(error, SyntaxError) and error.filename == path:
         lines.append(error.lineno or 0)
@@ -129,7 +128,7 @@ def failure(error: BaseException, origin: str, path: str | None = None) -> Input
         elsewhere = f" in {error.filename}:{error.lineno}"
     kind = "has a syntax error" if isinstance(error, SyntaxError) else "failed to import"
     detail = error.msg if isinstance(error, SyntaxError) else f"{type(error).__name__}: {error}"
-    where = Location(path, lines[-1] or 0) if lines else Location(origin)
+    where = Location(path, lines[-1] or 0) if lines else Location(path)
     return InputError(f"resource plugin {kind}: {detail}{elsewhere}", where)
 
 
@@ -141,24 +140,26 @@ def _class_location(cls: type, origin: str) -> Location:
         return Location(origin)
 
 
-def _point_origin(point: importlib.metadata.EntryPoint) -> str:
-    """The file an entry point's module lives in, with the entry point and its package named."""
-    dist = f" of {point.dist.name}" if point.dist is not None else ""
+def _point_file(point: importlib.metadata.EntryPoint) -> str:
+    """The file an entry point's module lives in (its module name when Python cannot tell)."""
     try:
         spec = importlib.util.find_spec(point.module)
     except (Exception, SystemExit):  # the package's parent failed to import: loading will say why
         spec = None
-    path = spec.origin if spec is not None and spec.origin else point.module
-    return f"{path} (entry point {point.name} = {point.value}{dist})"
+    return spec.origin if spec is not None and spec.origin else point.module
 
 
-def _from_point(point: importlib.metadata.EntryPoint, origin: str) -> type[Resource[Any]]:
+def _point_label(point: importlib.metadata.EntryPoint) -> str:
+    """`entry point env_var = pkg.mod:EnvVar of pkg`: which declaration of which package."""
+    dist = f" of {point.dist.name}" if point.dist is not None else ""
+    return f"entry point {point.name} = {point.value}{dist}"
+
+
+def _from_point(point: importlib.metadata.EntryPoint, path: str) -> type[Resource[Any]]:
     """The class an installed entry point names, checked against the resource contract."""
-    path = origin.partition(" (entry point")[0]
     try:
         cls = point.load()
     except (Exception, SystemExit) as error:
-        problem = failure(error, origin, path)
-        raise InputError(f"{problem.message} ({origin})", problem.where) from error
+        problem = failure(error, path)
+        raise InputError(f"{problem.message} ({_point_label(point)})", problem.where) from error
     return check(point.name, cls, path)
-

@@ -180,6 +180,8 @@ def test_a_faulty_installed_plugin_exits_65_naming_its_file(text, entry, line, m
     path = project(tmp_path, {})
     err = fails(path, capsys)
     assert f"{module}{line}" in err and message in err, err
+    assert err.count(str(module)) == 1 or "shadow" in err, err
+    assert "lacks" in err or f"entry point {entry} of plugpkg" in err, err
 
 
 def test_an_installed_plugin_is_found_through_its_entry_point(tmp_path, monkeypatch):

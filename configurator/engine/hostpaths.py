@@ -81,8 +81,14 @@ def state_check(at: str, owner: int) -> str:
 __cfg_state() {{
   if [ ! -e {at} ] && [ ! -L {at} ]; then mkdir -m 0700 {at} || return 1; fi
   __cfg_st=$(stat -c '%u %a %F' -- {at} 2>&1)
+  # written by no one else (an older release made it 0755): only its owner could have put anything there
+  case $__cfg_st in "{owner} "[0-7]*" directory") __cfg_m=${{__cfg_st#* }}; __cfg_m=${{__cfg_m%% *}}
+    if [ $((0$__cfg_m & 022)) -eq 0 ] && [ "$__cfg_m" != 700 ]; then
+      chmod 0700 {at} && __cfg_st=$(stat -c '%u %a %F' -- {at} 2>&1); fi ;;
+  esac
   if [ "$__cfg_st" != "{owner} 700 directory" ]; then
-    echo "configurator: "{at}" must be {_whose(owner)} directory with mode 0700 (found: $__cfg_st); fix it by hand" >&2
+    echo "configurator: "{at}" must be {_whose(owner)} directory with mode 0700 and writable by no one else"\
+" (found: $__cfg_st); fix it by hand" >&2
     return 1
   fi
   for __cfg_f in lock handlers.pending; do

@@ -42,7 +42,7 @@ done
 @pytest.fixture
 def lab(sandbox, tmp_path: Path):
     host = sandbox.host("node13")
-    sh(host, "userdel -r alice 2>/dev/null; rm -rf /home/alice; useradd -m -s /bin/sh alice;"
+    sh(host, "userdel -r alice 2>/dev/null; rm -rf /home/alice /tmp/cfg-app.conf; useradd -m -s /bin/sh alice;"
              "printf 'root secret\\n' > /etc/decoy.conf; chmod 0600 /etc/decoy.conf;"
              "rm -rf /root/decoy-dir; mkdir -m 0700 /root/decoy-dir; echo keep > /root/decoy-dir/f")
     inventory = write_inventory(sandbox, tmp_path / "inv.yml", {"users": {"hosts": [host.name],
@@ -102,7 +102,8 @@ def test_world_writable_directories_are_refused(lab, tmp_path):
 
 @pytest.mark.parametrize("tamper", [
     "chown nobody /var/lib/configurator && ln -sf /etc/decoy.conf /var/lib/configurator/handlers.pending",
-    "chmod 0755 /var/lib/configurator",
+    "chmod 0777 /var/lib/configurator",
+    "chmod 0770 /var/lib/configurator && chgrp nogroup /var/lib/configurator",
     "rm -f /var/lib/configurator/lock && mkfifo /var/lib/configurator/lock",
     "rm -f /var/lib/configurator/handlers.pending && ln -s /etc/decoy.conf /var/lib/configurator/handlers.pending",
 ])
@@ -119,4 +120,11 @@ def test_an_unsafe_state_directory_is_refused(lab, tmp_path, tamper):
     finally:
         sh(host, "rm -rf /var/lib/configurator")
     assert configure("apply", inventory, "--var", "n=1")[0] == 0  # recreated as root's own
+    assert sh(host, "stat -c '%U %a' /var/lib/configurator") == "root 700\n"
+
+
+def test_a_state_directory_only_root_can_write_is_tightened_to_0700(lab):
+    host, inventory = lab
+    sh(host, "mkdir -p /var/lib/configurator && chmod 0755 /var/lib/configurator")  # as older releases made it
+    assert configure("apply", inventory)[0] == 0
     assert sh(host, "stat -c '%U %a' /var/lib/configurator") == "root 700\n"

@@ -7,10 +7,13 @@ from collections.abc import Callable, Sequence
 
 from configurator.checks.findings import Finding, HostDrift
 from configurator.checks.history import Classes
+from configurator.engine import exitcodes
+from configurator.engine.status import DriftStatus
 from configurator.output import junit
 
 DIFF_LINES = 40  # per finding; the JSON report has the whole diff
-OUTCOME = {0: "no drift", 1: "a host failed", 2: "drift found", 3: "a host was unreachable"}
+OUTCOME = {exitcodes.OK: "no drift", exitcodes.FAILED: "a host failed", exitcodes.CHANGES: "drift found",
+           exitcodes.UNREACHABLE: "a host was unreachable"}
 
 
 def fence(text: str) -> str:
@@ -62,7 +65,7 @@ def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
     """The whole summary."""
     resources = sum(f.kind == "resource" for h in hosts for f in h.findings)
     tests = sum(f.kind != "resource" for h in hosts for f in h.findings)
-    drifted = sum(h.status == "drift" for h in hosts)
+    drifted = sum(h.status == DriftStatus.DRIFT for h in hosts)
     previous = f"previous run {classes.previous_run}" if classes.previous_run else "first recorded run"
     title = f"{resources} resources drifted, {tests} role tests failed, on {drifted} of {len(hosts)} hosts" \
         if resources or tests else f"none on {len(hosts)} hosts"
@@ -79,7 +82,7 @@ def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
         out += ["", "## Resolved since the last run", ""]
         out += [f"- {host}: `{subject}` (present since {since})"
                 for (host, subject), since in sorted(classes.resolved.items())]
-    troubled = [h for h in hosts if h.status in ("unreachable", "error")]
+    troubled = [h for h in hosts if h.status in (DriftStatus.UNREACHABLE, DriftStatus.ERROR)]
     if troubled:
         out += ["", "## Not checked", ""]
         out += [f"- {h.host} {h.status}: {redact(h.error).strip().replace(chr(10), ' / ')}" for h in troubled]

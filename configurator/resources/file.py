@@ -7,7 +7,7 @@ import difflib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from configurator.engine.actions import Run, Upload, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
@@ -190,8 +190,8 @@ class File(Resource[FileState]):
             return [Check(f"{self.path} is absent", lambda h: _assert(not h.file(self.path).exists))]
         return [Check(f"{self.path} content and metadata", self._verify)]
 
-    def _verify(self, host: object) -> None:
-        f = host.file(self.path)  # type: ignore[attr-defined]
+    def _verify(self, host: Any) -> None:
+        f = host.file(self.path)
         assert f.is_file, f"{self.path} is not a regular file"
         assert f.sha256sum == self.sha256, f"{self.path} content differs (sha256 {f.sha256sum})"
         if self.mode is not None:
@@ -254,8 +254,8 @@ class Directory(Resource[PathState]):
         return metadata_step(self.path, seen, self.mode, self.owner, self.group)
 
     def checks(self) -> list[Check]:
-        def verify(host: object) -> None:
-            d = host.file(self.path)  # type: ignore[attr-defined]
+        def verify(host: Any) -> None:
+            d = host.file(self.path)
             if self.state == "absent":
                 assert not d.exists, f"{self.path} exists"
                 return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
@@ -62,12 +62,12 @@ class Link(Resource[LinkState]):
         return change(summary, switch, kind="modify" if old else "create")
 
     def checks(self) -> list[Check]:
-        def verify(host: object) -> None:
-            f = host.file(self.path)  # type: ignore[attr-defined]
+        def verify(host: Any) -> None:
+            f = host.file(self.path)
             if self.state == "absent":
                 assert not f.exists and not f.is_symlink, f"{self.path} exists"
                 return
             assert f.is_symlink, f"{self.path} is not a symlink"
-            assert f.linked_to == self.target or host.check_output(  # type: ignore[attr-defined]
+            assert f.linked_to == self.target or host.check_output(
                 "readlink -- %s", self.path) == self.target, f"{self.path} points elsewhere"
         return [Check(f"link {self.path} -> {self.target}", verify)]

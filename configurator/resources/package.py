@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from configurator.engine.actions import Action, Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
@@ -166,8 +166,8 @@ class Package(Resource[PackageState]):
         return Run(("apt-get", *APT_OPTS, verb, "--", target), env=APT_ENV, timeout=1800)
 
     def checks(self) -> list[Check]:
-        def verify(host: object) -> None:
-            pkg = host.package(self.name)  # type: ignore[attr-defined]
+        def verify(host: Any) -> None:
+            pkg = host.package(self.name)
             if self.state == "absent":
                 assert not pkg.is_installed, f"package {self.name} is installed"
                 return

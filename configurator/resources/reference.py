@@ -48,7 +48,9 @@ def render(kinds: Registry = BUILT_IN) -> str:
             "## Writing your own resource type\n\nA project can add its own types from a folder next to its "
             "roles (`resource_paths:` in the inventory) or from an installed package (the "
             "`configurator.resources` entry point group); docs/plugins.md explains both with a worked "
-            "example (`env_var`, docs/examples/env_var.py).\n\n")
+            "example (`env_var`, docs/examples/env_var.py). Every type, built in or not, subclasses "
+            "`configurator.resources.base.Resource`; docs/resource-contract.md lists what it declares "
+            "(probe, parse, plan, checks, batching) and how to test it.\n\n")
     return head + "\n".join(section(name, cls) for name, cls in kinds.classes().items())
 
 

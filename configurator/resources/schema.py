@@ -132,7 +132,7 @@ def _mode(value: Any, where: Location, what: str) -> str:
 def _common_checks(resource: Any) -> list[str]:
     problems: list[str] = []
     for f in dataclasses.fields(resource):
-        value = getattr(resource, f.name)
+        value = vars(resource)[f.name]
         is_path = f.name in ("path", "home", "chdir", "creates", "removes") and isinstance(value, str)
         if is_path and (not value.startswith("/") or "\n" in value or "\0" in value):
             problems.append(f"{f.name} {value!r} must be an absolute path on one line")

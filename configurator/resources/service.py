@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
@@ -110,8 +110,8 @@ class Service(Resource[ServiceState]):
         return ""
 
     def checks(self) -> list[Check]:
-        def verify(host: object) -> None:
-            svc = host.service(self.name)  # type: ignore[attr-defined]
+        def verify(host: Any) -> None:
+            svc = host.service(self.name)
             if self.state in ("running", "reloaded", "restarted"):
                 assert svc.is_running, f"service {self.name} is not running"
             if self.state == "stopped":

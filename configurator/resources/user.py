@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class User(Resource[UserState]):
         """Each user's state (`id -gn` is the first group `id -Gn` names)."""
         head, alone = split_one_by_one(text, mark)
         plain = iter(_parse_plain([u for u in items if u.authorized_keys is None], head, mark))
-        keyed = iter(range(len(items)))
+        keyed = itertools.count()  # the index of each key-managed user in its one_by_one section
         return [next(plain) if u.authorized_keys is None else _alone(u, alone, next(keyed)) for u in items]
 
     def probe(self) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LINE = 4000  # characters of one line shown in the console and the reports
-OUTPUT_LINE = 500  # characters of one line of a command's output quoted in an error
 
 
 @dataclass(frozen=True)

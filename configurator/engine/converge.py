@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from configurator.connections.base import Connection
 from configurator.connections.shell import LOCKED
-from configurator.connections.streams import OUTPUT_LINE, Keep, last_lines
+from configurator.connections.streams import Keep, last_lines
 from configurator.connections.transfer import Stager
 from configurator.engine import hostpaths, probe
 from configurator.engine.actions import Action, Upload, quote, snippet
@@ -23,6 +23,7 @@ from configurator.resources.base import PlanStatus
 Event = Callable[[str, Planned, StepStatus], None]  # (host, planned step, outcome)
 # a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
 STEP_OUTPUT = Keep(whole=320 * 1024)
+WHOLE = STEP_OUTPUT.whole  # a line is never longer than the output kept
 
 
 class Locked(Exception):
@@ -196,8 +197,9 @@ def _timeout(actions: list[Action]) -> float:
 
 
 def _failure(stdout: str, stderr: str, status: int) -> str:
-    """The exit status and the last lines of stderr (else stdout), each clipped: a line may be megabytes."""
-    text = last_lines(stderr, 6, OUTPUT_LINE) or last_lines(stdout, 6, OUTPUT_LINE)
+    """The exit status and the last lines of stderr (else stdout), whole: the reporters clip them after
+    redacting secrets (a cut first could leave part of a secret unmasked); the output kept is bounded."""
+    text = last_lines(stderr, 6, WHOLE) or last_lines(stdout, 6, WHOLE)
     return f"exit {status}: " + (" | ".join(text) if text else "no output")
 
 

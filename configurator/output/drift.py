@@ -8,6 +8,7 @@ from typing import Any
 
 from configurator.checks import history
 from configurator.checks.findings import Finding, HostDrift
+from configurator.connections.streams import clip
 from configurator.engine import exitcodes
 from configurator.engine.status import DriftStatus
 from configurator.output import junit, report
@@ -23,7 +24,7 @@ def as_json(hosts: Sequence[HostDrift], classes: history.Classes, at: str, redac
                 "since": classes.still.get(f.key, at), "summary": redact(f.summary), "diff": redact(f.diff),
                 "checks": [{"name": n, "message": redact(m)} for n, m in f.checks]}
 
-    entries = [{"host": h.host, "status": h.status, "error": redact(h.error),
+    entries = [{"host": h.host, "status": h.status, "error": clip(redact(h.error)),
                 "findings": [finding(f) for f in h.findings]} for h in hosts]
     resolved = [{"host": host, "subject": subject, "since": since}
                 for (host, subject), since in sorted(classes.resolved.items())]
@@ -47,7 +48,7 @@ def junit_cases(hosts: Sequence[HostDrift], redact: Redact) -> list[junit.Case]:
     cases: list[junit.Case] = []
     for h in hosts:
         if h.status in NOT_CHECKED:
-            cases.append(junit.Case(h.host, "host", "error", redact(f"{h.status}: {h.error}")))
+            cases.append(junit.Case(h.host, "host", "error", clip(redact(f"{h.status}: {h.error}"))))
             continue
         by_subject = {f.subject: f for f in h.findings}
         subjects = [s.id for s in h.steps] + [c.subject for c in h.checks]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from configurator.checks.findings import Finding, HostDrift
 from configurator.checks.history import Classes
+from configurator.connections.streams import clip as clip_line
 from configurator.engine import exitcodes
 from configurator.engine.status import DriftStatus
 from configurator.output import junit
@@ -85,5 +86,6 @@ def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
     troubled = [h for h in hosts if h.status in (DriftStatus.UNREACHABLE, DriftStatus.ERROR)]
     if troubled:
         out += ["", "## Not checked", ""]
-        out += [f"- {h.host} {h.status}: {redact(h.error).strip().replace(chr(10), ' / ')}" for h in troubled]
+        out += [f"- {h.host} {h.status}: {clip_line(redact(h.error).strip().replace(chr(10), ' / '))}"
+                for h in troubled]
     return "\n".join(out) + "\n"

@@ -144,12 +144,20 @@ def test_a_second_session_cannot_take_the_host_lock(private_dir):
     assert outcome.error == "" and (private_dir / "f").exists()
 
 
-def test_a_state_directory_that_others_may_read_refuses_the_host(private_dir):
-    (private_dir / "state").mkdir(mode=0o755)
-    (private_dir / "state").chmod(0o755)
+def test_a_state_directory_that_others_may_write_refuses_the_host(private_dir):
+    (private_dir / "state").mkdir()
+    (private_dir / "state").chmod(0o777)
     with pytest.raises(HostFailed, match="must be .* directory with mode 0700"):
         apply(private_dir, catalog(entry(file(private_dir / "f", b"1\n"))))
     assert not (private_dir / "f").exists()
+
+
+def test_a_state_directory_only_its_owner_can_write_is_tightened(private_dir):
+    (private_dir / "state").mkdir()
+    (private_dir / "state").chmod(0o755)
+    apply(private_dir, catalog(entry(file(private_dir / "f", b"1\n"))))
+    assert (private_dir / "f").read_bytes() == b"1\n"
+    assert (private_dir / "state").stat().st_mode & 0o777 == 0o700
 
 
 def test_a_command_past_its_timeout_is_ended_with_its_children(private_dir):

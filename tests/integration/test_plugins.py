@@ -76,6 +76,7 @@ def test_a_plugin_folder_next_to_the_roles_converges_and_verifies(sandbox, tmp_p
     code, again = configure("apply", inventory, report=tmp_path / "again.json")
     assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {HOST: []}
     assert [s["status"] for s in again["hosts"][0]["steps"]] == ["ok"] * 3
+    assert again["hosts"][0]["round_trips"] == 1  # plugin probes ride in the host's one probe script
     code, verified = configure("verify", inventory, report=tmp_path / "verify.json")
     assert code == 0, verified
     assert verified is not None

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from configurator.cli import commands as cli
+from configurator.output.redaction import Redactor
 from tests.integration.engine_helpers import configure, sh, write_inventory
 
 HOSTS = ["node9", "node10"]
@@ -51,7 +52,7 @@ def reapply(inventory):
 
 
 def resource_ids(path: Path) -> dict[str, set[str]]:
-    _, catalogs = cli.load_catalogs(argparse.Namespace(inventory=path, limit=None, var=[]))
+    _, catalogs = cli.load_catalogs(argparse.Namespace(inventory=path, limit=None, var=[], redactor=Redactor()))
     return {c.host.name: {e.resource.id for e in c.entries} for c in catalogs}
 
 

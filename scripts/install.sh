@@ -92,7 +92,7 @@ done
 step "checking the installed commands"
 "$BIN/configure" --version
 "$BIN/invoke" --version >/dev/null
-"$VENV/bin/python" -c 'from configurator import roles; assert (roles.BUILTIN / "base" / "role.yml").is_file(), roles.BUILTIN'
+"$VENV/bin/python" -c 'from configurator.model import roles; assert (roles.BUILTIN / "base" / "role.yml").is_file(), roles.BUILTIN'
 
 if [ -n "$FETCH" ]; then
     step "downloading the wheels of every installed package into $FETCH"

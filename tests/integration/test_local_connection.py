@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from configurator.sandbox import Sandbox, SandboxHost, run_in
-from tests.integration.engine_helpers import HERE, sh
+from tests.integration.engine_helpers import HERE, sh, write_inventory
+from tests.integration.engine_helpers import configure as configure_here
 from tests.integration.test_install import SOURCE, WHEELS, host_python, install, push, tree
 from tests.unit.test_builtin_roles import tracked_copy
 
@@ -105,3 +106,16 @@ def test_the_state_directory_must_still_be_roots_own(installed):
         sh(installed, "chmod 0700 /var/lib/configurator")
 
 
+
+
+def test_the_same_role_over_ssh_converges_the_same_way(sandbox, installed, tmp_path):
+    """The SSH session shares the local one's framing: the same steps, and one round trip once converged."""
+    sh(installed, f"rm -rf {ROOT}")
+    groups = {"demo": {"hosts": [NODE], "roles": ["local_demo"]}}
+    inventory = write_inventory(sandbox, tmp_path / "inventory.yml", groups)
+    code, report = configure_here("apply", inventory, report=tmp_path / "first.json")
+    assert code == 0 and report is not None, report
+    assert statuses(report) == ["changed", "changed", "changed", "ok"], report
+    assert sh(installed, f"cat {ROOT}/motd") == f"converged by {NODE}\n"
+    code, report = configure_here("apply", inventory, report=tmp_path / "again.json")
+    assert code == 0 and report is not None and report["hosts"][0]["round_trips"] == 1, report

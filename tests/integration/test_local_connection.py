@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
 import yaml
 
+from configurator.connections import ssh
+from configurator.errors import HostFailed
+from configurator.model.inventory import load as load_inventory
 from configurator.sandbox import Sandbox, SandboxHost, run_in
 from tests.integration.engine_helpers import HERE, sh, write_inventory
 from tests.integration.engine_helpers import configure as configure_here
@@ -119,3 +123,35 @@ def test_the_same_role_over_ssh_converges_the_same_way(sandbox, installed, tmp_p
     assert sh(installed, f"cat {ROOT}/motd") == f"converged by {NODE}\n"
     code, report = configure_here("apply", inventory, report=tmp_path / "again.json")
     assert code == 0 and report is not None and report["hosts"][0]["round_trips"] == 1, report
+
+
+def test_over_ssh_a_timeout_and_an_abort_end_the_step_and_files_are_staged_over_sftp(sandbox, installed, tmp_path):
+    host = load_inventory(write_inventory(sandbox, tmp_path / "inventory.yml", {"g": {"hosts": [NODE]}})).hosts[NODE]
+    session = ssh.connect(host)
+    try:
+        with pytest.raises(HostFailed, match="timed out after 1s"):
+            session.run("setsid sleep 301 & wait", timeout=1)
+    finally:
+        session.close()
+    abort = threading.Event()
+    session = ssh.connect(host, abort=abort)
+    timer = threading.Timer(1.0, abort.set)
+    timer.start()
+    try:
+        with pytest.raises(HostFailed, match=r"interrupted: the running step was stopped"):
+            session.run("sleep 302", timeout=60)
+    finally:
+        timer.cancel()
+        session.close()
+    assert "sleep 30" not in sh(installed, "ps -eo args")
+
+    (tmp_path / "big").write_bytes(b"x" * 300_000)
+    session = ssh.connect(host)
+    try:
+        remote = session.put(str(tmp_path / "big"))
+        seen = sh(installed, f"stat -c '%s %a' {remote} $(dirname {remote})").split()
+        assert seen == ["300000", "644", "4096", "700"]  # the file whole, in a private folder
+        session.unstage()
+        assert sh(installed, f"test -e $(dirname {remote}) || echo gone").strip() == "gone"
+    finally:
+        session.close()

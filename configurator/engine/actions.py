@@ -105,13 +105,20 @@ def _write(action: Upload, fill: str) -> str:
         f"t=$(mktemp -p {directory} {quote(_temp_name(action.path))}) || exit 1",
         "trap 'rm -f \"$t\"' EXIT",
         f"{fill} > \"$t\" || exit 1",
-        f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && chmod {quote(action.mode)} \"$t\" || exit 1",
+        f"{_chown(action)}chmod {quote(action.mode)} \"$t\" || exit 1",
     ]
     if action.validate:
         check = " ".join(_with_temp(arg) for arg in action.validate)
         lines.append(f"timeout -k 5 300 {check} </dev/null 1>&2 || {{ echo {_REFUSED} >&2; exit 1; }}")
     lines.append(f"mv -fT \"$t\" {quote(action.path)} && trap - EXIT")
     return "\n".join(lines)
+
+
+def _chown(action: Upload) -> str:
+    """The chown of the temp file, or nothing when neither owner nor group is set (the creator keeps it)."""
+    if not action.owner and not action.group:
+        return ""
+    return f"chown {quote(action.owner)}:{quote(action.group)} \"$t\" && "
 
 
 def upload_snippet(action: Upload, token: str) -> str:

@@ -173,7 +173,8 @@ class File(Resource[FileState]):
         if kind not in ("absent", "regular file", "regular empty file"):
             return unknown(f"{self.path} exists but is a {kind or 'thing the probe did not describe'}")
         upload = Upload(self.path, self.content, self.mode or seen.mode or "0644",
-                        self.owner or seen.owner or "root", self.group or seen.group or "root",
+                        # unset on a new file: whoever creates it (root, or the user who owns the directory)
+                        self.owner or seen.owner or "", self.group or seen.group or "",
                         self.validator, self.source)
         if kind == "absent":
             diff = "" if self.source else content_diff(self.path, None, self.content)

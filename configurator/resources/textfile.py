@@ -120,7 +120,7 @@ def missing(path: str, absent: bool, create: bool, new: bytes, summary: str) -> 
         return ok(f"{path} does not exist")
     if not create:
         return unknown(f"{path} does not exist (set create: true to create it)")
-    return change(summary, Upload(path, new, "0644", "root", "root"), diff=content_diff(path, None, new),
+    return change(summary, Upload(path, new, "0644", "", ""), diff=content_diff(path, None, new),
                   kind="create")
 
 

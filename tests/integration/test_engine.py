@@ -50,7 +50,7 @@ def test_first_apply_converges_three_hosts(sandbox, demo):
         assert sh(host, "systemctl is-active nginx").strip() == "active"
         assert sh(host, "systemctl is-enabled nginx").strip() == "enabled"
         assert sh(host, "getent passwd demo").split(":")[5] == "/home/demo"
-        assert sh(host, "stat -c '%a %U %G' /srv/demo").split() == ["750", "demo", "demo"]
+        assert sh(host, "stat -c '%a %U %G' /srv/demo").split() == ["750", "root", "demo"]
         assert sh(host, "cat /srv/demo/conf/static.txt") == "static content\n"
         assert f"host = {host.name}\n" in sh(host, "cat /srv/demo/conf/app.conf")
         assert sh(host, "stat -c '%a %G' /srv/demo/conf/app.conf").split() == ["640", "demo"]

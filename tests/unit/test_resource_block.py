@@ -78,7 +78,7 @@ def test_missing_file_needs_create():
     assert decide(Block(P, "x\n", "m", state="absent"), "type=absent\n").status == "ok"
     step = decide(Block(P, "x\n", "m", create=True), "type=absent\n")
     assert step.kind == "create"
-    assert step.actions == (Upload(P, f"{B}\nx\n{E}\n".encode(), "0644", "root", "root"),)
+    assert step.actions == (Upload(P, f"{B}\nx\n{E}\n".encode(), "0644", "", ""),)
 
 
 @pytest.mark.parametrize(("text", "reason"), [

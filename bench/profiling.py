@@ -44,10 +44,11 @@ def profile(argv: list[str], out: str) -> int:
 
 
 KEY_FUNCTIONS = (
-    ("cli.py", "load_catalogs"), ("catalog.py", "build_catalog"), ("catalog.py", "_with_source"),
-    ("schema.py", "build"), ("typing.py", "get_type_hints"), ("pathlib.py", "resolve"),
-    ("transport.py", "connect"), ("transport.py", "__init__"), ("apply.py", "observe"), ("apply.py", "converge"),
-    ("probe.py", "script"), ("probe.py", "parse"), ("plan.py", "decide_all"), ("executor.py", "run_host"),
+    ("cli/commands.py", "load_catalogs"), ("model/catalog.py", "build_catalog"),
+    ("model/catalog.py", "_with_source"), ("resources/schema.py", "build"), ("typing.py", "get_type_hints"),
+    ("pathlib.py", "resolve"), ("connections/ssh.py", "connect"), ("connections/ssh.py", "__init__"),
+    ("engine/converge.py", "observe"), ("engine/converge.py", "converge"), ("engine/probe.py", "script"),
+    ("engine/probe.py", "parse"), ("engine/plan.py", "decide_all"), ("engine/executor.py", "run_host"),
 )
 
 

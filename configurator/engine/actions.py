@@ -86,7 +86,7 @@ def _guarded(at: str | None, command: str, body: str = "") -> str:
     """`command` run as the actor of `at` (see hostpaths), or as it is when it changes no path."""
     if at is None:
         return f"{command}\n{body}"
-    return hostpaths.acting(at, command, quote(at)) + body
+    return hostpaths.acting(quote(at), command) + body
 
 
 def _temp_name(path: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from configurator.connections import local, ssh
+from configurator.connections import ssh
 from configurator.connections.base import Connection
 from configurator.engine import converge as apply
 from configurator.engine import rollout
@@ -68,6 +68,8 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
             abort: threading.Event | None = None, connection: str = "") -> Connection:
     """The host's connection: a shell on this machine for `connection: local`, else SSH."""
     if (connection or host.connection) == "local":
+        from configurator.connections import local  # only runs that ask for it pay for its import
+
         return local.connect(host, sudo_password, abort)
     return ssh.connect(host, accept_new, sudo_password, abort)
 

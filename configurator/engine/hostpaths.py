@@ -106,19 +106,10 @@ def _whose(owner: int) -> str:
     return "root's" if owner == 0 else f"uid {owner}'s"
 
 
-# the check of real runs: root's own /var/lib/configurator
-STATE_CHECK = state_check(STATE_DIR, 0)
-
-
-def acting(at: str, command: str, quoted_at: str) -> str:
-    """sh that runs `command` (which starts with `$__cfg_as`) as the user who controls `at`'s directory."""
+def acting(quoted_at: str, command: str) -> str:
+    """sh that runs `command` (which starts with `$__cfg_as`) as the user who controls the directory
+    above `quoted_at` (already quoted); a failure done as that user says so."""
     return (f"__cfg_actor {quoted_at} || exit 1\n"
-            f"{command} || {{ __cfg_rc=$?; if [ -n \"$__cfg_as\" ]; then echo \"configurator: acted as uid "
-            f"$__cfg_uid in {_note(at)}, which that user can write; root does not act there\" >&2; fi; "
-            f"exit $__cfg_rc; }}\n")
-
-
-def _note(at: str) -> str:
-    """The directory of `at` for a message inside double quotes (no expansion)."""
-    directory = at.rsplit("/", 1)[0] or "/"
-    return "".join("\\" + c if c in '"$`\\' else c for c in directory).replace("\n", "?")
+            f"{command} || {{ __cfg_rc=$?; if [ -n \"$__cfg_as\" ]; then printf 'configurator: acted as uid %s "
+            "in %s, which that user can write; root does not act there\\n' \"$__cfg_uid\" \"$__cfg_d\" >&2; fi; "
+            "exit $__cfg_rc; }\n")

@@ -13,7 +13,7 @@ from configurator.connections.shell import LOCKED
 from configurator.connections.streams import Keep, last_lines
 from configurator.connections.transfer import Stager
 from configurator.engine import hostpaths, probe
-from configurator.engine.actions import Action, Upload, quote, snippet
+from configurator.engine.actions import Action, Run, Upload, quote, snippet
 from configurator.engine.plan import Planned, applies, decide_all
 from configurator.engine.status import StepStatus
 from configurator.errors import HostFailed
@@ -193,7 +193,7 @@ def step_script(actions: list[Action], notify: list[str]) -> str:
 
 
 def _timeout(actions: list[Action]) -> float:
-    return 60.0 + sum(float(getattr(a, "timeout", 300)) for a in actions)
+    return 60.0 + sum(float(a.timeout if isinstance(a, Run) else 300) for a in actions)
 
 
 def _failure(stdout: str, stderr: str, status: int) -> str:

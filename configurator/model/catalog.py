@@ -78,13 +78,9 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
 
 
 def _private(entry: Entry, secrets: Redactor) -> Entry:
-    """A file whose content holds a vault secret and that sets no `mode` is made private (0600)."""
-    resource: Any = entry.resource
-    if not hasattr(resource, "private") or resource.mode is not None or not isinstance(resource.content, bytes):
-        return entry
-    if not secrets.holds_secret(resource.content.decode("utf-8", errors="replace")):
-        return entry
-    return dataclasses.replace(entry, resource=dataclasses.replace(resource, private=True))
+    """The entry with its resource told the vault's values (a file holding one is kept private)."""
+    guarded = entry.resource.guarding(secrets.holds_secret)
+    return entry if guarded is entry.resource else dataclasses.replace(entry, resource=guarded)
 
 
 def _split(item: Any, at: Location, kinds: Registry = BUILT_IN) -> tuple[str, Any, dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
@@ -107,6 +107,10 @@ class Resource(ABC, Generic[State]):
     def validate(self) -> list[str]:
         """Problems with the arguments beyond their types (checked when the catalog is built)."""
         return []
+
+    def guarding(self, holds_secret: Callable[[str], bool]) -> Self:
+        """This resource once the run's vault values are known (a file holding one is kept private)."""
+        return self
 
     @classmethod
     def batch_probe(cls, items: Sequence[Self], mark: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, Self
 
@@ -157,6 +157,12 @@ class File(Resource[FileState]):
 
     def parse(self, text: str) -> FileState:
         return file_state(field_lines(text))
+
+    def guarding(self, holds_secret: Callable[[str], bool]) -> File:
+        """Kept private (0600) when its content holds a vault value and it sets no `mode`."""
+        if self.mode is not None or not holds_secret(self.content.decode("utf-8", errors="replace")):
+            return self
+        return replace(self, private=True)
 
     def plan(self, observed: FileState) -> Step:
         seen = observed

@@ -15,8 +15,18 @@ HERE = Path(__file__).resolve().parent
 # node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults,
 # node13-14 user-writable directories, node15 output and interrupts, node16 names and secrets,
 # node17-18 installing the tool itself, node19 the local connection, node20 resource plugins,
-# node21 the template context
-SANDBOX_HOSTS = 21
+# node21 the template context, node22-24 rolling groups and batch hooks, node25-28 the load balancer
+# and its apps, node29-30 sandbox releases, node31-34 apt sources and packages (node31 serves the
+# repository), node35-37 mounts, units and reboots, node38-41 firewall, git and downloads (node38
+# serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift
+SANDBOX_HOSTS = 44
+# hosts that run another Debian release than the default (bookworm)
+SANDBOX_RELEASES = {
+    "node29": "bullseye", "node30": "trixie",
+    "node33": "bullseye", "node34": "trixie",
+    "node36": "bullseye", "node37": "trixie",
+    "node40": "bullseye", "node41": "trixie",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -29,6 +29,9 @@ TYPES: dict[str, str] = {
     "block": "block:Block",
     "release": "release:Release",
     "zone": "zone:Zone",
+    "mount": "mount:Mount",
+    "unit": "unit:Unit",
+    "unit_template": "unit:UnitTemplate",
 }
 
 

@@ -1,0 +1,168 @@
+"""Mount: fstab text and mountinfo lines in, actions out; options compared as the kernel shows them."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from typing import Any
+
+import pytest
+
+from configurator.engine.actions import Run, Upload
+from configurator.resources import mounttab
+from configurator.resources.base import decide
+from configurator.resources.mount import Mount
+
+T = "/mnt/t"
+FSTAB = b"# static\nUUID=1 / ext4 errors=remount-ro 0 1\n"
+TMPFS = "5279 1414 0:568 / /mnt/t rw,nosuid,relatime - tmpfs tmpfs rw,size=16384k,mode=755\n"
+BIND = "5280 1414 0:304 /srv/a /mnt/b ro,relatime - overlay overlay rw,lowerdir=/x\n"
+
+
+def observed(fstab: bytes | None, mountinfo: str = "", point: str = "d", mark: str = "@@mount") -> str:
+    """What the mount probe prints: fstab (as textfile reads it), mountinfo lines, what the point is."""
+    if fstab is None:
+        head = "type=absent\n"
+    else:
+        b64 = base64.b64encode(fstab).decode()
+        head = f"type=file\nmode=644\nowner=root\ngroup=root\nsize={len(fstab)}\ncontent_b64={b64}\n"
+    return f"{head}{mark}\n{mountinfo}{mark}\n{point}\n"
+
+
+def tmpfs(**args: Any) -> Mount:
+    return Mount(**{"path": T, "device": "tmpfs", "fstype": "tmpfs", "opts": "size=16m,mode=0755,nosuid", **args})
+
+
+LINE = b"tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n"
+MOUNT = Run(("mount", "--target", T))
+UMOUNT = Run(("umount", "--", T))
+
+# (resource, fstab before, mountinfo, mount point, fstab after or None, the other actions, summary)
+CASES = [
+    (tmpfs(), FSTAB + LINE, TMPFS, "d", None, (), ""),
+    (tmpfs(opts="defaults,size=16m,nosuid,mode=755,nofail"), FSTAB +
+     b"tmpfs /mnt/t tmpfs defaults,size=16m,nosuid,mode=755,nofail 0 0\n", TMPFS, "d", None, (), ""),
+    (tmpfs(), FSTAB, "", "a", FSTAB + LINE, (Run(("mkdir", "-p", "--", T), at=T), MOUNT),
+     "add /mnt/t to /etc/fstab, mount /mnt/t"),
+    (tmpfs(), FSTAB, "", "d", FSTAB + LINE, (MOUNT,), "add /mnt/t to /etc/fstab, mount /mnt/t"),
+    (tmpfs(), FSTAB + LINE, "", "d", None, (MOUNT,), "mount /mnt/t"),
+    (tmpfs(opts="size=8m,mode=0755,nosuid,noexec"), FSTAB + LINE, TMPFS, "d",
+     FSTAB + b"tmpfs /mnt/t tmpfs size=8m,mode=0755,nosuid,noexec 0 0\n",
+     (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--target", T)),),
+     "update /mnt/t in /etc/fstab, remount /mnt/t (noexec, size=8m)"),
+    (tmpfs(opts="size=16m,mode=0755"), FSTAB + LINE, TMPFS, "d",
+     FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0755 0 0\n",
+     (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--target", T)),),
+     "update /mnt/t in /etc/fstab, remount /mnt/t (suid)"),
+    (tmpfs(device="scratch"), FSTAB + LINE, TMPFS, "d",
+     FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n", (UMOUNT, MOUNT),
+     "update /mnt/t in /etc/fstab, mount scratch on /mnt/t again (tmpfs tmpfs is mounted)"),
+    (tmpfs(state="present"), FSTAB + LINE, "", "a", None, (), ""),
+    (tmpfs(state="present"), FSTAB, TMPFS, "d", FSTAB + LINE, (), "add /mnt/t to /etc/fstab"),
+    (tmpfs(state="unmounted"), FSTAB + LINE, TMPFS, "d", None, (UMOUNT,), "unmount /mnt/t"),
+    (tmpfs(state="unmounted"), FSTAB + LINE, "", "d", None, (), ""),
+    (tmpfs(state="absent"), FSTAB + LINE + LINE, TMPFS, "d", FSTAB, (UMOUNT,),
+     "remove /mnt/t from /etc/fstab, unmount /mnt/t"),
+    (tmpfs(state="absent"), FSTAB, "", "a", None, (), ""),
+    (tmpfs(state="absent"), None, "", "a", None, (), ""),
+    (tmpfs(), FSTAB + b"tmpfs\t/mnt/t\ttmpfs\tsize=16m,mode=0755,nosuid\n", TMPFS, "d", None, (), ""),
+    (Mount("/mnt/b", "/srv/a", "none", "bind,ro"), FSTAB + b"/srv/a /mnt/b none bind,ro 0 0\n", BIND, "d",
+     None, (), ""),
+    (Mount("/mnt/b", "/srv/a", "none", "bind"), FSTAB + b"/srv/a /mnt/b none bind,ro 0 0\n", BIND, "d",
+     FSTAB + b"/srv/a /mnt/b none bind 0 0\n",
+     (Run(("mount", "-o", "remount,bind,rw", "--target", "/mnt/b")),),
+     "update /mnt/b in /etc/fstab, remount /mnt/b (rw)"),
+]
+
+
+@pytest.mark.parametrize(("mount", "before", "info", "point", "after", "actions", "summary"), CASES)
+def test_plan(mount: Mount, before: bytes | None, info: str, point: str, after: bytes | None,
+              actions: tuple[Run, ...], summary: str) -> None:
+    step = decide(mount, observed(before, info, point))
+    if after is None and not actions:
+        assert (step.status, step.actions) == ("ok", ())
+        return
+    uploads = [a for a in step.actions if isinstance(a, Upload)]
+    runs = tuple(a for a in step.actions if isinstance(a, Run))
+    assert (step.status, step.summary) == ("change", summary)
+    assert [u.content for u in uploads] == ([after] if after is not None else [])
+    assert all(u.path == "/etc/fstab" and u.mode == "0644" for u in uploads)
+    assert runs == actions
+
+
+def test_fstab_is_written_before_a_mount_and_after_an_unmount() -> None:
+    mounting = decide(tmpfs(), observed(FSTAB, "", "a")).actions
+    assert isinstance(mounting[0], Upload) and mounting[-1] == MOUNT
+    removing = decide(tmpfs(state="absent"), observed(FSTAB + LINE, TMPFS)).actions
+    assert removing[0] == UMOUNT and isinstance(removing[1], Upload)
+
+
+@pytest.mark.parametrize(("point", "why"), [("o", "exists and is not a directory")])
+def test_unknown_when_the_mount_point_is_not_a_directory(point: str, why: str) -> None:
+    step = decide(tmpfs(), observed(FSTAB + LINE, "", point))
+    assert step.status == "unknown" and why in step.summary
+
+
+def test_missing_fstab_is_created() -> None:
+    step = decide(tmpfs(), observed(None))
+    assert step.kind == "create" and step.actions[0] == Upload("/etc/fstab", LINE, "0644", "", "")
+
+
+@pytest.mark.parametrize(("opts", "line", "wrong"), [
+    ("defaults", "rw,relatime - tmpfs tmpfs rw,size=100k", []),
+    ("size=64m", "rw,relatime - tmpfs tmpfs rw,size=65536k", []),
+    ("size=1g,mode=1777", "rw - tmpfs tmpfs rw,size=1048576k,mode=1777", []),
+    ("size=50%", "rw - tmpfs tmpfs rw,size=1000k", []),
+    ("uid=0,nofail,x-systemd.automount,_netdev", "rw - tmpfs tmpfs rw", []),
+    ("ro,noexec,nodev", "ro,nodev,noexec,relatime - tmpfs tmpfs ro", []),
+    ("ro,rw", "rw - tmpfs tmpfs rw", []),
+    ("ro", "rw - tmpfs tmpfs rw", ["ro"]),
+    ("exec", "rw,noexec - tmpfs tmpfs rw", ["exec"]),
+    ("noatime", "rw,relatime - tmpfs tmpfs rw", ["noatime"]),
+    ("strictatime", "rw - tmpfs tmpfs rw", []),
+    ("strictatime", "rw,relatime - tmpfs tmpfs rw", ["strictatime"]),
+    ("size=8m", "rw - tmpfs tmpfs rw,size=16384k", ["size=8m"]),
+    ("mode=0700", "rw - tmpfs tmpfs rw,mode=755", ["mode=0700"]),
+    ("sync", "rw - tmpfs tmpfs rw", ["sync"]),
+])
+def test_options_compared_as_the_kernel_shows_them(opts: str, line: str, wrong: list[str]) -> None:
+    seen = mounttab.mounted_at(f"1 2 0:1 / /m {line}\n", "/m")
+    assert seen is not None
+    assert mounttab.differences(mounttab.options(opts), seen, bind=False) == wrong
+
+
+def test_mountinfo_escapes_and_the_topmost_mount() -> None:
+    text = ("1 2 0:1 / /mnt/a\\040b rw - tmpfs one rw\n"
+            "3 1 0:2 / /mnt/a\\040b rw,noexec - tmpfs two rw\n4 1 0:3 / /mnt/a rw - tmpfs x rw\n")
+    seen = mounttab.mounted_at(text, "/mnt/a b")
+    assert seen is not None and seen.source == "two" and "noexec" in seen.flags
+
+
+def test_a_path_with_a_space_is_escaped_in_fstab() -> None:
+    step = decide(tmpfs(path="/mnt/a b"), observed(FSTAB, "", "d"))
+    upload = step.actions[0]
+    assert isinstance(upload, Upload)
+    assert upload.content.endswith(b"tmpfs /mnt/a\\040b tmpfs size=16m,mode=0755,nosuid 0 0\n")
+    assert mounttab.fstab_entry(upload.content.decode().splitlines(), "/mnt/a b") == tmpfs(path="/mnt/a b").entry
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ({"path": "mnt"}, "must be absolute"),
+    ({"path": "/mnt/"}, "must be absolute"),
+    ({"opts": "a b"}, "must be one word"),
+    ({"fstype": ""}, "must be one word"),
+    ({"dump": -1}, "0 or more"),
+])
+def test_validate(args: dict[str, Any], problem: str) -> None:
+    assert any(problem in p for p in tmpfs(**args).validate())
+
+
+def test_batch_equals_one_by_one_on_this_machine() -> None:
+    """The real probe runs here: the batched states equal each mount's own."""
+    items = [tmpfs(path="/proc"), tmpfs(path="/nonexistent/x"), tmpfs(path="/etc/hostname")]
+    mark = "@@t:b0"
+    batch = subprocess.run(["sh", "-c", Mount.batch_probe(items, mark)], capture_output=True, text=True).stdout
+    alone = [i.parse(subprocess.run(["sh", "-c", i.probe()], capture_output=True, text=True).stdout) for i in items]
+    assert Mount.batch_parse(items, batch, mark) == alone
+    assert [s.point for s in alone] == ["directory", "absent", "other"]
+    assert alone[0].mounted is not None and alone[0].mounted.fstype == "proc"

@@ -13,6 +13,7 @@ from configurator.cli.vault import source_from_args
 from configurator.engine import exitcodes
 from configurator.errors import ConfigureError
 from configurator.model import inventory
+from configurator.model.ansible_vault import Secrets
 from configurator.model.catalog import Catalog, build_catalog
 from configurator.model.context import inventory_view
 from configurator.model.roles import Role
@@ -63,7 +64,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
     """The inventory, with vault-encrypted vars files decrypted and their values registered as secrets."""
     source = source_from_args(args)
-    return inventory.load(args.inventory, lambda path: vault.load_vars_file(path, source, args.redactor))
+    ansible = Secrets(source.get, lambda data: args.redactor.add(redaction.secret_values(data)))  # ansible-vault
+    return inventory.load(args.inventory, lambda path: vault.load_vars_file(path, source, args.redactor), ansible)
 
 
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:

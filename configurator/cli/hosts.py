@@ -12,7 +12,7 @@ from configurator.engine import converge
 from configurator.errors import InputError
 from configurator.model import inventory
 from configurator.model.catalog import build_catalog
-from configurator.model.variables import parse_cli_vars
+from configurator.model.variables import merge, parse_cli_vars
 
 
 def add_parser(sub: Any, name: str, text: str) -> None:
@@ -20,7 +20,9 @@ def add_parser(sub: Any, name: str, text: str) -> None:
     if name == "vars":
         arguments.targeted(sub, name, text, cmd_vars, "host", "name?")
     elif name == "hosts":
-        arguments.targeted(sub, name, text, cmd_hosts)
+        arguments.targeted(sub, name, text, cmd_hosts).add_argument(
+            "--sources", "-s", action="store_true",
+            help="also each variable, and the file:line each host and variable came from")
     else:
         arguments.targeted(sub, name, text, cmd_facts, "host").add_argument("--accept-new", action="store_true")
 
@@ -47,11 +49,17 @@ def cmd_vars(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
-    """Matched hosts with address, groups and roles."""
+    """Matched hosts with address, groups and roles (with --sources: their variables, and where each came from)."""
     inv = load_inventory(args)
     for host in inv.select(args.limit):
-        print(f"{host.name}  {host.address}  groups={','.join(host.groups) or '-'}  "
-              f"roles={','.join(host.roles) or '-'}")
+        groups, roles = ",".join(host.groups) or "-", ",".join(host.roles) or "-"
+        line = f"{host.name}  {host.address}  groups={groups}  roles={roles}"
+        if not getattr(args, "sources", False):
+            print(line)
+            continue
+        print(f"{line}    # {host.where}")
+        for name, sourced in sorted(merge(host.var_layers).items()):
+            print(args.redactor.redact(f"    {name} = {sourced.value!r}    # {sourced.describe()}"))
     return 0
 
 

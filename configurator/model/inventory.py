@@ -11,6 +11,8 @@ from typing import Any
 
 from configurator.errors import InputError, Location
 from configurator.model import inventory_values as values
+from configurator.model.ansible_vault import NO_SECRETS, Secrets
+from configurator.model.inventory_sources import load_source
 from configurator.model.loader import Mapping, Sequence, load_file
 from configurator.model.variables import Layer, layer
 
@@ -141,9 +143,10 @@ def _vars(level: str, spec: Mapping, at: Location, base: Path, read: VarsLoader)
     return Layer(level, combined)
 
 
-def load(path: Path, read_vars: VarsLoader = load_file) -> Inventory:
-    """Load and validate an inventory file; every error names file:line."""
-    data = load_file(path)
+def load(path: Path, read_vars: VarsLoader = load_file, secrets: Secrets = NO_SECRETS) -> Inventory:
+    """Load and validate an inventory (configurator's YAML, Ansible INI/YAML, a script, an ssh_config); errors name
+    file:line."""
+    data = load_source(path, secrets, TOP_KEYS)
     if not isinstance(data, Mapping):
         raise InputError("an inventory must be a mapping with `hosts:`", Location(str(path), 1))
     _check_keys(data, TOP_KEYS, "the inventory")

@@ -76,13 +76,14 @@ class _Loader(_BASE):  # type: ignore[misc,valid-type]
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+Loader = _Loader  # the base of a loader that accepts one more tag (Ansible vars files: `!vault`)
 
 
-def load_text(text: str, source: str) -> Any:
+def load_text(text: str, source: str, loader_class: type[_Loader] = _Loader) -> Any:
     """Parse YAML text; errors name `source:line`."""
     if len(text) > MAX_SIZE:
         raise _too_large(len(text), Location(source))
-    loader = _Loader(text)
+    loader = loader_class(text)
     loader.source = source
     try:
         return loader.get_single_data()
@@ -107,6 +108,11 @@ def load_text(text: str, source: str) -> Any:
 
 def load_file(path: Path) -> Any:
     """Read and parse a YAML file, with a clear error when it is missing, too large or not UTF-8."""
+    return load_text(read_text(path), str(path))
+
+
+def read_text(path: Path) -> str:
+    """A file's text, with a clear error when it is missing, too large or not UTF-8."""
     try:
         size = path.stat().st_size
         if size > MAX_SIZE:
@@ -116,7 +122,7 @@ def load_file(path: Path) -> Any:
         raise InputError("file not found", Location(str(path))) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
-    return load_text(text, str(path))
+    return text
 
 
 def _too_large(size: int, at: Location) -> InputError:

@@ -1,0 +1,175 @@
+"""The load_balancer role on node25 in front of app_runtime on node26-28: served through HAProxy, a
+DNS name for the service, `lb-server drain|ready` on the runtime API, reloads that keep open
+connections, a refused configuration; then rolling releases under real traffic with no failed request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.engine_helpers import configure, sh, write_inventory
+from tests.integration.traffic import SHOW, Load
+
+pytestmark = pytest.mark.integration
+
+BALANCER = "node25"
+APPS = ["node26", "node27", "node28"]
+CONFIG = "/etc/haproxy/haproxy.cfg"
+TOOL = "/usr/local/sbin/lb-server"
+
+
+class Lab:
+    """node25 balances (and serves the `app` name in DNS), node26-28 run the sample app."""
+
+    def __init__(self, sandbox: Any, folder: Path) -> None:
+        self.sandbox, self.folder, self.runs = sandbox, folder, 0
+        self.balancer = sandbox.host(BALANCER)
+        self.apps = [sandbox.host(n) for n in APPS]
+
+    def inventory(self, version: str = "1.0.0", broken: bool = False, hooks: bool = False) -> Path:
+        records = [{"name": "app", "type": "CNAME", "value": BALANCER}]
+        apps: dict[str, Any] = {"hosts": APPS, "roles": ["app_runtime"], "serial": 1, "max_fail": 0,
+                                "vars": {"app_version": version, "app_broken": broken, "app_health_timeout": 10}}
+        if hooks:
+            apps["batch_hooks"] = {
+                "before": [{"on": BALANCER, "run": f"{TOOL} drain {{{{ batch | join(' ') }}}}", "timeout": 120}],
+                "after": [{"on": BALANCER, "run": f"{TOOL} ready {{{{ succeeded | join(' ') }}}}", "timeout": 120}]}
+        groups = {"lb": {"hosts": [BALANCER], "roles": ["dns", "load_balancer"], "vars": {"dns_records": records}},
+                  "apps": apps}
+        return write_inventory(self.sandbox, self.folder / "inventory.yml", groups)
+
+    def apply(self, *args: str, **wanted: Any) -> tuple[int, dict[str, Any]]:
+        self.runs += 1
+        code, data = configure("apply", self.inventory(**wanted), *args, report=self.folder / f"run{self.runs}.json")
+        assert data is not None
+        return code, data
+
+    def tool(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """lb-server on the balancer: its exit code and output."""
+        from configurator.sandbox import run_in
+        return run_in(self.balancer, [TOOL, *args], capture_output=True, text=True, timeout=120)
+
+    def states(self) -> dict[str, str]:
+        """server -> its status in HAProxy (UP, DRAIN, MAINT, DOWN...)."""
+        return {p[1]: p[2] for p in (line.split() for line in sh(self.balancer, SHOW).splitlines()) if len(p) == 4}
+
+    def served(self, count: int = 12) -> dict[str, str]:
+        """host -> version, from `count` requests through the balancer on new connections."""
+        with Load(self.balancer.address, rate=50, seconds=count / 50 + 5, limit=count) as load:
+            deadline = time.monotonic() + count / 50 + 5
+            while len(load.answers) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert not load.failures(), load.failures()[:3]
+        return {a.host: a.version for a in load.answers}
+
+
+def wait_for(predicate: Any, seconds: float = 20.0) -> bool:
+    """Polls `predicate` every 0.2 s for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return bool(predicate())
+
+
+@pytest.fixture(scope="module")
+def lab(sandbox, tmp_path_factory):
+    lab = Lab(sandbox, tmp_path_factory.mktemp("lb"))
+    code, data = lab.apply()
+    assert code == 0, json.dumps(data, indent=1)
+    assert wait_for(lambda: set(lab.states().values()) == {"UP"}), lab.states()
+    return lab
+
+
+def test_the_balancer_serves_every_app_host_and_has_a_dns_name(lab):
+    assert lab.served(30) == {name: "1.0.0" for name in APPS}
+    answer = sh(lab.balancer, "dig @127.0.0.1 +short +time=2 +tries=2 app.lab.example A").split()
+    assert answer == [f"{BALANCER}.lab.example.", lab.balancer.address]
+
+
+def test_a_converged_run_is_one_round_trip_a_host_and_verify_passes(lab):
+    code, data = lab.apply("--detailed-exitcode")
+    assert code == 0, json.dumps(data, indent=1)
+    assert {(h["host"], h["status"], h["round_trips"]) for h in data["hosts"]} == {
+        (n, "ok", 1) for n in [BALANCER, *APPS]}
+    assert configure("verify", lab.inventory())[0] == 0
+
+
+def test_runtime_api_is_root_only(lab):
+    assert sh(lab.balancer, "stat -c '%U %a %F' /run/haproxy/api.sock").split() == ["root", "600", "socket"]
+    refused = sh(lab.balancer, "setpriv --reuid=haproxy --regid=haproxy --clear-groups "
+                               "socat -t 2 - UNIX-CONNECT:/run/haproxy/api.sock </dev/null; echo $?")
+    assert refused.strip().splitlines()[-1] != "0"
+
+
+def test_drain_takes_a_server_out_and_ready_puts_it_back(lab):
+    done = lab.tool("drain", "node26")
+    assert done.returncode == 0, done.stderr
+    assert "node26: drained in" in done.stdout
+    assert lab.states()["node26"] == "MAINT"
+    assert set(lab.served(30)) == {"node27", "node28"}
+    done = lab.tool("ready", "node26")
+    assert done.returncode == 0, done.stderr
+    assert lab.states()["node26"] == "UP"
+    assert set(lab.served(30)) == set(APPS)
+
+
+def test_drain_refuses_an_unknown_server_before_touching_any(lab):
+    done = lab.tool("drain", "node26", "nosuch")
+    assert done.returncode == 2 and "no server named nosuch" in done.stderr
+    assert lab.states()["node26"] == "UP"
+    assert lab.tool("ready").returncode == 0  # an empty batch: nothing to do
+    assert lab.tool("bogus", "node26").returncode == 2
+
+
+def test_ready_fails_clearly_when_the_server_stays_unhealthy(lab):
+    node27 = lab.apps[1]
+    assert lab.tool("drain", "node27").returncode == 0
+    sh(node27, "systemctl stop sampleapp.service")
+    try:
+        done = lab.tool("-t", "3", "ready", "node27")
+        assert done.returncode == 1
+        assert "node27: not healthy after 3 s" in done.stderr, done.stderr
+        assert lab.states()["node27"].startswith("DOWN")  # out of the pool until its checks pass
+        assert set(lab.served(20)) == {"node26", "node28"}
+    finally:
+        sh(node27, "systemctl start sampleapp.service")
+    assert wait_for(lambda: lab.states()["node27"] == "UP"), lab.states()
+
+
+def workers(lab: Lab, master: str) -> set[str]:
+    return set(sh(lab.balancer, f"pgrep -P {master} haproxy").split())
+
+
+def test_a_reload_keeps_an_open_connection(lab):
+    master = sh(lab.balancer, "systemctl show -p MainPID --value haproxy").strip()
+    old = workers(lab, master)
+    with socket.create_connection((lab.balancer.address, 80), timeout=10) as conn:
+        conn.sendall(b"GET /version HTTP/1.1\r\nHost: app\r\n")  # the request is not finished yet
+        time.sleep(0.5)
+        sh(lab.balancer, "systemctl reload haproxy")
+        # a new worker serves new connections; the old one still holds this one
+        assert wait_for(lambda: len(workers(lab, master) - old) == 1, 10), (old, workers(lab, master))
+        conn.sendall(b"Connection: close\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200") and reply.split(b"\r\n\r\n")[1] == b"1.0.0\n", reply
+    assert sh(lab.balancer, "systemctl show -p MainPID --value haproxy").strip() == master
+
+
+def test_a_refused_configuration_leaves_the_live_one_serving(lab):
+    before = sh(lab.balancer, f"sha256sum {CONFIG}")
+    code, data = lab.apply("--limit", BALANCER, "--var", "lb_timeout_client=banana")
+    assert code == 1, json.dumps(data, indent=1)
+    (host,) = data["hosts"]
+    assert host["status"] == "failed" and "validation refused" in json.dumps(host)
+    assert sh(lab.balancer, f"sha256sum {CONFIG}") == before
+    assert lab.served(12) == {name: "1.0.0" for name in APPS}

@@ -1,8 +1,10 @@
-"""Host keys: strict checking against known_hosts, for a host and each of its bastions."""
+"""Host keys: strict checking against known_hosts, for a host and each of its bastions; showing, forgetting
+and replacing a host's recorded keys on purpose (`configure hostkeys`)."""
 
 from __future__ import annotations
 
 import contextlib
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +12,11 @@ import paramiko
 
 from configurator.connections.route import Hop
 from configurator.errors import Unreachable
+from configurator.vault.files import mode_of, write_atomic
+
+# a known_hosts line paramiko cannot read (bad base64 raises InvalidHostKey, which is no SSHException): skipped
+UNREADABLE = (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError)
+KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512")
 
 
 def refuse_other_type(client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
@@ -30,9 +37,14 @@ class AcceptNew(paramiko.MissingHostKeyPolicy):
         refuse_other_type(client, hostname, key)
         client.get_host_keys().add(hostname, key.get_name(), key)
         if self.path:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="ascii") as out:
-                out.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+            record(self.path, hostname, key)
+
+
+def record(path: str, hostname: str, key: paramiko.PKey) -> None:
+    """Append `hostname`'s key to known_hosts (made with its folder when missing)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="ascii") as out:
+        out.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
 class Refuse(paramiko.MissingHostKeyPolicy):
@@ -83,8 +95,82 @@ def known_entries(path: str, address: str, port: int) -> list[paramiko.hostkeys.
     for line in lines:
         field = line.split(None, 1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
         if field.startswith(("|1|", "@")) or names.intersection(field.split(",")):
-            with contextlib.suppress(paramiko.SSHException):  # a line paramiko cannot read: skipped, as it does
+            with contextlib.suppress(*UNREADABLE):  # as ssh does, rather than failing the run
                 entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
                 if entry is not None:
                     entries.append(entry)
     return entries
+
+
+def known_name(address: str, port: int) -> str:
+    """How known_hosts names a host: its address, or `[address]:port` off port 22 (as ssh and paramiko do)."""
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One known_hosts line that names a host."""
+
+    line: int
+    names: str
+    key_type: str
+    fingerprint: str
+
+
+def _names_host(entry: paramiko.hostkeys.HostKeyEntry, wanted: str) -> bool:
+    for name in entry.hostnames:
+        if name == wanted or (name.startswith("|1|") and paramiko.HostKeys.hash_host(wanted, name) == name):
+            return True
+    return False
+
+
+def recorded(path: str, address: str, port: int) -> list[Recorded]:
+    """The known_hosts lines (1-based) that hold a key for this host, exact or hashed."""
+    wanted = known_name(address, port)
+    found = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        with contextlib.suppress(*UNREADABLE):
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+            if entry is not None and _names_host(entry, wanted):
+                found.append(Recorded(number, line.split(None, 1)[0], entry.key.get_name(), entry.key.fingerprint))
+    return found
+
+
+def forget(path: str, address: str, port: int) -> list[Recorded]:
+    """Remove the lines holding this host's keys (the file replaced atomically, its mode kept); what was removed."""
+    gone = recorded(path, address, port)
+    if not gone:
+        return []
+    drop = {r.line for r in gone}
+    lines = Path(path).read_bytes().splitlines(keepends=True)
+    write_atomic(Path(path), b"".join(line for n, line in enumerate(lines, 1) if n not in drop),
+                 mode_of(Path(path), 0o600))
+    return gone
+
+
+def offered(hop: Hop, timeout: float) -> list[paramiko.PKey]:
+    """The host keys a host offers, one SSH handshake per key type (no login, nothing recorded)."""
+    keys = []
+    for key_type in KEY_TYPES:
+        others = [t for t in KEY_TYPES + ("rsa-sha2-256",) if t != key_type]
+        try:
+            sock = socket.create_connection((hop.address, hop.port), timeout=timeout)
+        except OSError as exc:
+            raise Unreachable(f"connect to {hop.address}:{hop.port} failed: {exc.strerror or exc}") from None
+        transport = paramiko.Transport(sock, disabled_algorithms={"keys": others})
+        try:
+            transport.start_client(timeout=timeout)
+            keys.append(transport.get_remote_server_key())
+        except (paramiko.SSHException, OSError, EOFError):
+            continue  # the host has no key of this type
+        finally:
+            transport.close()
+    if not keys:
+        raise Unreachable(f"{hop.address}:{hop.port} offered no host key")
+    return keys

@@ -44,8 +44,9 @@ class Mount(Resource[MountState]):
     filesystem is compared with `opts` as the kernel shows them in /proc/self/mountinfo, so
     `defaults` or `size=64m` do not differ from the kernel's `rw` or `size=65536k`; options the
     kernel does not show (`nofail`, `x-systemd.*`, a `uid=` equal to the default) are not
-    compared. Changed options are applied with a remount; another device or filesystem type
-    with an unmount and a mount. A bind mount's source is compared through fstab only (the
+    compared. Changed options are applied with a remount; another device or filesystem type,
+    or a `mode`, `uid` or `gid` that a remount keeps (tmpfs), with an unmount and a mount (the
+    content of a tmpfs is then lost; an unmount of a busy filesystem fails the step). A bind mount's source is compared through fstab only (the
     kernel names the underlying device).
     """
 
@@ -159,6 +160,9 @@ class Mount(Resource[MountState]):
         wrong = mounttab.differences(mounttab.options(self.opts), mounted, self.bind)
         if not wrong:
             return [], []
+        fixed = mounttab.fixed_at_mount(wrong)
+        if fixed:
+            return [f"mount {self.path} again ({', '.join(fixed)} cannot change on a remount)"], [umount, mount]
         opts = mounttab.remount_options(mounttab.options(self.opts), mounted)
         return [f"remount {self.path} ({', '.join(wrong)})"], [Run(("mount", "-o", opts, "--target", self.path))]
 

@@ -13,6 +13,8 @@ USERSPACE_PREFIXES = ("x-", "X-", "comment=", "loop=", "offset=", "sizelimit=", 
 FLAGS = {"nosuid": "suid", "nodev": "dev", "noexec": "exec", "ro": "rw"}
 ATIME = ("noatime", "relatime", "strictatime")  # the kernel shows the first two; strictatime shows neither
 SUPER_FLAGS = frozenset({"sync", "dirsync", "lazytime", "mand"})  # shown in the super block options
+# set when a filesystem is mounted and kept by a remount (tmpfs, vfat): a change needs a fresh mount
+FIXED_AT_MOUNT = frozenset({"mode", "uid", "gid"})
 OCTAL_KEYS = frozenset({"mode", "umask", "dmode", "fmode", "dmask", "fmask"})
 SIZED = re.compile(r"^(\d+)([kmgtpe]?)$", re.I)
 _ESCAPE = {" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}
@@ -163,6 +165,11 @@ def _super_differences(opts: list[str], shown: tuple[str, ...]) -> list[str]:
                             and normal(key, value) != normal(key, values[key])):
             found.append(option)
     return found
+
+
+def fixed_at_mount(wrong: list[str]) -> list[str]:
+    """Those of the differing options that a remount cannot change."""
+    return [o for o in wrong if o.partition("=")[0] in FIXED_AT_MOUNT]
 
 
 def remount_options(opts: list[str], seen: Mounted) -> str:

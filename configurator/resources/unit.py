@@ -213,3 +213,8 @@ class UnitTemplate(Unit):
 
     source_folder: ClassVar[str] = "templates"
     renders_source: ClassVar[bool] = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Unit:  # type: ignore[misc]
+        """A plain `Unit` once the text is rendered: changes of both kinds then merge into one step
+        (the engine merges consecutive changes of one class)."""
+        return Unit(*args, **kwargs)

@@ -115,3 +115,10 @@ def test_batch_parse_reads_each_unit_in_order() -> None:
     first, second = (s for s in states if isinstance(s, UnitState))
     assert first.unit.active == "active" and first.file.sha256 == SUM
     assert second.file.kind == "absent" and second.unit.load == "not-found"
+
+
+def test_a_unit_template_is_a_unit_once_rendered_so_that_changes_of_both_merge() -> None:
+    from configurator.resources.unit import UnitTemplate
+    made = UnitTemplate(name="backup.timer", content=TEXT)
+    assert type(made) is Unit and made == timer()
+    assert UnitTemplate.renders_source and UnitTemplate.source_folder == "templates"

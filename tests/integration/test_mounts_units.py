@@ -1,0 +1,153 @@
+"""Mounts and systemd units on real hosts: a tmpfs and a bind mount (the mount table and fstab), a
+service and its timer (list-timers, NextElapse), one daemon-reload for both, a remount when the
+options change, 0 changes and one round trip once converged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.engine_helpers import changed_steps, configure, sh, write_inventory
+
+pytestmark = pytest.mark.integration
+HOSTS = ["node35"]
+SCRATCH, BIND, DATA = "/mnt/cfgscratch", "/mnt/cfgbind", "/srv/cfgdata"
+ROLE = """\
+resources:
+  - directory: {path: /srv/cfgdata}
+  - file: {path: /srv/cfgdata/hello, content: "hi\\n"}
+  - mount: {path: /mnt/cfgscratch, device: tmpfs, fstype: tmpfs, opts: "{{ scratch_opts }}", state: "{{ mounts }}"}
+  - mount: {path: /mnt/cfgbind, device: /srv/cfgdata, fstype: none, opts: "bind,ro", state: "{{ mounts }}"}
+  - file: {path: /usr/local/bin/cfg-tick, mode: "0755", content: "#!/bin/sh\\ndate >> /var/tmp/cfg-tick.log\\n"}
+  - unit:
+      name: cfg-tick.service
+      content: |
+        [Unit]
+        Description=configurator test tick
+        [Service]
+        Type=oneshot
+        ExecStart=/usr/local/bin/cfg-tick
+  - unit_template: {name: cfg-tick.timer, src: cfg-tick.timer.j2, enabled: true, state: started}
+"""
+TIMER = """\
+[Unit]
+Description=configurator test tick, {{ tick_calendar }}
+[Timer]
+OnCalendar={{ tick_calendar }}
+[Install]
+WantedBy=timers.target
+"""
+CLEAN = (f"umount {SCRATCH} {BIND} 2>/dev/null; sed -i '/cfgscratch\\|cfgbind/d' /etc/fstab; "
+         "systemctl disable --now cfg-tick.timer 2>/dev/null; "
+         f"rm -rf /etc/systemd/system/cfg-tick.* {SCRATCH} {BIND} {DATA}; systemctl daemon-reload")
+
+
+def project(sandbox: Any, top: Path, host: str, **role_vars: str) -> Path:
+    """roles/mount_unit_demo beside an inventory that puts it on `host` with `role_vars`."""
+    role = top / "roles" / "mount_unit_demo"
+    (role / "templates").mkdir(parents=True, exist_ok=True)
+    (role / "role.yml").write_text(ROLE)
+    (role / "templates" / "cfg-tick.timer.j2").write_text(TIMER)
+    values = {"scratch_opts": "defaults,size=16m,mode=0755,nosuid", "mounts": "mounted",
+              "tick_calendar": "*:0/15", **role_vars}
+    return write_inventory(sandbox, top / "inventory.yml",
+                           {"demo": {"hosts": [host], "roles": ["mount_unit_demo"], "vars": values}},
+                           roles_path=["roles"])
+
+
+def mounted(host: Any, path: str) -> list[str]:
+    """The mountinfo line of `path` split in fields (empty when nothing is mounted there)."""
+    return sh(host, f"grep -F ' {path} ' /proc/self/mountinfo || true").split()
+
+
+def reloads_since(host: Any, cursor: str) -> int:
+    """How many times systemd reloaded its configuration since the journal cursor."""
+    out = sh(host, f"journalctl _PID=1 -o cat --no-pager --after-cursor='{cursor}'")
+    return sum(1 for line in out.splitlines() if line.startswith("Reloading"))
+
+
+def cursor(host: Any) -> str:
+    return sh(host, "journalctl -n 0 --show-cursor -q --no-pager").strip().removeprefix("-- cursor: ")
+
+
+@pytest.fixture(params=HOSTS)
+def host(request: pytest.FixtureRequest, sandbox: Any) -> Any:
+    found = sandbox.host(request.param)
+    sh(found, CLEAN, check=False)
+    yield found
+    sh(found, CLEAN, check=False)
+
+
+def test_mounts_and_a_timer_converge_once_then_stay_one_round_trip(sandbox, host, tmp_path):
+    inventory = project(sandbox, tmp_path, host.name)
+    before = cursor(host)
+    code, report = configure("apply", inventory, report=tmp_path / "apply.json")
+    assert code == 0, report
+    scratch, bind = mounted(host, SCRATCH), mounted(host, BIND)
+    assert scratch[scratch.index("-") + 1] == "tmpfs" and "size=16384k" in scratch[-1] and "nosuid" in scratch[5]
+    assert bind[3] == DATA and bind[5].split(",")[0] == "ro"
+    assert sh(host, f"cat {BIND}/hello") == "hi\n"
+    fstab = sh(host, "cat /etc/fstab").splitlines()
+    assert f"tmpfs {SCRATCH} tmpfs defaults,size=16m,mode=0755,nosuid 0 0" in fstab
+    assert f"{DATA} {BIND} none bind,ro 0 0" in fstab
+    assert reloads_since(host, before) == 1  # two new units, one daemon-reload
+    assert "cfg-tick.timer" in sh(host, "systemctl list-timers --no-pager cfg-tick.timer")
+    assert sh(host, "systemctl show -p NextElapseUSecRealtime --value cfg-tick.timer").strip()
+    assert sh(host, "systemctl is-enabled cfg-tick.timer").strip() == "enabled"
+
+    code, again = configure("apply", inventory, report=tmp_path / "again.json")
+    assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {host.name: []}, again
+    assert again["hosts"][0]["round_trips"] == 1
+    code, verified = configure("verify", inventory, report=tmp_path / "verify.json")
+    assert code == 0, verified
+
+
+def test_changed_options_remount_in_place_and_a_changed_timer_reloads_once(sandbox, host, tmp_path):
+    assert configure("apply", project(sandbox, tmp_path, host.name))[0] == 0
+    sh(host, f"echo kept > {SCRATCH}/marker")
+    before = cursor(host)
+    changed = project(sandbox, tmp_path, host.name, scratch_opts="size=8m,mode=0755,noexec",
+                      tick_calendar="*:0/30")
+    code, report = configure("apply", changed, report=tmp_path / "apply.json")
+    assert code == 0, report
+    scratch = mounted(host, SCRATCH)
+    assert "size=8192k" in scratch[-1] and "noexec" in scratch[5] and "nosuid" not in scratch[5]
+    assert sh(host, f"cat {SCRATCH}/marker") == "kept\n"  # remounted, not mounted afresh
+    assert reloads_since(host, before) == 1
+    assert "OnCalendar=*:0/30" in sh(host, "systemctl cat cfg-tick.timer")
+    code, again = configure("apply", changed, report=tmp_path / "again.json")
+    assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {host.name: []}, again
+    assert again["hosts"][0]["round_trips"] == 1
+
+
+def test_a_mode_that_a_remount_keeps_is_mounted_afresh_and_then_stays(sandbox, host, tmp_path):
+    assert configure("apply", project(sandbox, tmp_path, host.name))[0] == 0
+    sh(host, f"echo gone > {SCRATCH}/marker")
+    changed = project(sandbox, tmp_path, host.name, scratch_opts="size=16m,mode=0700")
+    assert configure("apply", changed)[0] == 0
+    scratch = mounted(host, SCRATCH)
+    assert "mode=700" in scratch[-1] and sh(host, f"stat -c %a {SCRATCH}").strip() == "700"
+    assert sh(host, f"ls -A {SCRATCH}") == ""  # a fresh tmpfs
+    code, again = configure("apply", changed, report=tmp_path / "again.json")
+    assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {host.name: []}, again
+
+
+def test_unmounted_then_absent(sandbox, host, tmp_path):
+    assert configure("apply", project(sandbox, tmp_path, host.name))[0] == 0
+    assert configure("apply", project(sandbox, tmp_path, host.name, mounts="unmounted"))[0] == 0
+    assert mounted(host, SCRATCH) == [] and mounted(host, BIND) == []
+    assert SCRATCH in sh(host, "cat /etc/fstab")
+    assert configure("apply", project(sandbox, tmp_path, host.name, mounts="absent"))[0] == 0
+    assert SCRATCH not in sh(host, "cat /etc/fstab") and BIND not in sh(host, "cat /etc/fstab")
+
+
+def test_a_unit_that_systemd_refuses_is_never_installed(sandbox, host, tmp_path):
+    inventory = project(sandbox, tmp_path, host.name)
+    role = tmp_path / "roles" / "mount_unit_demo" / "role.yml"
+    role.write_text(ROLE.replace("ExecStart=/usr/local/bin/cfg-tick", "ExecStart=/usr/local/bin/cfg-missing"))
+    code, report = configure("apply", inventory, report=tmp_path / "apply.json")
+    assert code == 1 and report is not None
+    assert "cfg-missing" in report["hosts"][0]["error"], report
+    assert sh(host, "ls /etc/systemd/system/ | grep cfg-tick || true") == ""

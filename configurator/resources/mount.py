@@ -46,8 +46,9 @@ class Mount(Resource[MountState]):
     kernel does not show (`nofail`, `x-systemd.*`, a `uid=` equal to the default) are not
     compared. Changed options are applied with a remount; another device or filesystem type,
     or a `mode`, `uid` or `gid` that a remount keeps (tmpfs), with an unmount and a mount (the
-    content of a tmpfs is then lost; an unmount of a busy filesystem fails the step). A bind mount's source is compared through fstab only (the
-    kernel names the underlying device).
+    content of a tmpfs is then lost; an unmount of a busy filesystem fails the step). A bind
+    mount's source is compared through fstab only (the kernel names the underlying device).
+    fstab is not followed by a daemon-reload: systemd reads it again at boot.
     """
 
     path: str

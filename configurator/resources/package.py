@@ -1,44 +1,44 @@
-"""Debian packages through apt: present, absent, latest, or a pinned version."""
+"""Debian packages through apt: present (optionally at a version), latest, absent (removed) or purged,
+and held or released (`apt-mark`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from configurator.engine.actions import Action, Run, quote
+from configurator.resources.apt_lists import (
+    APT_ENV,
+    LIST_MAX_AGE,
+    LISTS_AGE,
+    STAMP,
+    UPDATE,
+    UPDATE_SCRIPT,
+    UPDATE_TRY_SECONDS,
+)
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 
-LIST_MAX_AGE = 24 * 3600  # refresh apt lists older than this before installing
-APT_ENV = (("DEBIAN_FRONTEND", "noninteractive"),)
+__all__ = ["APT_ENV", "APT_OPTS", "LIST_MAX_AGE", "LISTS_AGE", "STAMP", "UPDATE", "UPDATE_SCRIPT",
+           "UPDATE_TRY_SECONDS", "Package", "PackageState", "merge_installs"]
+
 APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold")
+HELD_OK = "--allow-change-held-packages"  # only for a package the role itself holds
 DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
 # [epoch:]upstream[-revision] (Debian policy 5.6.12): upstream starts with a digit and holds a colon
 # only after an epoch; the revision (after the last '-') is letters, digits, + . ~
 DEB_VERSION = re.compile(r"^(?:[0-9]+:[0-9][A-Za-z0-9.+~:-]*|[0-9][A-Za-z0-9.+~-]*)(?<![-:])$")
-STAMP = "/var/lib/configurator/apt-lists.stamp"  # apt-get update leaves the lists' mtime alone when nothing changed
-# sh setting $a: seconds since the newest of the stamp and the lists directory changed (since the
-# epoch when there are no package lists); two processes (stat, date), the rest is builtins
-LISTS_AGE = (f"l=; for t in $(stat -c %Y {STAMP} /var/lib/apt/lists 2>/dev/null); do "
-             'if [ -z "$l" ] || [ "$t" -gt "$l" ]; then l=$t; fi; done; l=${l:-0}; '
-             'for t in /var/lib/apt/lists/*_Packages; do [ -e "$t" ] || [ -L "$t" ] || l=0; break; done; '
-             "a=$(( $(date +%s) - l ))")
-# A mirror or proxy hiccup can fail `apt-get update`, and apt 2.6 was seen to hang for good after a
-# proxy answered 503 for an index: each try is bounded and retried (as Ansible's apt module retries).
-UPDATE_TRIES, UPDATE_TRY_SECONDS = 3, 240
-UPDATE_SCRIPT = (f"n=1; until timeout {UPDATE_TRY_SECONDS} apt-get -q -o DPkg::Lock::Timeout=120 update; do "
-                 f'[ "$n" -ge {UPDATE_TRIES} ] && exit 1; n=$((n + 1)); sleep "$n"; done; '
-                 f"mkdir -p /var/lib/configurator && touch {STAMP}")
-UPDATE = Run(("sh", "-c", UPDATE_SCRIPT), env=APT_ENV, timeout=900)
+GONE = ("", "not-installed")  # dpkg's current state when nothing of the package is left
+REMOVED = (*GONE, "config-files")  # ... when at most its configuration files are
 
 
 @dataclass(frozen=True)
 class PackageState:
     """dpkg's status and version of a package, the age of apt's lists, and apt's candidate if asked."""
 
-    status: str = ""  # e.g. "install ok installed"; "" when dpkg does not know the package
+    status: str = ""  # "want ok current", e.g. "install ok installed", "hold ok installed"; "" when unknown
     version: str = ""
     lists_age: int = 0  # seconds
     candidate: str | None = None
@@ -47,17 +47,36 @@ class PackageState:
     def installed(self) -> bool:
         return self.status.endswith(" installed")
 
+    @property
+    def held(self) -> bool:
+        """Marked hold in dpkg's selections (`apt-mark hold`): apt leaves it as it is."""
+        return self.status.startswith("hold ")
+
+    @property
+    def current(self) -> str:
+        """dpkg's current state: installed, config-files, not-installed, unpacked... ("" when unknown)."""
+        return self.status.rpartition(" ")[2]
+
 
 @dataclass(frozen=True)
 class Package(Resource[PackageState]):
-    """A Debian package: `present`, `absent`, `latest`, or `present` at `version`.
+    """A Debian package: `present` (at `version` if given), `latest`, `absent` (removed, configuration
+    files kept) or `purged` (configuration files too); `hold: true` holds it (`apt-mark hold`),
+    `hold: false` releases a hold, and without `hold` a hold set by hand is left as it is.
 
-    Example: `package: {name: nginx-light, state: present}`
+    Example: `package: {name: nginx-light, state: present, hold: true}`
+
+    An install refreshes apt's lists first when they are older than 24 hours, or when an
+    `apt_source` changed since they were last refreshed. `latest` installs apt's candidate; when the
+    lists are that old the candidate is not known yet, so the step refreshes them and installs the
+    newest version there is (it shows as a change). A held package that the role would change
+    without saying `hold` is reported, never changed behind the hold.
     """
 
     name: str
-    state: str = "present"
+    state: Literal["present", "absent", "purged", "latest"] = "present"
     version: str | None = None
+    hold: bool | None = None
     type: ClassVar[str] = "package"
     prelude: ClassVar[str] = f"{LISTS_AGE}; __cfg_lists_age=$a\n"  # run once per probe script
     # one dpkg-query for every package (plus one apt-cache policy for each that needs a candidate)
@@ -72,11 +91,13 @@ class Package(Resource[PackageState]):
         problems = []
         if not DEB_NAME.match(self.name):
             problems.append(f"{self.name!r} is not a Debian package name (lowercase letters, digits, + . -)")
-        if self.state not in ("present", "absent", "latest"):
-            problems.append(f"state must be present, absent or latest, got {self.state!r}")
         if self.version is not None and not DEB_VERSION.match(self.version):
             problems.append(f"version {self.version!r} is not a Debian version ([epoch:]upstream[-revision], "
                             "starting with a digit)")
+        if self.version is not None and self.state != "present":
+            problems.append(f"version is only for state present, not {self.state}")
+        if self.hold and self.state != "present":
+            problems.append(f"hold: true keeps a package as it is, which state {self.state} contradicts")
         return problems
 
     @property
@@ -132,23 +153,59 @@ class Package(Resource[PackageState]):
                             seen.get("candidate"))
 
     def plan(self, observed: PackageState) -> Step:
-        seen = observed
-        installed = seen.installed
-        version = seen.version if installed else ""
-        if self.state == "absent":
-            if not installed:
-                return ok()
-            return change(f"remove {self.name} {version}", self._apt("purge", self.name), kind="remove")
+        if self.state in ("absent", "purged"):
+            return self._removal(observed)
+        return self._install(observed)
+
+    def _removal(self, seen: PackageState) -> Step:
+        """Removed (configuration kept) or purged; only a hold this role releases lets a held one go."""
+        left = REMOVED if self.state == "absent" else GONE
+        release = self._release(seen)
+        if seen.current in left:
+            return change(f"release the hold on {self.name}", *release) if release else ok()
+        if seen.held and not release:
+            return unknown(f"{self.name} is held (apt-mark hold): set hold: false to let it be {self.state}")
+        verb = "remove" if self.state == "absent" else "purge"
+        return change(f"{verb} {self.name} {seen.version}".rstrip(), *release, self._apt(verb, self.name),
+                      kind="remove")
+
+    def _install(self, seen: PackageState) -> Step:
+        """Installed at the wanted version (apt's candidate for `latest`), held or released as asked."""
+        stale = seen.lists_age > LIST_MAX_AGE
+        if self.state == "latest" and stale:
+            verb = "upgrade" if seen.installed else "install"
+            return self._installing(seen, f"refresh apt lists, then {verb} {self.name} to the newest version",
+                                    self.name, (UPDATE,))
         wanted = self._wanted(seen)
-        if installed and (wanted is None or wanted == version):
-            return ok(f"{self.name} {version}")
+        version = seen.version if seen.installed else ""
+        if seen.installed and (wanted is None or wanted == version):
+            return self._holding(seen, f"{self.name} {version}")
         if wanted == "(none)":
             return unknown(f"{self.name}: no installable version known to apt")
         target = f"{self.name}={wanted}" if wanted else self.name
-        stale = seen.lists_age > LIST_MAX_AGE
-        actions: tuple[Action, ...] = (UPDATE,) if stale else ()
-        summary = f"upgrade {self.name} {version} -> {wanted}" if installed else f"install {target}"
-        return change(summary, *actions, self._apt("install", target), kind="modify" if installed else "create")
+        summary = f"upgrade {self.name} {version} -> {wanted}" if seen.installed else f"install {target}"
+        return self._installing(seen, summary, target, (UPDATE,) if stale else ())
+
+    def _installing(self, seen: PackageState, summary: str, target: str, first: tuple[Action, ...]) -> Step:
+        """The install of `target` after `first`, with the hold released before or set after as asked."""
+        if seen.held and self.hold is None:
+            return unknown(f"{self.name} is held (apt-mark hold) at {seen.version or 'no version'}: "
+                           "set hold: true to change it and keep it held, or hold: false to release it")
+        hold = (self._mark("hold"),) if self.hold else ()
+        install = self._apt("install", target, held=seen.held and self.hold is True)
+        return change(summary, *self._release(seen), *first, install, *hold,
+                      kind="modify" if seen.installed else "create")
+
+    def _holding(self, seen: PackageState, summary: str) -> Step:
+        """An installed package at the right version: ok, or its hold set or released."""
+        if self.hold and not seen.held:
+            return change(f"hold {self.name} {seen.version}", self._mark("hold"))
+        release = self._release(seen)
+        return change(f"release the hold on {self.name} {seen.version}", *release) if release else ok(summary)
+
+    def _release(self, seen: PackageState) -> tuple[Action, ...]:
+        """`apt-mark unhold` when the role says hold: false and the package is held."""
+        return (self._mark("unhold"),) if self.hold is False and seen.held else ()
 
     def _wanted(self, seen: PackageState) -> str | None:
         """The version to install, or None when any installed version will do."""
@@ -162,31 +219,47 @@ class Package(Resource[PackageState]):
     def merge(cls, actions: list[Action]) -> list[Action]:
         return merge_installs(actions)
 
-    def _apt(self, verb: str, target: str) -> Run:
-        return Run(("apt-get", *APT_OPTS, verb, "--", target), env=APT_ENV, timeout=1800)
+    def _apt(self, verb: str, target: str, held: bool = False) -> Run:
+        options = (*APT_OPTS, HELD_OK) if held else APT_OPTS
+        return Run(("apt-get", *options, verb, "--", target), env=APT_ENV, timeout=1800)
+
+    def _mark(self, verb: str) -> Run:
+        return Run(("apt-mark", verb, self.name), env=APT_ENV, timeout=300)
 
     def checks(self) -> list[Check]:
-        def verify(host: Any) -> None:
-            pkg = host.package(self.name)
-            if self.state == "absent":
-                assert not pkg.is_installed, f"package {self.name} is installed"
-                return
+        return [Check(f"package {self.name} {self.version or self.state}{_hold_note(self.hold)}", self._verify)]
+
+    def _verify(self, host: Any) -> None:
+        pkg = host.package(self.name)
+        if self.state in ("absent", "purged"):
+            assert not pkg.is_installed, f"package {self.name} is installed"
+            if self.state == "purged":
+                left = host.run("dpkg-query -W -f='${Status}' -- %s", self.name).stdout
+                assert not left.endswith("config-files"), f"package {self.name} left its configuration files"
+        else:
             assert pkg.is_installed, f"package {self.name} is not installed"
             if self.version:
                 assert pkg.version == self.version, f"{self.name} is {pkg.version}, pinned {self.version}"
-        return [Check(f"package {self.name} {self.version or self.state}", verify)]
+        if self.hold is not None:
+            held = self.name in host.run("apt-mark showhold").stdout.split()
+            assert held == self.hold, f"package {self.name} is {'' if held else 'not '}held"
+
+
+def _hold_note(hold: bool | None) -> str:
+    return "" if hold is None else (", held" if hold else ", not held")
 
 
 def merge_installs(actions: list[Action]) -> list[Action]:
-    """Fold consecutive apt-get installs (and duplicate list updates) into one transaction."""
+    """Fold consecutive apt-get installs with the same options (and duplicate list updates) into one
+    transaction."""
     merged: list[Action] = []
     for action in actions:
         if action == UPDATE and UPDATE in merged:
             continue
         last = merged[-1] if merged else None
-        if _is_install(action) and isinstance(last, Run) and _is_install(last):
-            assert isinstance(action, Run)
-            merged[-1] = Run(last.argv + action.argv[len(APT_OPTS) + 3:], env=last.env, timeout=last.timeout)
+        head = _install_head(action)
+        if head and isinstance(last, Run) and isinstance(action, Run) and _install_head(last) == head:
+            merged[-1] = Run(last.argv + action.argv[len(head):], env=last.env, timeout=last.timeout)
             continue
         merged.append(action)
     return merged
@@ -198,6 +271,9 @@ def _candidate(policy: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _is_install(action: Action) -> bool:
-    return isinstance(action, Run) and action.argv[: len(APT_OPTS) + 3] == ("apt-get", *APT_OPTS, "install", "--")
-
+def _install_head(action: Action) -> tuple[str, ...]:
+    """An apt-get install's argv up to its `--` (the targets follow), or () for anything else."""
+    if not isinstance(action, Run) or action.argv[:1] != ("apt-get",) or "--" not in action.argv:
+        return ()
+    head = action.argv[:action.argv.index("--") + 1]
+    return head if head[-2] == "install" else ()

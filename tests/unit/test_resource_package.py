@@ -55,7 +55,7 @@ def apt(verb: str, *targets: str) -> Run:
     (Package("nginx", version="1.22.1-8"), FRESH, "change", "install nginx=1.22.1-8",
      (apt("install", "nginx=1.22.1-8"),)),
     (Package("nginx", state="absent"), INSTALLED + STALE, "change", "remove nginx 1.22.1-9",
-     (apt("purge", "nginx"),)),
+     (apt("remove", "nginx"),)),
     (Package("nginx", state="absent"), FRESH, "ok", "", ()),
 ])
 def test_plan(package: Package, observed: str, status: str, summary: str, actions: tuple[Run, ...]) -> None:

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from configurator.cli import arguments
 from configurator.cli.commands import load_catalogs
-from configurator.engine import executor, exitcodes, rollout
-from configurator.output import report
+from configurator.engine import executor, exitcodes, rollout, saved_plan
+from configurator.errors import InputError, Location
+from configurator.model import tags
+from configurator.output import atomic, prometheus, report
 
 if TYPE_CHECKING:
     from configurator.checks.verify import Verifier
@@ -25,12 +27,17 @@ if TYPE_CHECKING:
 def add_parser(sub: Any, name: str, text: str) -> None:
     """Register `configure apply` or `configure check`."""
     p = arguments.targeted(sub, name, text, cmd_apply, over_hosts=True)
+    arguments.tagged(p)
     p.add_argument("--diff", "-D", action="store_true", help="show unified diffs of file content")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     p.add_argument("--verbose", "-v", action="count", default=0)
     p.add_argument("--no-color", action="store_true", help="plain output (also when not a terminal, or CI=true)")
     p.add_argument("--svg", type=Path, metavar="FILE", help="also save the console output as an SVG picture")
+    p.add_argument("--prometheus", type=Path, metavar="FILE",
+                   help="write the outcome as Prometheus text (node_exporter textfile collector; name it *.prom)")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="check: save the reviewed plan here; `configure apply FILE` applies exactly it")
     p.set_defaults(check=name == "check")
     if name == "apply":
         p.add_argument("--check", action="store_true", help="same as `configure check`")
@@ -41,12 +48,21 @@ def add_parser(sub: Any, name: str, text: str) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    """apply / check."""
+    """apply / check (of an inventory, or of a saved plan)."""
     started = time.monotonic()
+    saved = _saved(args)
     inv, catalogs = load_catalogs(args)
+    selection = arguments.selection(args)
+    catalogs = [tags.select(c, selection) for c in catalogs]
     console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
                              color=False if args.no_color else None, record=bool(args.svg))
     options = arguments.run_options(args, check=args.check)
+    if saved is not None:
+        options = replace(options, work=saved_plan.gated(saved))
+        console.write(f"Applying the plan of {saved.created} ({args.saved_plan}) to {len(catalogs)} hosts\n")
+    if selection.active:
+        selected = sum(len(c.entries) for c in catalogs)
+        console.write(f"Partial run ({selection.describe()}): {selected} resources selected\n")
     verifier = _verifier(args, options, console)
     if verifier is not None:
         options = replace(options, after=verifier)
@@ -61,9 +77,49 @@ def cmd_apply(args: argparse.Namespace) -> int:
         console.write("interrupted twice: the running steps were stopped on the hosts and their locks released\n")
     elif options.stop.is_set():
         console.write("interrupted: hosts finished their current step and started nothing new\n")
-    return exitcodes.apply(results, check=args.check, detailed=getattr(args, "detailed_exitcode", False),
+    code = exitcodes.apply(results, check=args.check, detailed=getattr(args, "detailed_exitcode", False),
                            verify_failed=verifier.failed_hosts() if verifier is not None else (),
                            interrupted=options.stop.is_set() or options.abort.is_set())
+    _write_outcome(args, console, results, time.monotonic() - started, code)
+    return code
+
+
+def _saved(args: argparse.Namespace) -> saved_plan.SavedPlan | None:
+    """The saved plan `configure apply FILE` names (its inventory, hosts, tags and vars become the run's)."""
+    if args.out is not None and not args.check:
+        raise InputError("--out saves the plan of a check: use `configure check --out FILE`")
+    if not saved_plan.is_plan(args.inventory):
+        return None
+    if args.check:
+        raise InputError("a saved plan is applied with `configure apply FILE`; check the inventory instead",
+                         Location(str(args.inventory)))
+    if args.limit or args.tags or args.skip_tags or args.var:
+        raise InputError("a saved plan fixes its hosts, tags and vars: --limit, --tags, --skip-tags and --var "
+                         "do not go with it", Location(str(args.inventory)))
+    saved = saved_plan.load(args.inventory)
+    if not saved.hosts:
+        raise InputError("the saved plan has no host to apply", Location(str(args.inventory)))
+    args.saved_plan, args.inventory = args.inventory, Path(saved.inputs.inventory)
+    args.limit, args.var = ",".join(saved.hosts), list(saved.inputs.vars)
+    args.tags, args.skip_tags = list(saved.inputs.tags), list(saved.inputs.skip_tags)
+    return saved
+
+
+def _write_outcome(args: argparse.Namespace, console: report.Console, results: list[executor.HostResult],
+                   seconds: float, code: int) -> None:
+    """The saved plan (--out) and the Prometheus file (--prometheus) asked for."""
+    if args.out is not None:
+        inputs = saved_plan.Inputs(str(args.inventory.resolve()), [], sorted(arguments.selection(args).only),
+                                   sorted(arguments.selection(args).skip), list(args.var))
+        plan, left_out = saved_plan.make(inputs, results, args.redactor.redact)
+        atomic.write(args.out, saved_plan.dumps(plan), 0o600)
+        console.write(f"Plan saved to {args.out} ({len(plan.hosts)} hosts)"
+                      + (f"; left out, as they could not be checked: {', '.join(left_out)}" if left_out else "")
+                      + f"\napply exactly it with: configure apply {args.out}\n")
+    if args.prometheus is not None:
+        verb = "check" if args.check else "apply"
+        prometheus.write(args.prometheus, prometheus.render(
+            prometheus.from_apply(verb, results, time.time(), seconds, code)))
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from typing import Any
 from configurator.cli.vault import add_password_option
 from configurator.engine import executor
 from configurator.errors import InputError
+from configurator.model import tags
 
 
 def targets(parser: argparse.ArgumentParser) -> None:
@@ -88,3 +89,18 @@ def targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace]
         p.add_argument(word.rstrip("?"), nargs="?" if word.endswith("?") else None)
     p.set_defaults(func=func)
     return p
+
+
+def tagged(parser: argparse.ArgumentParser) -> None:
+    """--tags / --skip-tags: a partial run over the resources with (or without) these tags."""
+    parser.add_argument("--tags", "-t", action="append", metavar="TAG[,TAG]",
+                        help="only the resources with one of these tags (their own or their role's; "
+                             "`always` ones too)")
+    parser.add_argument("--skip-tags", action="append", metavar="TAG[,TAG]",
+                        help="leave out the resources with one of these tags (wins over --tags)")
+
+
+def selection(args: argparse.Namespace) -> tags.Selection:
+    """The tags a partial run keeps and leaves out."""
+    return tags.Selection(tags.from_option(getattr(args, "tags", None)),
+                          tags.from_option(getattr(args, "skip_tags", None)))

@@ -21,6 +21,9 @@ from configurator.model.catalog import Catalog, Entry
 from configurator.resources.base import PlanStatus
 
 Event = Callable[[str, Planned, StepStatus], None]  # (host, planned step, outcome)
+# before any change: (catalog, the steps planned now, the handlers they would run); raises HostFailed to
+# refuse the host (a saved plan whose host no longer looks as it did when the plan was made)
+Gate = Callable[[Catalog, list[Planned], list[str]], None]
 # a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
 STEP_OUTPUT = Keep(whole=320 * 1024)
 WHOLE = STEP_OUTPUT.whole  # a line is never longer than the output kept
@@ -59,8 +62,9 @@ def observe(session: Connection, entries: list[Entry], first: bool, check: bool,
 
 
 def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
-             stop: threading.Event | None = None) -> Outcome:
-    """Bring one host to its catalog (or, with `check`, only say what would change)."""
+             stop: threading.Event | None = None, gate: Gate | None = None) -> Outcome:
+    """Bring one host to its catalog (or, with `check`, only say what would change); `gate` may refuse
+    the host once it is planned, before anything changes."""
     outcome = Outcome()
     seen = observe(session, list(catalog.entries), first=True, check=check)
     outcome.facts = seen.facts
@@ -68,6 +72,8 @@ def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
             if applies(e, seen.facts, catalog.context)]
     planned = with_details(session, decide_all([e for e, _ in live], tuple(s for _, s in live)))
     queued = [h for h in seen.pending if h in catalog.handlers]
+    if gate is not None:
+        gate(catalog, planned, _queued(catalog, queued, planned))
     if check:
         for item in planned:
             status = StepStatus.PENDING if item.step.status == "change" else StepStatus(item.step.status)

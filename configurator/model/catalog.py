@@ -16,13 +16,14 @@ from configurator.model import templates
 from configurator.model.context import inventory_view, template_context
 from configurator.model.inventory import Host, Inventory
 from configurator.model.loader import where
+from configurator.model.tags import parse as tag_names
 from configurator.model.variables import Layer, Sourced, layer, merge, plain
 from configurator.output.redaction import Redactor
 from configurator.resources import BUILT_IN, Registry, plugins
 from configurator.resources.base import Resource
 from configurator.resources.schema import build
 
-META_KEYS = {"notify", "when", "for_each"}
+META_KEYS = {"notify", "when", "for_each", "tags", "checkable"}
 STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP instead of held in memory
 
 
@@ -35,6 +36,8 @@ class Entry:
     where: Location
     notify: tuple[str, ...] = ()
     when: str | None = None  # a condition on facts, decided after the probe
+    tags: tuple[str, ...] = ()  # its own `tags:` and its role's (`--tags` / `--skip-tags` select on them)
+    checkable: bool = True  # False: drift cannot tell whether it drifted (lists it apart, never as drift)
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,16 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
     resource = build(cls, rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
-    return Entry(resource, role.name, at, notify, deferred)
+    tags = tuple(dict.fromkeys((*role.tags, *tag_names(meta.get("tags"), at))))
+    checkable = _checkable(meta.get("checkable", True), at) and resource.checkable
+    return Entry(resource, role.name, at, notify, deferred, tags, checkable)
+
+
+def _checkable(value: Any, at: Location) -> bool:
+    """A resource's `checkable:` (false: drift lists it as not checkable, never as drift)."""
+    if not isinstance(value, bool):
+        raise InputError("checkable must be true or false", at)
+    return value
 
 
 def _render(env: jinja2.Environment, value: Any, context: dict[str, Any], at: Location) -> Any:

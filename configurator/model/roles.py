@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from configurator.errors import InputError, Location
+from configurator.model import tags
 from configurator.model.loader import Mapping, Sequence, load_file
 
 PACKAGE = Path(__file__).resolve().parent.parent  # the configurator package
@@ -18,7 +19,7 @@ def builtin_dir(package: Path = PACKAGE) -> Path:
 
 
 BUILTIN = builtin_dir()
-ROLE_KEYS = {"description", "depends", "defaults", "resources", "handlers", "serial"}
+ROLE_KEYS = {"description", "depends", "defaults", "resources", "handlers", "serial", "tags"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Role:
     resources: Sequence
     handlers: Mapping
     where: Location
+    tags: tuple[str, ...] = ()  # given to each of its resources (`--tags`)
     # (kind, src) -> checked path of a template or file: checked once per run, not once per host
     sources: dict[tuple[str, str], Path] = field(default_factory=dict, compare=False, repr=False)
     texts: dict[Path, str] = field(default_factory=dict, compare=False, repr=False)  # template files read
@@ -74,8 +76,9 @@ def load(name: str, path: tuple[Path, ...], where: Location) -> Role:
                              ("handlers", handlers, dict), ("defaults", defaults, dict)):
         if not isinstance(value, kind):
             raise InputError(f"{key} must be a {kind.__name__}", data.where_of(key))
+    own_tags = tags.parse(data.get("tags"), data.where_of("tags") if "tags" in data else data.where)
     return Role(name, folder, str(data.get("description", "")), tuple(str(d) for d in depends),
-                defaults, resources, handlers, data.where)
+                defaults, resources, handlers, data.where, own_tags)
 
 
 def _empty_seq(where: Location) -> Sequence:

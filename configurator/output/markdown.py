@@ -32,9 +32,12 @@ def clip(diff: str, limit: int = DIFF_LINES) -> str:
 
 
 def _label(classes: Classes, f: Finding) -> str:
-    if f.key in classes.new:
-        return "**new**"
-    return f"still present since {classes.still.get(f.key, '?')}"
+    label = "**new**" if f.key in classes.new else f"still present since {classes.still.get(f.key, '?')}"
+    if f.waiver is not None and f.waived:
+        return f"waived until {f.waiver.expires.date()} ({f.waiver.reason}), {label}"
+    if f.waiver is not None:
+        return f"{label}, waiver expired {f.waiver.expires.date()}"
+    return label
 
 
 def _finding(f: Finding, classes: Classes, redact: Callable[[str], str]) -> list[str]:
@@ -64,8 +67,8 @@ def _table(hosts: Sequence[HostDrift], classes: Classes) -> list[str]:
 def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
            redact: Callable[[str], str] = str) -> str:
     """The whole summary."""
-    resources = sum(f.kind == "resource" for h in hosts for f in h.findings)
-    tests = sum(f.kind != "resource" for h in hosts for f in h.findings)
+    resources = sum(f.kind == "resource" for h in hosts for f in h.drifted)
+    tests = sum(f.kind != "resource" for h in hosts for f in h.drifted)
     drifted = sum(h.status == DriftStatus.DRIFT for h in hosts)
     previous = f"previous run {classes.previous_run}" if classes.previous_run else "first recorded run"
     title = f"{resources} resources drifted, {tests} role tests failed, on {drifted} of {len(hosts)} hosts" \
@@ -83,9 +86,19 @@ def render(hosts: Sequence[HostDrift], classes: Classes, at: str, code: int,
         out += ["", "## Resolved since the last run", ""]
         out += [f"- {host}: `{subject}` (present since {since})"
                 for (host, subject), since in sorted(classes.resolved.items())]
+    out += _unchecked(hosts)
     troubled = [h for h in hosts if h.status in (DriftStatus.UNREACHABLE, DriftStatus.ERROR)]
     if troubled:
         out += ["", "## Not checked", ""]
         out += [f"- {h.host} {h.status}: {clip_line(redact(h.error).strip().replace(chr(10), ' / '))}"
                 for h in troubled]
     return "\n".join(out) + "\n"
+
+
+def _unchecked(hosts: Sequence[HostDrift]) -> list[str]:
+    """The resources check mode cannot judge, listed apart (never counted as drift)."""
+    rows = [f"- {h.host}: " + ", ".join(f"`{s.id}`" for s in h.unchecked) for h in hosts if h.unchecked]
+    if not rows:
+        return []
+    return ["", "## Not checkable", "", "Check mode cannot tell whether these drifted (a command without "
+            "`creates`/`unless`/`onlyif`, or `checkable: false` in the role):", "", *rows]

@@ -24,6 +24,7 @@ class Change:
     summary: str
     diff: str
     hosts: list[str] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
 
 
 def fold(results: list[HostResult]) -> list[Change]:
@@ -36,8 +37,8 @@ def fold(results: list[HostResult]) -> list[Change]:
             symbol = "?" if status == StepStatus.UNKNOWN else SYMBOLS.get(planned.step.kind, "~")
             key = hashlib.sha256("\0".join((symbol, planned.id, planned.step.summary, planned.step.diff))
                                  .encode()).hexdigest()
-            found.setdefault(key, Change(symbol, planned.id, planned.step.summary, planned.step.diff)) \
-                .hosts.append(result.host)
+            found.setdefault(key, Change(symbol, planned.id, planned.step.summary, planned.step.diff,
+                                         tags=planned.entry.tags)).hosts.append(result.host)
     return list(found.values())
 
 
@@ -68,7 +69,8 @@ def render(changes: list[Change], diff: bool, results: list[HostResult] | None =
         return "\n".join(head + _not_checked(unchecked)) + "\n"
     lines = []
     for change in changes:
-        lines.append(f"{change.symbol} {change.resource}  {change.summary}  on {hosts_text(change.hosts)}")
+        tagged = f" (tags: {', '.join(change.tags)})" if change.tags else ""
+        lines.append(f"{change.symbol} {change.resource}{tagged}  {change.summary}  on {hosts_text(change.hosts)}")
         if diff and change.diff:
             lines += [f"    {d}" for d in change.diff.splitlines()]
     counts = {s: sum(len(c.hosts) for c in changes if c.symbol == s) for s in "+~-?"}

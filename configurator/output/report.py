@@ -166,7 +166,8 @@ def as_json(results: list[HostResult], command: str, redact: Redact = _plain) ->
     hosts = []
     for r in results:
         steps = [{"resource": p.id, "role": p.entry.role, "status": status, "summary": redact(p.step.summary),
-                  "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where)} for p, status in r.outcome.steps]
+                  "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where), "tags": list(p.entry.tags)}
+                 for p, status in r.outcome.steps]
         hosts.append({"host": r.host, "status": r.status, "error": clip(redact(r.error)), "round_trips": r.round_trips,
                       "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
     return {**json_head(command), "hosts": hosts}

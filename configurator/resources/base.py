@@ -108,6 +108,11 @@ class Resource(ABC, Generic[State]):
         """Problems with the arguments beyond their types (checked when the catalog is built)."""
         return []
 
+    @property
+    def checkable(self) -> bool:
+        """Whether check mode can tell if it drifted (a command that runs every time cannot)."""
+        return True
+
     def guarding(self, holds_secret: Callable[[str], bool]) -> Self:
         """This resource once the run's vault values are known (a file holding one is kept private)."""
         return self

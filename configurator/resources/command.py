@@ -50,6 +50,11 @@ class Command(Resource[Guards]):
     def guarded(self) -> bool:
         return any(g is not None for g in (self.creates, self.removes, self.unless, self.onlyif))
 
+    @property
+    def checkable(self) -> bool:
+        """Without a guard it runs on every apply: "would run" says nothing about drift."""
+        return self.guarded
+
     def validate(self) -> list[str]:
         problems: list[str] = []
         if not self.argv or not self.argv[0]:

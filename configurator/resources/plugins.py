@@ -26,7 +26,8 @@ from configurator.resources.base import Resource
 
 GROUP = "configurator.resources"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-RESERVED = {"notify", "when", "for_each"}  # model.catalog.META_KEYS: keys role.yml sets beside a type
+# model.catalog.META_KEYS: keys role.yml sets beside a type
+RESERVED = {"notify", "when", "for_each", "tags", "checkable"}
 
 
 def load(folders: Sequence[Path], points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Registry:

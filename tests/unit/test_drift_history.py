@@ -61,3 +61,40 @@ def test_an_unreachable_host_keeps_its_findings_open(tmp_path):
 @pytest.mark.parametrize(("key", "state"), [(A, "new"), (B, "still")])
 def test_state_of_a_current_finding(key, state):
     assert classify([A, B], {B: "t0"}, ["node9"]).state(key) == state
+
+
+def test_each_finding_keeps_first_and_last_seen_and_its_latest_evidence(tmp_path):
+    with History(tmp_path / "h.sqlite") as db:
+        db.record([A], ["node9"], "2026-11-01T02:30:00+00:00", {A: "-old\n+one"})
+        db.record([A, B], ["node9"], "2026-11-02T02:30:00+00:00", {A: "-old\n+two", B: "stopped"})
+        db.record([B], ["node9"], "2026-11-03T02:30:00+00:00", {B: "stopped"})
+        rows = {(r.host, r.subject): r for r in db.rows()}
+        assert rows[A].first_seen.startswith("2026-11-01") and rows[A].last_seen.startswith("2026-11-02")
+        assert rows[A].resolved and rows[A].resolved.startswith("2026-11-03") and rows[A].detail == "-old\n+two"
+        assert rows[B].resolved is None and rows[B].last_seen.startswith("2026-11-03")
+        assert [r.subject for r in db.rows(since="2026-11-03T00:00:00+00:00")] == [A[1], B[1]]
+        assert db.rows(host="node10") == []
+
+
+def test_prune_forgets_old_runs_and_old_resolved_findings_but_keeps_open_ones(tmp_path):
+    with History(tmp_path / "h.sqlite") as db:
+        db.record([A, B], ["node9"], "2025-01-01T00:00:00+00:00")
+        db.record([B], ["node9"], "2025-01-02T00:00:00+00:00")  # A resolved, long ago
+        assert db.prune("2026-01-01T00:00:00+00:00") == 1
+        assert [r.subject for r in db.rows()] == [B[1]] and db.last_run() is None
+
+
+def test_a_history_from_before_evidence_was_kept_gains_the_column(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "h.sqlite")
+    old.executescript("CREATE TABLE runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL);"
+                      "CREATE TABLE findings (id INTEGER PRIMARY KEY, host TEXT NOT NULL, subject TEXT NOT NULL, "
+                      "first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, resolved TEXT);"
+                      "INSERT INTO findings (host, subject, first_seen, last_seen) "
+                      "VALUES ('node9', 'file[/etc/a]', 't0', 't0');")
+    old.commit()
+    old.close()
+    with History(tmp_path / "h.sqlite") as db:
+        db.record([A], ["node9"], "t1", {A: "diff"})
+        assert [(r.first_seen, r.detail) for r in db.rows()] == [("t0", "diff")]

@@ -4,6 +4,7 @@ connections, a refused configuration; then rolling releases under real traffic w
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.integration.engine_helpers import configure, sh, write_inventory
-from tests.integration.traffic import SHOW, Load
+from tests.integration.traffic import SHOW, Load, Watch
 
 pytestmark = pytest.mark.integration
 
@@ -148,21 +149,29 @@ def workers(lab: Lab, master: str) -> set[str]:
     return set(sh(lab.balancer, f"pgrep -P {master} haproxy").split())
 
 
-def test_a_reload_keeps_an_open_connection(lab):
+def test_a_reload_keeps_open_connections(lab):
     master = sh(lab.balancer, "systemctl show -p MainPID --value haproxy").strip()
     old = workers(lab, master)
-    with socket.create_connection((lab.balancer.address, 80), timeout=10) as conn:
-        conn.sendall(b"GET /version HTTP/1.1\r\nHost: app\r\n")  # the request is not finished yet
+    idle = http.client.HTTPConnection(lab.balancer.address, 80, timeout=10)
+    idle.request("GET", "/version")
+    assert idle.getresponse().read() == b"1.0.0\n"  # a keep-alive connection, idle from now on
+    with socket.create_connection((lab.balancer.address, 80), timeout=10) as busy:
+        busy.sendall(b"GET /version HTTP/1.1\r\nHost: app\r\n")  # a request not finished yet
         time.sleep(0.5)
         sh(lab.balancer, "systemctl reload haproxy")
-        # a new worker serves new connections; the old one still holds this one
+        # a new worker serves new connections; the old one still holds these two
         assert wait_for(lambda: len(workers(lab, master) - old) == 1, 10), (old, workers(lab, master))
-        conn.sendall(b"Connection: close\r\n\r\n")
+        busy.sendall(b"Connection: close\r\n\r\n")
         reply = b""
-        while chunk := conn.recv(65536):
+        while chunk := busy.recv(65536):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 200") and reply.split(b"\r\n\r\n")[1] == b"1.0.0\n", reply
+    idle.request("GET", "/version")
+    answer = idle.getresponse()
+    assert (answer.status, answer.read(), answer.getheader("connection")) == (200, b"1.0.0\n", "close")
+    idle.close()
     assert sh(lab.balancer, "systemctl show -p MainPID --value haproxy").strip() == master
+    assert wait_for(lambda: not old & workers(lab, master), 10)  # the old worker left once both were done
 
 
 def test_a_refused_configuration_leaves_the_live_one_serving(lab):
@@ -173,3 +182,50 @@ def test_a_refused_configuration_leaves_the_live_one_serving(lab):
     assert host["status"] == "failed" and "validation refused" in json.dumps(host)
     assert sh(lab.balancer, f"sha256sum {CONFIG}") == before
     assert lab.served(12) == {name: "1.0.0" for name in APPS}
+
+
+def rollout_under_traffic(lab: Lab, version: str, broken: bool = False) -> tuple[int, dict[str, Any], Load, Watch]:
+    """`configure apply` of `version` with the drain/ready hooks while ~50 requests a second go through
+    the balancer (bounded: 4 minutes, 12000 requests); prints the figures."""
+    with Watch(lab.balancer, seconds=300) as watch, \
+            Load(lab.balancer.address, rate=50, seconds=240, limit=12000) as load:
+        time.sleep(2)  # traffic is flowing before the rollout starts
+        began = time.monotonic()
+        code, data = lab.apply(version=version, broken=broken, hooks=True)
+        took = time.monotonic() - began
+        time.sleep(2)
+    failures = load.failures()
+    print(f"\nrollout of {version}{' (broken)' if broken else ''}: exit {code} in {took:.1f} s; "
+          f"{len(load.answers)} requests, {len(failures)} failed, versions {dict(load.versions())}; "
+          f"out of the pool (s): {watch.out_of_pool()}")
+    for failure in failures[:5]:
+        print("  failed:", failure)
+    return code, data, load, watch
+
+
+def direct_version(host: Any) -> str:
+    """The version a host's nginx serves, asked on the host itself (not through the balancer)."""
+    return sh(host, "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1/version')"
+                    ".read().decode())\"").strip()
+
+
+def test_a_rolling_release_under_traffic_fails_no_request(lab):
+    code, data, load, watch = rollout_under_traffic(lab, "2.0.0")
+    assert code == 0, json.dumps(data, indent=1)
+    assert load.failures() == []
+    assert set(load.versions()) == {"1.0.0", "2.0.0"}
+    assert load.served_last(2) == {name: "2.0.0" for name in APPS}
+    drained = watch.out_of_pool()
+    assert all(drained[name] > 0 for name in APPS), drained  # each host was taken out, one at a time
+    assert lab.states() == {name: "UP" for name in APPS}
+
+
+def test_a_broken_release_under_traffic_fails_no_request_and_stops(lab):
+    code, data, load, _ = rollout_under_traffic(lab, "3.0.0", broken=True)
+    assert code == 1, json.dumps(data, indent=1)
+    assert {h["host"]: h["status"] for h in data["hosts"]} == {
+        BALANCER: "ok", "node26": "failed", "node27": "skipped", "node28": "skipped"}
+    assert load.failures() == []
+    assert set(load.versions()) == {"2.0.0"}
+    assert [direct_version(host) for host in lab.apps] == ["2.0.0"] * 3  # rolled back on node26
+    assert lab.states() == {"node26": "MAINT", "node27": "UP", "node28": "UP"}  # out until a good release

@@ -12,17 +12,19 @@ from typing import Any
 from configurator.sandbox import cgroup
 from configurator.sandbox.errors import SandboxError
 from configurator.sandbox.lifecycle import down, up
+from configurator.sandbox.releases import DEFAULT, RELEASES, parse_host_release
 from configurator.sandbox.status import status
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Bring the sandbox up and print its hosts."""
     started = time.monotonic()
-    sandbox = up(hosts=args.hosts)
+    named = dict(parse_host_release(text) for text in args.host_release)
+    sandbox = up(hosts=args.hosts, releases=named, release=args.release)
     elapsed = time.monotonic() - started
     for h in sandbox.hosts:
         memory = cgroup.pss_kib(h.cgroup) / 1024
-        print(f"{h.name}\t{h.address}\tpid {h.pid}\t{memory:.0f} MiB")
+        print(f"{h.name}\t{h.address}\t{h.release}\tpid {h.pid}\t{memory:.0f} MiB")
     print(f"{len(sandbox.hosts)} hosts up in {elapsed:.1f} s; inventory: {sandbox.inventory_path}")
     return 0
 
@@ -42,7 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         reach = "ssh ok" if row.ssh else f"ssh FAILED: {row.error}"
-        print(f"{row.name}\t{row.address}\t{reach}\t{row.system_state}")
+        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}")
     return 0 if all(r.ssh for r in rows) else 3
 
 
@@ -70,6 +72,19 @@ def add_parser(subparsers: Any, name: str = "sandbox", text: str = "local Debian
     actions = parser.add_subparsers(dest="sandbox_action", required=True)
     up_parser = actions.add_parser("up", help="boot the hosts (idempotent)")
     up_parser.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    up_parser.add_argument(
+        "--release",
+        choices=RELEASES,
+        help=f"Debian release of hosts 1..N not named by --host-release; a running host of another "
+        f"release is booted again on it (default: running hosts keep theirs, new ones boot {DEFAULT})",
+    )
+    up_parser.add_argument(
+        "--host-release",
+        action="append",
+        default=[],
+        metavar="NAME=RELEASE",
+        help="the release of one host, e.g. node29=bullseye (repeatable)",
+    )
     up_parser.set_defaults(func=guarded(cmd_up))
     down_parser = actions.add_parser("down", help="stop the hosts and remove them")
     down_parser.set_defaults(func=guarded(cmd_down))

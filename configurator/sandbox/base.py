@@ -1,4 +1,4 @@
-"""The shared read-only base: a debootstrapped Debian bookworm root with fixed tweaks."""
+"""The shared read-only bases: one debootstrapped Debian root per release, with fixed tweaks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import SandboxError
-from .layout import BASE_DIR, MIRROR, PROXY_URL, SECURITY_MIRROR, SUITE
+from .layout import MIRROR, PROXY_URL, SECURITY_MIRROR
+from .releases import DEFAULT, TWEAKS_VERSIONS, base_dir, parse
 
-TWEAKS_VERSION = "2"
 STAMP = ".configurator-tweaks"
 PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,sudo,apt-utils"
 MASKED_UNITS = (
@@ -47,6 +47,8 @@ MASKED_UNITS = (
     "systemd-ask-password-console.path",
     "systemd-ask-password-wall.path",
 )
+# Units a release has beyond the shared list (each a mask that bookworm's base never gets).
+EXTRA_MASKED: dict[str, tuple[str, ...]] = {}
 REMOVED = ("etc/machine-id", "var/lib/dbus/machine-id", "etc/hostname")
 # The shared proxy (apt-cacher-ng 3.7) fails some requests when several hosts fetch the same
 # index at once: retry them, one request per connection. apt can still hang after such a failure,
@@ -67,10 +69,10 @@ HostKey /etc/ssh/ssh_host_ed25519_key
 """
 
 
-def base_files() -> dict[str, str]:
-    """Return the files (path relative to the root, content) every host starts with."""
-    sources = f"deb {MIRROR} {SUITE} main\ndeb {MIRROR} {SUITE}-updates main\n"
-    sources += f"deb {SECURITY_MIRROR} {SUITE}-security main\n"
+def base_files(release: str = DEFAULT) -> dict[str, str]:
+    """Return the files (path relative to the root, content) every host of ``release`` starts with."""
+    sources = f"deb {MIRROR} {release} main\ndeb {MIRROR} {release}-updates main\n"
+    sources += f"deb {SECURITY_MIRROR} {release}-security main\n"
     return {
         "etc/apt/sources.list": sources,
         "etc/apt/apt.conf.d/01configurator-proxy": APT_PROXY_CONF.format(proxy=PROXY_URL),
@@ -96,23 +98,28 @@ def mask(root: Path, unit: str) -> None:
     link.symlink_to("/dev/null")
 
 
-def apply_tweaks(root: Path) -> None:
-    """Apply the fixed tweaks to a debootstrapped root (idempotent)."""
-    for relative, text in base_files().items():
+def masked_units(release: str) -> tuple[str, ...]:
+    """Return the units masked in the base of ``release``."""
+    return MASKED_UNITS + EXTRA_MASKED.get(release, ())
+
+
+def apply_tweaks(root: Path, release: str = DEFAULT) -> None:
+    """Apply the fixed tweaks of ``release`` to a debootstrapped root (idempotent)."""
+    for relative, text in base_files(release).items():
         put(root, relative, text)
-    for unit in MASKED_UNITS:
+    for unit in masked_units(release):
         mask(root, unit)
     for relative in REMOVED:
         (root / relative).unlink(missing_ok=True)
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
-    (root / STAMP).write_text(TWEAKS_VERSION + "\n")
+    (root / STAMP).write_text(TWEAKS_VERSIONS[release] + "\n")
 
 
-def is_current(root: Path = BASE_DIR) -> bool:
-    """Tell whether the base exists with the current tweaks applied."""
+def is_current(root: Path, release: str = DEFAULT) -> bool:
+    """Tell whether the base exists with the current tweaks of ``release`` applied."""
     stamp = root / STAMP
-    return stamp.exists() and stamp.read_text().strip() == TWEAKS_VERSION
+    return stamp.exists() and stamp.read_text().strip() == TWEAKS_VERSIONS[release]
 
 
 @contextmanager
@@ -124,27 +131,33 @@ def _locked(root: Path) -> Iterator[None]:
         yield
 
 
-def debootstrap(target: Path) -> None:
-    """Build a fresh minimal bookworm root in ``target``."""
+def debootstrap(target: Path, release: str = DEFAULT) -> None:
+    """Build a fresh minimal root of ``release`` in ``target``."""
     shutil.rmtree(target, ignore_errors=True)
-    argv = ["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, str(target)]
+    argv = ["debootstrap", "--variant=minbase", f"--include={PACKAGES}", release, str(target)]
     result = subprocess.run([*argv, MIRROR], capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
         raise SandboxError(f"debootstrap failed: {' '.join(tail) or result.returncode}")
 
 
-def ensure_base(root: Path = BASE_DIR, hosts_running: bool = False) -> Path:
-    """Build the base once (into a .partial directory, renamed when complete) and tweak it."""
+def ensure_base(release: str = DEFAULT, hosts_running: bool = False, root: Path | None = None) -> Path:
+    """Build the base of ``release`` once (into a .partial directory, renamed when complete) and tweak it.
+
+    ``hosts_running`` tells whether hosts of this release run on the base now: its tweaks are
+    then never changed under them.
+    """
+    release = parse(release)
+    root = base_dir(release) if root is None else root
     with _locked(root):
-        if is_current(root):
+        if is_current(root, release):
             return root
         if root.exists() and hosts_running:
             raise SandboxError(f"{root} needs new tweaks; run `configure sandbox down` first")
         if not root.exists():
             partial = root.with_name(root.name + ".partial")
-            debootstrap(partial)
-            apply_tweaks(partial)
+            debootstrap(partial, release)
+            apply_tweaks(partial, release)
             partial.rename(root)
-        apply_tweaks(root)
+        apply_tweaks(root, release)
     return root

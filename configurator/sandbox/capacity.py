@@ -10,6 +10,7 @@ sshd), and every later ``up`` waits on it; so ``up`` refuses such hosts before b
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import SandboxError
@@ -17,6 +18,9 @@ from .errors import SandboxError
 # Measured on booted bookworm hosts (anon_inode:inotify links in /proc/<pid>/fd): systemd 3 and
 # systemd-logind 1 as root (dbus-daemon's 1 counts for messagebus); ask-password path units masked.
 PER_HOST = 4
+# The same count on hosts of each release, measured the same way once booted and logged into:
+# trixie's systemd-logind (257) holds none.
+PER_RELEASE = {"bullseye": 4, "bookworm": PER_HOST, "trixie": 3}
 MARGIN = 4  # left for other programs on the machine
 LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
 PROC = Path("/proc")
@@ -49,25 +53,31 @@ def open_instances(proc: Path = PROC, uid: int = 0) -> int:
     return sum(process_instances(proc / pid / "fd", uid) for pid in pids)
 
 
-def refusal(open_now: int, limit: int, adding: int) -> str | None:
-    """Return why ``adding`` more hosts do not fit, or None when they do."""
-    needed = open_now + PER_HOST * adding + MARGIN
+def cost(releases: Iterable[str]) -> int:
+    """Return the inotify instances hosts of these releases hold once booted (one entry a host)."""
+    return sum(PER_RELEASE.get(release, PER_HOST) for release in releases)
+
+
+def refusal(open_now: int, limit: int, adding: int, instances: int | None = None) -> str | None:
+    """Return why ``adding`` more hosts (``instances`` in all; default PER_HOST each) do not fit, or None."""
+    instances = PER_HOST * adding if instances is None else instances
+    needed = open_now + instances + MARGIN
     if adding <= 0 or needed <= limit:
         return None
     room = max(0, (limit - MARGIN - open_now) // PER_HOST)
     suggested = -(-needed // SUGGESTION_STEP) * SUGGESTION_STEP
     return (
-        f"{adding} more hosts need about {PER_HOST * adding} inotify instances on top of the "
+        f"{adding} more hosts need about {instances} inotify instances on top of the "
         f"{open_now} open now, the limit is {limit} (fs.inotify.max_user_instances), room for "
         f"{room} more: run `sysctl fs.inotify.max_user_instances={suggested}` as root, "
         f"or ask for fewer hosts"
     )
 
 
-def check(adding: int, limit_path: Path = LIMIT) -> None:
-    """Raise SandboxError when this machine cannot hold ``adding`` more hosts."""
+def check(adding: int, limit_path: Path = LIMIT, instances: int | None = None) -> None:
+    """Raise SandboxError when this machine cannot hold ``adding`` more hosts (``instances`` in all)."""
     if adding <= 0:
         return
-    reason = refusal(open_instances(), int(limit_path.read_text()), adding)
+    reason = refusal(open_instances(), int(limit_path.read_text()), adding, instances)
     if reason is not None:
         raise SandboxError(reason)

@@ -19,7 +19,7 @@ from . import cgroup, keys, network, process
 from .addressing import host_address, host_name, veth_name
 from .boot import HOST_PATH
 from .errors import SandboxError
-from .layout import BASE_DIR
+from .releases import DEFAULT, base_dir
 from .state import SandboxHost
 
 BOOT_SCRIPT = Path(__file__).with_name("boot.py")
@@ -32,8 +32,8 @@ HOST_ENV = {
 HALT = signal.SIGRTMIN + 3  # what systemd, as a container's init, takes as "halt"
 
 
-def planned(index: int, hosts_dir: Path) -> SandboxHost:
-    """Return the host with number ``index`` before it runs (no PIDs yet)."""
+def planned(index: int, hosts_dir: Path, release: str = DEFAULT) -> SandboxHost:
+    """Return the host with number ``index`` running ``release``, before it runs (no PIDs yet)."""
     name = host_name(index)
     return SandboxHost(
         name=name,
@@ -43,6 +43,7 @@ def planned(index: int, hosts_dir: Path) -> SandboxHost:
         index=index,
         host_dir=hosts_dir / name,
         cgroup=cgroup.host_group(name),
+        release=release,
     )
 
 
@@ -51,7 +52,7 @@ def upper(host: SandboxHost) -> Path:
     return host.host_dir / "upper"
 
 
-def mkdirs_like(top: Path, relative: str, lower: Path = BASE_DIR) -> Path:
+def mkdirs_like(top: Path, relative: str, lower: Path) -> Path:
     """Create directories below ``top`` with the modes the base has for the same paths."""
     path = top
     for part in Path(relative).parts:
@@ -64,9 +65,9 @@ def mkdirs_like(top: Path, relative: str, lower: Path = BASE_DIR) -> Path:
     return path
 
 
-def put(top: Path, relative: str, text: str, mode: int = 0o644) -> None:
+def put(top: Path, lower: Path, relative: str, text: str, mode: int = 0o644) -> None:
     """Write one file into an upper tree, creating parents like the base has them."""
-    target = mkdirs_like(top, str(Path(relative).parent)) / Path(relative).name
+    target = mkdirs_like(top, str(Path(relative).parent), lower) / Path(relative).name
     target.write_text(text)
     target.chmod(mode)
 
@@ -76,13 +77,13 @@ def prepare(host: SandboxHost, client_key: str, etc_hosts: str) -> str:
     shutil.rmtree(host.host_dir, ignore_errors=True)
     for sub in ("upper", "work", "root"):
         (host.host_dir / sub).mkdir(parents=True)
-    top = upper(host)
-    put(top, "etc/hostname", host.name + "\n")
-    put(top, "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
-    put(top, "etc/hosts", etc_hosts)
-    put(top, "root/.ssh/authorized_keys", client_key + "\n", 0o600)
+    top, lower = upper(host), base_dir(host.release)
+    put(top, lower, "etc/hostname", host.name + "\n")
+    put(top, lower, "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
+    put(top, lower, "etc/hosts", etc_hosts)
+    put(top, lower, "root/.ssh/authorized_keys", client_key + "\n", 0o600)
     (top / "root/.ssh").chmod(0o700)
-    mkdirs_like(top, "etc/ssh")
+    mkdirs_like(top, "etc/ssh", lower)
     return keys.make_host_key(top, host.name)
 
 
@@ -96,7 +97,7 @@ def boot_argv(host: SandboxHost, go_fd: int) -> list[str]:
         "launch",
         f"--cgroup={host.cgroup}",
         f"--root={d / 'root'}",
-        f"--lower={BASE_DIR}",
+        f"--lower={base_dir(host.release)}",
         f"--upper={d / 'upper'}",
         f"--work={d / 'work'}",
         f"--hostname={host.name}",

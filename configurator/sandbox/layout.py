@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 CACHE_DIR = Path("/var/cache/configurator")
-BASE_DIR = CACHE_DIR / "base-bookworm"
+BASE_DIR = CACHE_DIR / "base-bookworm"  # the default release's base; releases.base_dir names each
 PROXY_DIR = CACHE_DIR / "apt-cacher-ng"
 DEFAULT_STATE_DIR = Path("/var/lib/configurator/sandbox")
 RUN_DIR = Path("/run/configurator")
@@ -20,7 +20,6 @@ PROXY_PORT = 3142
 PROXY_URL = f"http://{GATEWAY}:{PROXY_PORT}"
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
-SUITE = "bookworm"
 
 
 def state_dir(explicit: Path | None = None) -> Path:

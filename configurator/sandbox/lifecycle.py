@@ -7,16 +7,18 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from . import base, capacity, host, keys, layout, network, ownership, proxy, readiness, state, teardown
+from . import base, capacity, host, keys, layout, network, ownership, placement, proxy, readiness, state, teardown
 from .addressing import check_count, host_address, host_name
 from .errors import SandboxError
 from .inventory import etc_hosts_text, inventory_text
+from .releases import checked as checked_releases
+from .releases import parse as parse_release
 from .state import Sandbox, SandboxHost
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,46 @@ def last_index(hosts: int, kept: Sequence[SandboxHost]) -> int:
     return max([hosts, *(h.index for h in kept)])
 
 
-def check_room(sandbox: Sandbox, hosts: int) -> None:
+@dataclass(frozen=True)
+class Wanted:
+    """What ``up`` was asked for: the host count, releases of named hosts, a release for the rest."""
+
+    hosts: int
+    asked: Mapping[str, str]
+    default: str | None
+
+    def stale(self, live: Sequence[SandboxHost]) -> list[SandboxHost]:
+        """Return the running hosts that run another release than the one asked for."""
+        return placement.stale(live, self.asked, self.default, self.hosts)
+
+    def booting(self, live: Sequence[SandboxHost], count: int) -> dict[int, str]:
+        """Return index -> release of the hosts 1..count to boot: not running, or running a stale release."""
+        kept = {h.index for h in live} - {h.index for h in self.stale(live)}
+        return placement.new_releases(kept, count, self.asked, self.default)
+
+
+def check_room(sandbox: Sandbox, wanted: Wanted) -> None:
     """Refuse, before anything changes, to boot more hosts than this machine can hold."""
     live = running(sandbox)
-    capacity.check(last_index(hosts, live) - len(live))
+    replaced, booting = wanted.stale(live), wanted.booting(live, last_index(wanted.hosts, live))
+    instances = capacity.cost(booting.values()) - capacity.cost(h.release for h in replaced)
+    capacity.check(len(booting) - len(replaced), instances=instances)
+
+
+def ensure_bases(live: Sequence[SandboxHost], booting: Mapping[int, str]) -> None:
+    """Build the base of every release about to boot (never re-tweaking one that hosts run on)."""
+    for release in sorted(set(booting.values())):
+        base.ensure_base(release, hosts_running=any(h.release == release for h in live))
+
+
+def replace_stale(sandbox: Sandbox, wanted: Wanted) -> Sandbox:
+    """Stop the hosts that run another release than asked for; they boot again on the right one."""
+    stale = wanted.stale(sandbox.hosts)
+    for h in stale:
+        asked = placement.expected(h, wanted.asked, wanted.default, wanted.hosts)
+        log.warning("%s runs %s, %s was asked for: booting it again on %s", h.name, h.release, asked, asked)
+        host.stop(h)
+    return replace(sandbox, hosts=tuple(h for h in sandbox.hosts if h not in stale))
 
 
 def recover(sandbox: Sandbox) -> Sandbox:
@@ -100,10 +138,9 @@ def host_pairs(count: int) -> list[tuple[str, str]]:
     return [(host_name(i), host_address(i)) for i in range(1, count + 1)]
 
 
-def start_hosts(sandbox: Sandbox, count: int, client_key: str) -> Sandbox:
-    """Prepare and launch the hosts 1..count that do not run yet; record them."""
-    have = {h.index for h in sandbox.hosts}
-    new = [host.planned(i, sandbox.state_dir / "hosts") for i in range(1, count + 1) if i not in have]
+def start_hosts(sandbox: Sandbox, count: int, client_key: str, booting: Mapping[int, str]) -> Sandbox:
+    """Prepare and launch the hosts of ``booting`` (index -> release), which do not run yet; record them."""
+    new = [host.planned(i, sandbox.state_dir / "hosts", release) for i, release in sorted(booting.items())]
     etc_hosts = etc_hosts_text(host_pairs(count))
 
     def boot(planned: SandboxHost) -> SandboxHost:
@@ -148,29 +185,50 @@ def write_client_files(sandbox: Sandbox) -> None:
     state.write_atomic(sandbox.inventory_path, text)
 
 
-def up(hosts: int = 3, state_dir: Path | None = None) -> Sandbox:
-    """Bring the sandbox to at least ``hosts`` running hosts and return it."""
+def up(
+    hosts: int = 3,
+    state_dir: Path | None = None,
+    releases: Mapping[str, str] | None = None,
+    release: str | None = None,
+) -> Sandbox:
+    """Bring the sandbox to at least ``hosts`` running hosts and return it.
+
+    ``releases`` maps host names to the Debian release they run; ``release`` is the one of hosts
+    1..hosts not named there (None: running hosts keep theirs, new ones boot bookworm).  A running
+    host of another release than asked for is stopped and booted again on the right one.
+    """
     require_root()
     check_count(hosts)
+    default = None if release is None else parse_release(release)
+    wanted = Wanted(hosts, checked_releases(releases), default)
     directory = layout.state_dir(state_dir)
     with ownership.machine_lock():
         found = recorded(directory)
-        check_room(found, hosts)
+        check_room(found, wanted)
         ownership.claim(directory)
         sandbox = recover(found)
-        base.ensure_base(hosts_running=bool(sandbox.hosts))
         client_key = keys.ensure_client_key(sandbox.key_path)
         network.ensure_bridge()
         network.install_guard()
         sandbox = reconnect(sandbox)
         sandbox = replace(sandbox, proxy=proxy.ensure(sandbox.proxy))
         state.save(sandbox)
-        kept, count = sandbox.hosts, last_index(hosts, sandbox.hosts)
-        sandbox = start_hosts(sandbox, count, client_key)
-        write_client_files(sandbox)
-        wait_all(sandbox)
-        if len(kept) < len(sandbox.hosts):
-            refresh_etc_hosts(kept, count)
+        sandbox = boot_wanted(sandbox, wanted, client_key)
+    return sandbox
+
+
+def boot_wanted(sandbox: Sandbox, wanted: Wanted, client_key: str) -> Sandbox:
+    """Build the bases needed, boot again the hosts of a stale release, boot the missing ones, wait."""
+    count = last_index(wanted.hosts, sandbox.hosts)
+    booting = wanted.booting(sandbox.hosts, count)
+    ensure_bases(sandbox.hosts, booting)
+    sandbox = replace_stale(sandbox, wanted)
+    kept = sandbox.hosts
+    sandbox = start_hosts(sandbox, count, client_key, booting)
+    write_client_files(sandbox)
+    wait_all(sandbox)
+    if len(kept) < len(sandbox.hosts):
+        refresh_etc_hosts(kept, count)
     return sandbox
 
 

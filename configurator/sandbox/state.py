@@ -11,6 +11,7 @@ from typing import Any
 from .errors import SandboxError
 from .layout import PROXY_URL
 from .process import ProcessRef
+from .releases import DEFAULT
 
 FORMAT = 1
 
@@ -29,6 +30,7 @@ class SandboxHost:
     launcher_start: int = 0
     host_dir: Path = field(default=Path())
     cgroup: Path = field(default=Path())
+    release: str = DEFAULT  # a state.json written before releases existed holds bookworm hosts
 
     @property
     def init(self) -> ProcessRef:

@@ -16,13 +16,29 @@ CONNECT_TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class HostStatus:
-    """What one host answered: reachable over SSH, and ``systemctl is-system-running``."""
+    """What one host answered: reachable over SSH, ``systemctl is-system-running`` and its release.
+
+    ``release`` is what the host's /etc/os-release says, or the recorded one when it does not answer.
+    """
 
     name: str
     address: str
     ssh: bool
     system_state: str
     error: str = ""
+    release: str = ""
+
+
+# one round trip: the systemd state, then the release the host itself reports
+QUERY = 'systemctl is-system-running; . /etc/os-release && echo "$VERSION_CODENAME"'
+
+
+def parse_answer(text: str, recorded: str) -> tuple[str, str]:
+    """Return (systemd state, release) from the answer to QUERY; the recorded release if none is given."""
+    lines = [line.strip() for line in text.splitlines()]
+    state = lines[0] if lines and lines[0] else "unknown"
+    release = lines[1] if len(lines) > 1 and lines[1] else recorded
+    return state, release
 
 
 def connect(sandbox: Sandbox, host: SandboxHost) -> paramiko.SSHClient:
@@ -44,15 +60,16 @@ def connect(sandbox: Sandbox, host: SandboxHost) -> paramiko.SSHClient:
 
 
 def probe(sandbox: Sandbox, host: SandboxHost) -> HostStatus:
-    """Connect to one host and read its systemd state."""
+    """Connect to one host and read its systemd state and release."""
     try:
         client = connect(sandbox, host)
     except (OSError, paramiko.SSHException) as exc:
-        return HostStatus(host.name, host.address, False, "unknown", str(exc) or type(exc).__name__)
+        error = str(exc) or type(exc).__name__
+        return HostStatus(host.name, host.address, False, "unknown", error, host.release)
     with client:
-        _, stdout, _ = client.exec_command("systemctl is-system-running", timeout=10)
-        answer = stdout.read().decode().strip() or "unknown"
-    return HostStatus(host.name, host.address, True, answer)
+        _, stdout, _ = client.exec_command(QUERY, timeout=10)
+        answer, release = parse_answer(stdout.read().decode(), host.release)
+    return HostStatus(host.name, host.address, True, answer, release=release)
 
 
 def status(state_dir: Path | None = None) -> list[HostStatus]:

@@ -67,8 +67,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if verifier is not None:
         options = replace(options, after=verifier)
     verb = "check" if args.check else "apply"
-    with _ctrl_c(options), console.progress([c.host.name for c in catalogs], verb) as advance:
-        results = executor.run_all(rollout.batches(catalogs, inv), options, console.step, done=advance)
+    plan = rollout.batches(catalogs, inv)
+    with _ctrl_c(options), console.progress([c.host.name for c in catalogs], verb, plan.labels()) as advance:
+        results = executor.run_all(plan, options, console.step, done=advance)
         if args.check:
             console.plan_view(results)
         console.recap(results, time.monotonic() - started)
@@ -79,7 +80,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         console.write("interrupted: hosts finished their current step and started nothing new\n")
     code = exitcodes.apply(results, check=args.check, detailed=getattr(args, "detailed_exitcode", False),
                            verify_failed=verifier.failed_hosts() if verifier is not None else (),
-                           interrupted=options.stop.is_set() or options.abort.is_set())
+                           interrupted=options.stop.is_set() or options.abort.is_set(),
+                           hooks_failed=executor.hooks_failed(results))
     _write_outcome(args, console, results, time.monotonic() - started, code)
     return code
 

@@ -8,7 +8,7 @@ from typing import Any
 from configurator.cli import arguments
 from configurator.cli.commands import load_inventory
 from configurator.connections import ssh as transport
-from configurator.engine import converge
+from configurator.engine import converge, rollout
 from configurator.errors import InputError
 from configurator.model import inventory
 from configurator.model.catalog import build_catalog
@@ -60,7 +60,15 @@ def cmd_hosts(args: argparse.Namespace) -> int:
         print(f"{line}    # {host.where}")
         for name, sourced in sorted(merge(host.var_layers).items()):
             print(args.redactor.redact(f"    {name} = {sourced.value!r}    # {sourced.describe()}"))
+    _print_order(inv, args.limit)
     return 0
+
+
+def _print_order(inv: inventory.Inventory, limit: str | None) -> None:
+    """The order an apply of these hosts takes: batches side by side, `after:` waits, failure budgets."""
+    print("\nrollout order:")
+    for line in rollout.order(inv.select(limit), inv):
+        print(f"  {line}")
 
 
 def cmd_facts(args: argparse.Namespace) -> int:

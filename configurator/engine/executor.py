@@ -5,36 +5,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from configurator.connections import ssh
 from configurator.connections.base import Connection
 from configurator.engine import converge as apply
 from configurator.engine import rollout
+from configurator.engine.batches import Batch
 from configurator.engine.plan import Planned
+from configurator.engine.results import HostResult as HostResult  # where callers have always found it
+from configurator.engine.results import Results
+from configurator.engine.schedule import Schedule
 from configurator.engine.status import HostStatus, StepStatus
 from configurator.errors import ConfigureError, Unreachable
 from configurator.model.catalog import Catalog
 from configurator.model.inventory import Host
 
 DEFAULT_FORKS = 64
-
-
-@dataclass
-class HostResult:
-    """The result of one host's run."""
-
-    host: str
-    status: HostStatus = HostStatus.OK
-    outcome: apply.Outcome = field(default_factory=apply.Outcome)
-    error: str = ""
-    round_trips: int = 0
-    seconds: float = 0.0
-    nodelay: bool = False
-
-    def __post_init__(self) -> None:
-        self.status = HostStatus(self.status)  # a plain string from a caller becomes the enum
 
 
 Work = Callable[[Connection, Catalog, bool, apply.Event, threading.Event], apply.Outcome]
@@ -76,7 +63,7 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
 
 def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostResult:
     """Converge (or check) one host; every failure is caught and reported on the result."""
-    result = HostResult(catalog.host.name)
+    result = HostResult(catalog.host.name, started=time.time())
     started = time.monotonic()
     session = None
     try:
@@ -100,6 +87,7 @@ def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostR
             result.round_trips = result.round_trips or session.round_trips
             session.close()
         result.seconds = time.monotonic() - started
+        result.ended = time.time()
     return result
 
 
@@ -115,7 +103,7 @@ def _status(result: HostResult, check: bool) -> HostStatus:
 
 def at_once(catalogs: Sequence[Catalog]) -> rollout.Plan:
     """Every host in one batch: for runs that write nothing (verify, drift), where rolling has no point."""
-    return rollout.Plan((tuple(catalogs),) if catalogs else (), max_fail=len(catalogs))
+    return rollout.at_once(catalogs)
 
 
 def unseen(host: str, item: Planned, status: StepStatus) -> None:
@@ -123,41 +111,25 @@ def unseen(host: str, item: Planned, status: StepStatus) -> None:
 
 
 def run_all(plan: rollout.Plan, options: RunOptions, event: apply.Event,
-            done: Callable[[HostResult], None] = lambda r: None) -> list[HostResult]:
-    """Run batch after batch, hosts of a batch in parallel; stop when the failure budget is spent."""
-    results: list[HostResult] = []
-    failures = 0
-    for batch in plan.batches:
-        if options.stop.is_set():
-            results += [HostResult(c.host.name, HostStatus.SKIPPED, error="not started: interrupted") for c in batch]
-            continue
-        if failures > plan.max_fail:
-            results += [HostResult(c.host.name, HostStatus.SKIPPED, error="not started: an earlier batch failed "
-                                   f"({failures} failed hosts, max_fail {plan.max_fail})") for c in batch]
-            continue
-        found = _run_batch(list(batch), options, event, done)
-        failures += sum(1 for r in found if r.status.counts_as_failure)
-        results += found
-    return results
-
-
-def _run_batch(catalogs: list[Catalog], options: RunOptions, event: apply.Event,
-               done: Callable[[HostResult], None]) -> list[HostResult]:
-    def one(catalog: Catalog) -> HostResult:
+            done: Callable[[HostResult], None] = lambda r: None) -> Results:
+    """Run the plan's lanes side by side, each lane's batches in order, at most --forks hosts at once;
+    a lane stops when its failure budget is spent or one of its batch hooks failed."""
+    def one(catalog: Catalog, batch: Batch) -> HostResult:
         result = run_host(catalog, options, event)
+        result.batch = batch
         done(result)
         return result
 
-    pool = ThreadPoolExecutor(max_workers=max(1, min(options.forks, len(catalogs))))
-    futures = [pool.submit(one, c) for c in catalogs]
-    try:
-        return [f.result() for f in futures]
-    except KeyboardInterrupt:
-        # Ctrl-C: hosts finish the step they are in, start nothing new, and still report
-        options.stop.set()
-        return [f.result() for f in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    def opener(host: Host) -> Connection:
+        return connect(host, options.accept_new, options.sudo_password, options.abort, options.connection)
+
+    hooks = None if options.check else opener  # check mode changes nothing: no batch hook runs
+    return Schedule(plan, one, options.forks, options.stop, done, hooks).run()
+
+
+def hooks_failed(results: Sequence[HostResult]) -> bool:
+    """Whether a batch hook of the run failed (a plain list of results ran none)."""
+    return isinstance(results, Results) and results.hooks_failed
 
 
 Options = RunOptions  # the name callers used before the typed options of verify and drift

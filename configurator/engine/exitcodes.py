@@ -29,14 +29,21 @@ class HostOutcome(Protocol):
     @property
     def status(self) -> HostStatus: ...
 
+    @property
+    def consequence(self) -> bool:
+        """Skipped only because a host it waits for failed (that host's status decides the code)."""
+
 
 def apply(results: Sequence[HostOutcome], *, check: bool = False, detailed: bool = False,
-          verify_failed: Collection[str] = (), interrupted: bool = False) -> int:
-    """`apply`/`check`: 130 interrupted, then 1 (4 when every failed host failed only its
-    verification), then 3, then 2 for pending changes (check) or made ones (--detailed-exitcode)."""
+          verify_failed: Collection[str] = (), interrupted: bool = False, hooks_failed: bool = False) -> int:
+    """`apply`/`check`: 130 interrupted, then 1 (a failed batch hook too; 4 when every failed host failed
+    only its verification), then 3, then 2 for pending changes (check) or made ones (--detailed-exitcode).
+    A host skipped because a host it waits for failed counts as that host does."""
     if interrupted:
         return INTERRUPTED
-    statuses = {r.status for r in results}
+    statuses = {r.status for r in results if not r.consequence}
+    if hooks_failed:
+        return FAILED
     if statuses & {HostStatus.FAILED, HostStatus.SKIPPED}:
         others = {r.host for r in results if r.status == HostStatus.FAILED} - set(verify_failed)
         return VERIFY_FAILED if verify_failed and not others else FAILED

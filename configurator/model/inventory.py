@@ -11,9 +11,11 @@ from typing import Any
 
 from configurator.errors import InputError, Location
 from configurator.model import inventory_values as values
+from configurator.model import rolling
 from configurator.model.ansible_vault import NO_SECRETS, Secrets
 from configurator.model.inventory_sources import load_source
 from configurator.model.loader import Mapping, Sequence, load_file
+from configurator.model.rolling import Percent, Rolling, Size
 from configurator.model.variables import Layer, layer
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -21,7 +23,7 @@ TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
             "command_timeout", "become", "gateway", "lock_wait"}
 HOST_KEYS = {"address", "connection", "vars", "vars_files", "roles"} | SSH_KEYS
-GROUP_KEYS = {"hosts", "children", "roles", "vars", "vars_files", "serial", "max_fail"}
+GROUP_KEYS = {"hosts", "children", "roles", "vars", "vars_files", *rolling.KEYS}
 VarsLoader = Callable[[Path], Mapping]  # reads a vars file (the CLI's decrypts vault files)
 
 
@@ -65,9 +67,18 @@ class Group:
     children: tuple[str, ...]
     roles: tuple[str, ...]
     vars: Layer
-    serial: int | None
-    max_fail: int
+    rolling: Rolling
     where: Location
+
+    @property
+    def serial(self) -> int | Percent | tuple[Size, ...] | None:
+        """Hosts a batch: a count, a percentage or a ramp (None: all at once)."""
+        return self.rolling.serial
+
+    @property
+    def max_fail(self) -> int | Percent:
+        """Failed hosts of this group tolerated before its later batches are skipped."""
+        return self.rolling.max_fail
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,7 @@ def load(path: Path, read_vars: VarsLoader = load_file, secrets: Secrets = NO_SE
     inv_vars = _vars("inventory vars", data, data.where, path.parent, read_vars)
     groups = _load_groups(data, path, read_vars)
     hosts = _load_hosts(data, base_ssh, inv_vars, groups, path, read_vars)
+    rolling.check({g.name: g.rolling for g in groups.values()}, hosts)
     roles_path = tuple((path.parent / p).resolve() for p in _names_or_paths(data.get("roles_path"), data))
     return Inventory(path, hosts, groups, roles_path, _resource_paths(data, path.parent))
 
@@ -206,12 +218,10 @@ def _load_groups(data: Mapping, path: Path, read_vars: VarsLoader) -> dict[str, 
         if isinstance(spec, Mapping):
             _check_keys(spec, GROUP_KEYS, f"group {name}")
         get = spec.get
-        serial = None if get("serial") is None else values.count(get("serial"), f"group {name} serial", at, 1)
-        max_fail = 0 if get("max_fail") is None else values.count(get("max_fail"), f"group {name} max_fail", at, 0)
         groups[name] = Group(
             name, _names(get("hosts"), f"group {name} hosts", at),
             _names(get("children"), f"group {name} children", at), _names(get("roles"), f"group {name} roles", at),
-            _vars(f"group vars ({name})", spec, at, path.parent, read_vars), serial, max_fail, at)
+            _vars(f"group vars ({name})", spec, at, path.parent, read_vars), rolling.parse(spec, name, at), at)
     for group in groups.values():
         for child in group.children:
             if child not in groups:

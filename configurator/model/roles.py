@@ -19,7 +19,7 @@ def builtin_dir(package: Path = PACKAGE) -> Path:
 
 
 BUILTIN = builtin_dir()
-ROLE_KEYS = {"description", "depends", "defaults", "resources", "handlers", "serial", "tags"}
+ROLE_KEYS = {"description", "depends", "defaults", "resources", "handlers", "tags"}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from configurator.engine.executor import HostResult
 from configurator.engine.plan import Planned
 from configurator.engine.status import HostStatus, StepStatus
 from configurator.output import planview
+from configurator.output import rollout as rollout_view
 
 if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (start-up time)
     from rich.console import Console as RichConsole
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # rich and the XML writer load only when a run needs them (st
     from configurator.output import junit
     from configurator.output.liveview import LiveHosts
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # 2: each host's batch and start/end times, the batch hooks
 Redact = Callable[[str], str]
 MARKS = {StepStatus.OK: " ", StepStatus.UNKNOWN: "?", StepStatus.FAILED: "!", StepStatus.SKIPPED: ".",
          StepStatus.HANDLER: "*"}  # a pending or changed step shows the kind of its change instead
@@ -93,8 +94,10 @@ class Console:
         self.write(text)
 
     @contextlib.contextmanager
-    def progress(self, hosts: list[str], verb: str) -> Iterator[Callable[[HostResult], None]]:
-        """A live table of the hosts on a terminal (step lines print above it); nothing otherwise."""
+    def progress(self, hosts: list[str], verb: str,
+                 labels: dict[str, str] | None = None) -> Iterator[Callable[[HostResult], None]]:
+        """A live table of the hosts on a terminal (step lines print above it), with each host's batch
+        (`labels`); nothing otherwise."""
         if self.rich is None or not self.color or not self.rich.is_terminal or not hosts:
             yield lambda result: None
             return
@@ -102,7 +105,7 @@ class Console:
 
         from configurator.output.liveview import LiveHosts
 
-        self.live = LiveHosts(hosts, verb)
+        self.live = LiveHosts(hosts, verb, labels)
         try:
             with Live(get_renderable=self.live.render, console=self.rich, transient=True, refresh_per_second=8):
                 yield self.live.done
@@ -114,12 +117,13 @@ class Console:
         self.write("\n" + planview.render(planview.fold(results), self.diff, results))
 
     def recap(self, results: list[HostResult], seconds: float) -> None:
-        """The final table: per host counts, round trips and time."""
+        """The final table: per host its batch, counts, round trips and time; then the batch hooks."""
         width = max([len(r.host) for r in results] + [4])
+        batches = rollout_view.labels(results)
         lines = ["", "RECAP"]
         for r in results:
             counts = _counts(r)
-            lines.append(f"{r.host:<{width}}  {r.status:<11} ok={counts[StepStatus.OK]} "
+            lines.append(f"{r.host:<{width}}  {r.status:<11} {batches.get(r.host, '')}ok={counts[StepStatus.OK]} "
                          f"changed={counts[StepStatus.CHANGED]} pending={counts[StepStatus.PENDING]} "
                          f"failed={counts[StepStatus.FAILED]}  "
                          f"{r.round_trips} round trips  {r.seconds:.2f}s")
@@ -127,6 +131,7 @@ class Console:
                 lines.append(f"{'':<{width}}  error: {clip(self.redact(r.error))}")
             if r.outcome.handlers:
                 lines.append(f"{'':<{width}}  handlers: {', '.join(r.outcome.handlers)}")
+        lines += rollout_view.hook_lines(results, self.redact)
         lines.append(f"{len(results)} hosts in {seconds:.2f}s")
         self.write("\n".join(lines) + "\n")
 
@@ -169,8 +174,9 @@ def as_json(results: list[HostResult], command: str, redact: Redact = _plain) ->
                   "diff": safe_diff(p.step.diff, redact), "where": str(p.entry.where), "tags": list(p.entry.tags)}
                  for p, status in r.outcome.steps]
         hosts.append({"host": r.host, "status": r.status, "error": clip(redact(r.error)), "round_trips": r.round_trips,
-                      "seconds": round(r.seconds, 3), "handlers": r.outcome.handlers, "steps": steps})
-    return {**json_head(command), "hosts": hosts}
+                      "seconds": round(r.seconds, 3), **rollout_view.host_json(r), "handlers": r.outcome.handlers,
+                      "steps": steps})
+    return {**json_head(command), "hosts": hosts, "hooks": rollout_view.hooks_json(results, redact)}
 
 
 def json_head(command: str) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""Running a rollout plan: lanes side by side, each lane's batches in order, every host on one pool of
+--forks threads. A batch starts once the batch before it in its lane and every host it waits for
+(`after:`) have finished; a lane's failures and failed hooks stop that lane only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from configurator.engine import hooks
+from configurator.engine.batches import Batch, Lane
+from configurator.engine.results import HostResult, Results
+from configurator.engine.rollout import Plan
+from configurator.engine.status import HostStatus
+from configurator.model.catalog import Catalog
+from configurator.model.rolling import Hook
+
+RunOne = Callable[[Catalog, Batch], HostResult]
+Done = Callable[[HostResult], None]
+POLL = 0.5  # seconds between looks at the batches while none reports (a Ctrl-C is seen between them)
+
+
+class Schedule:
+    """One run of a plan; `run()` returns every host's result in the plan's order."""
+
+    def __init__(self, plan: Plan, run_one: RunOne, forks: int, stop: threading.Event, done: Done,
+                 opener: hooks.Opener | None) -> None:
+        self.plan, self.run_one, self.stop, self.done, self.opener = plan, run_one, stop, done, opener
+        self.catalogs = {c.host.name: c for c in plan.catalogs}
+        self.cond = threading.Condition()
+        self.results: dict[str, HostResult] = {}
+        self.finished: set[str] = set()  # hosts whose batch is over, its after-hooks included
+        self.failures: dict[str, int] = {}  # lane -> its failed hosts
+        self.halted: dict[str, str] = {}  # lane -> why its later batches are not started
+        self.hooks: list[hooks.HookRun] = []
+        self.pool = ThreadPoolExecutor(max_workers=max(1, forks))
+
+    def run(self) -> Results:
+        """Start each batch when it is ready; return when every batch is over."""
+        todo = [(lane, batch) for lane in self.plan.lanes for batch in lane.batches]
+        running: list[threading.Thread] = []
+        try:
+            with self.cond:
+                while todo or any(t.is_alive() for t in running):
+                    try:
+                        self._start_ready(todo, running)
+                        self.cond.wait(POLL)
+                    except KeyboardInterrupt:  # hosts finish the step they are in and start nothing new
+                        self.stop.set()
+        finally:
+            self.pool.shutdown(wait=True)
+        return Results([self.results[c.host.name] for c in self.plan.catalogs], self.hooks)
+
+    def _start_ready(self, todo: list[tuple[Lane, Batch]], running: list[threading.Thread]) -> None:
+        ready = [item for item in todo if self._ready(*item)]
+        if not ready and todo and not any(t.is_alive() for t in running):
+            ready = list(todo)  # nothing can end the wait (the planner refuses such plans): do not hang
+        for item in ready:
+            todo.remove(item)
+            thread = threading.Thread(target=self._batch, args=item, daemon=True)
+            thread.start()
+            running.append(thread)
+
+    def _ready(self, lane: Lane, batch: Batch) -> bool:
+        earlier = lane.batches[batch.index - 2].hosts if batch.index > 1 else ()
+        return all(h in self.finished for h in earlier) and all(
+            h in self.finished for wait in batch.waits for h in wait.hosts)
+
+    def _batch(self, lane: Lane, batch: Batch) -> None:
+        found: list[HostResult] = []
+        try:
+            found = self._run_batch(lane, batch)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave the run waiting for ever
+            found = [self._skipped(h, batch, f"not started: {type(exc).__name__}: {exc}") for h in batch.hosts]
+        finally:
+            with self.cond:
+                self.results.update({r.host: r for r in found})
+                self.finished |= set(batch.hosts)
+                self.cond.notify_all()
+
+    def _run_batch(self, lane: Lane, batch: Batch) -> list[HostResult]:
+        reason, consequence = self._skip_reason(lane, batch)
+        if not reason:
+            names = hooks.Names(lane.group, batch.hosts)
+            failed = self._hooks(lane.before, "before", batch, names)
+            if failed is not None:
+                reason = f"not started: the {failed.describe()}"
+                self._halt(lane, f"not started: an earlier {failed.describe()}")
+        if reason:
+            return [self._skipped(h, batch, reason, consequence) for h in batch.hosts]
+        futures = [self.pool.submit(self.run_one, self.catalogs[h], batch) for h in batch.hosts]
+        found = [f.result() for f in futures]
+        self._after(lane, batch, found)
+        return found
+
+    def _skip_reason(self, lane: Lane, batch: Batch) -> tuple[str, bool]:
+        """Why the batch is not started ('' when it is), and whether another host's failure is the cause."""
+        if self.stop.is_set():
+            return "not started: interrupted", False
+        with self.cond:
+            if lane.group in self.halted:
+                return self.halted[lane.group], False
+            for wait in (w for w in batch.waits if w.success):
+                bad = [f"{h} {self.results[h].status}" for h in wait.hosts if not self.results[h].status.reached]
+                if bad:
+                    return (f"not started: it runs after group {wait.group} (after_success), "
+                            f"where {', '.join(bad)}"), True
+        return "", False
+
+    def _after(self, lane: Lane, batch: Batch, found: list[HostResult]) -> None:
+        """Count the batch's failures against its lane's budget and run its after-hooks."""
+        bad = tuple(r.host for r in found if r.status.counts_as_failure)
+        with self.cond:
+            spent = self.failures[lane.group] = self.failures.get(lane.group, 0) + len(bad)
+        names = hooks.Names(lane.group, batch.hosts, tuple(r.host for r in found if r.status.reached), bad)
+        failed = self._hooks(lane.after, "after", batch, names)
+        if failed is not None:
+            self._halt(lane, f"not started: an earlier {failed.describe()}")
+        if spent > lane.max_fail:
+            self._halt(lane, f"not started: an earlier batch of {lane.group} failed "
+                             f"({spent} failed hosts, max_fail {lane.max_fail})")
+
+    def _hooks(self, items: tuple[Hook, ...], when: str, batch: Batch, names: hooks.Names) -> hooks.HookRun | None:
+        if not items or self.opener is None or self.plan.inventory is None:
+            return None
+        return hooks.run_all(items, when, batch.label, names, self.plan.inventory, self.opener, self._record)
+
+    def _record(self, run: hooks.HookRun) -> None:
+        with self.cond:
+            self.hooks.append(run)
+
+    def _halt(self, lane: Lane, reason: str) -> None:
+        with self.cond:
+            self.halted.setdefault(lane.group, reason)
+
+    def _skipped(self, host: str, batch: Batch, reason: str, consequence: bool = False) -> HostResult:
+        result = HostResult(host, HostStatus.SKIPPED, error=reason, batch=batch, consequence=consequence)
+        self.done(result)
+        return result

@@ -66,13 +66,15 @@ class Unit(Resource[UnitState]):
     The text is `content` (rendered with jinja2 like every argument) or `src`, a file in the
     role's `files/`; `unit_template` takes `src` from `templates/` instead. The new text is
     checked with `systemd-analyze verify` under its unit name in a private temporary directory
-    before it replaces the installed file (so a unit that names a missing binary or a timer
-    whose service is not installed yet is refused; declare the service first). A change is
-    followed by `systemctl daemon-reload`; consecutive unit changes are one step with one reload,
-    after every file is written and enabled (`--no-reload`) and before any is started. `state`
-    (`started` or `stopped`) and `enabled` are left alone when not given; a changed unit that
-    runs is not restarted (notify a `service` handler for that). The verify checks include, for
-    a started timer, that systemd has scheduled it (NextElapse in `systemctl show`).
+    before it replaces the installed file (a unit with a bad setting or a missing `ExecStart`
+    binary is refused and the installed file kept). A change is followed by `systemctl
+    daemon-reload`; consecutive unit changes (declare a role's units together, the service
+    before its timer) are one step with one reload, after every file is written and enabled
+    (`--no-reload`) and before any is started. `state` (`started` or `stopped`) and `enabled`
+    are left alone when not given; a changed unit that runs is not restarted (notify a
+    `service` handler for that); a oneshot service that has finished is inactive again, so give
+    it no `state` (its timer starts it). The verify checks include, for a started timer, that
+    systemd has scheduled it (NextElapse in `systemctl show`).
     """
 
     name: str

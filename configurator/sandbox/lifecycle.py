@@ -93,8 +93,15 @@ def check_room(sandbox: Sandbox, wanted: Wanted) -> None:
 
 def ensure_bases(live: Sequence[SandboxHost], booting: Mapping[int, str]) -> None:
     """Build the base of every release about to boot (never re-tweaking one that hosts run on)."""
-    for release in sorted(set(booting.values())):
-        base.ensure_base(release, hosts_running=any(h.release == release for h in live))
+    needed = sorted(set(booting.values()))
+
+    def build(release: str) -> Path:
+        return base.ensure_base(release, hosts_running=any(h.release == release for h in live))
+
+    # in parallel: a cold cache builds each base with debootstrap, mostly waiting on the mirror
+    errors = [str(r) for r in parallel(build, needed) if isinstance(r, Exception)]
+    if errors:
+        raise SandboxError("; ".join(errors))
 
 
 def replace_stale(sandbox: Sandbox, wanted: Wanted) -> Sandbox:

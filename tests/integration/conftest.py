@@ -18,14 +18,16 @@ HERE = Path(__file__).resolve().parent
 # node21 the template context, node22-24 rolling groups and batch hooks, node25-28 the load balancer
 # and its apps, node29-30 sandbox releases, node31-34 apt sources and packages (node31 serves the
 # repository), node35-37 mounts, units and reboots, node38-41 firewall, git and downloads (node38
-# serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift
-SANDBOX_HOSTS = 44
+# serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift,
+# node45-48 the built-in roles on trixie (node45 base, node46-47 DNS/DHCP server and client, node48 app runtime)
+SANDBOX_HOSTS = 48
 # hosts that run another Debian release than the default (bookworm)
 SANDBOX_RELEASES = {
     "node29": "bullseye", "node30": "trixie",
     "node33": "bullseye", "node34": "trixie",
     "node36": "bullseye", "node37": "trixie",
     "node40": "bullseye", "node41": "trixie",
+    "node45": "trixie", "node46": "trixie", "node47": "trixie", "node48": "trixie",
 }
 
 
@@ -60,7 +62,7 @@ def sandbox() -> Iterator[Sandbox]:
         pytest.fail(reason, pytrace=False)
     ticket = lease.acquire()
     try:
-        yield up(hosts=SANDBOX_HOSTS)
+        yield up(hosts=SANDBOX_HOSTS, releases=SANDBOX_RELEASES)
     finally:
         keep = os.environ.get("CONFIGURE_SANDBOX_KEEP") == "1"
         lease.release(ticket, stop=None if keep else down)

@@ -45,7 +45,7 @@ class Console:
     the output for a picture (`record`).
     """
 
-    def __init__(self, out: TextIO = sys.stdout, diff: bool = False, verbose: int = 0,
+    def __init__(self, out: TextIO | None = None, diff: bool = False, verbose: int = 0,
                  redact: Redact = _plain, plan: bool = False, color: bool | None = None,
                  record: bool = False) -> None:
         self.diff = diff
@@ -53,6 +53,7 @@ class Console:
         self.redact = redact
         self.plan = plan  # check mode: pending steps are shown folded at the end, not one by one
         self.lock = threading.Lock()
+        out = out if out is not None else sys.stdout  # the stdout of now: a default is bound at import
         self.out = out
         self.color = color if color is not None else (out.isatty() and "NO_COLOR" not in os.environ
                                                       and os.environ.get("CI") != "true")

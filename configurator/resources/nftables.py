@@ -59,6 +59,11 @@ class Nftables(Resource[Ruleset]):
     hook would drop a new SSH connection from the address this run comes from, to the port it
     uses, is refused before anything changes (`ssh_guard: false` turns that off). A live ruleset
     changed by hand (`nft -s list ruleset` differs from what the last load left) is loaded again.
+
+    The guard reads the `table ... { chain ... { } }` block form (`define`d variables, `jump`/`goto`
+    followed): a rule counts as accepting SSH only when it surely matches (`tcp dport`, `ip saddr`,
+    `ct state` with `new`); a drop that may match, or a policy drop at the end, refuses the ruleset.
+    `include` and `add rule` lines cannot be read and refuse it too; then `ssh_guard: false`.
     """
 
     content: str

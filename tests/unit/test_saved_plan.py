@@ -112,3 +112,21 @@ def test_handlers_of_resources_left_out_by_tags_never_fire(private_dir):
         shell.close()
     assert outcome.error == "" and (private_dir / "b").exists()
     assert not (private_dir / "a").exists() and not marker.exists() and outcome.handlers == []
+
+
+def test_the_command_line_refuses_what_does_not_go_with_a_saved_plan(tmp_path, capsys):
+    from configurator.cli.commands import main
+
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("hosts: {h1: {address: 198.18.0.99}}\n")
+    plan = tmp_path / "plan.json"
+    made = saved_plan.SavedPlan(saved_plan.Inputs(str(inventory), ["h1"]), "00" * 16, "t0",
+                                {"h1": saved_plan.SavedHost("h1", [], [])})
+    plan.write_text(saved_plan.dumps(made))
+    assert main(["apply", str(inventory), "--out", str(tmp_path / "p.json")]) == 65  # --out is for check
+    assert main(["apply", str(plan), "--limit", "h1"]) == 65
+    assert main(["check", str(plan)]) == 65
+    assert main(["drift", "history"]) == 65  # no --report folder to read
+    errors = capsys.readouterr().err
+    assert "use `configure check --out FILE`" in errors and "fixes its hosts, tags and vars" in errors
+    assert not (tmp_path / "p.json").exists()

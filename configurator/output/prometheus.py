@@ -24,7 +24,7 @@ HOST_METRICS = (  # (name, help) of each per-host gauge, in the order they are w
     ("drift_waived", "Findings on the host that a waiver still accepts; drift runs only."),
     ("not_checkable", "Resources on the host whose drift cannot be judged; drift runs only."),
     ("changes", "Steps changed (apply) or pending (check) on the host."),
-    ("failed", "1 when the host failed (or, for drift, could not be checked for an error), else 0."),
+    ("failed", "1 when the host failed, was refused or skipped (drift: could not be checked), else 0."),
     ("unreachable", "1 when the host could not be reached, else 0."),
     ("last_run_timestamp_seconds", "When the run that wrote this ended (Unix time)."),
     ("duration_seconds", "How long the host took in the run."),

@@ -28,6 +28,38 @@ done
 echo "ssh=$c"
 """
 
+# The validator of a new ruleset (FILE CLIENT SERVER PORT): `nft -c`, then a rehearsal. Two private
+# network namespaces, the server's with the run's interface name and address and the ruleset loaded,
+# the client's with the run's address, and a new TCP connection to the SSH port: an answer (a refusal
+# from the closed port is one) passes; silence refuses the ruleset. Without a connection, only `nft -c`.
+REHEARSE = """\
+set -u
+file=$1 client=$2 server=$3 port=$4
+nft -c -f "$file" || exit 1
+[ -n "$client" ] || exit 0
+dev=$(ip -o route get "$client" 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')
+if [ -z "$dev" ] || ! command -v bash >/dev/null; then
+  echo "nftables: no rehearsal (no ip route to $client, or no bash)" >&2; exit 0
+fi
+bits=32; case $client in *:*) bits=128 ;; esac
+s=cfg-nft-s$$ c=cfg-nft-c$$ v=cfgnft$$
+trap 'ip netns del $s 2>/dev/null; ip netns del $c 2>/dev/null' EXIT
+ip netns add $s && ip netns add $c && ip link add $v type veth peer name $v-c \\
+  && ip link set $v netns $s && ip link set $v-c netns $c \\
+  && ip -n $s link set $v name "$dev" && ip -n $s addr add "$server/$bits" dev "$dev" \\
+  && ip -n $s link set "$dev" up && ip -n $s link set lo up && ip -n $s route add "$client/$bits" dev "$dev" \\
+  && ip -n $c addr add "$client/$bits" dev $v-c && ip -n $c link set $v-c up && ip -n $c link set lo up \\
+  && ip -n $c route add "$server/$bits" dev $v-c || { echo "nftables: could not set up the rehearsal" >&2; exit 1; }
+if ! ip netns exec $s nft -f "$file" 2>/dev/null; then
+  echo "nftables: no rehearsal (the ruleset names what a bare namespace lacks)" >&2; exit 0
+fi
+out=$(ip netns exec $c timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$server" "$port" 2>&1); rc=$?
+case $rc:$out in 0:* | *"Connection refused"*) exit 0 ;; esac
+echo "nftables: refusing: with this ruleset, a new connection from $client to $server port $port was dropped" \\
+  "(tried in a private network namespace: ${out:-no answer in 5 s})" >&2
+exit 1
+"""
+
 # Loads the persisted file in one transaction, then remembers what the kernel holds after it.
 LOAD = ('nft -f "$1" && s=$(nft -s list ruleset | sha256sum) && '
         'mkdir -p -m 0700 -- "${2%/*}" && echo "${s%% *}" > "$2"')
@@ -57,7 +89,9 @@ class Nftables(Resource[Ruleset]):
     atomically. It is written to `path` (checked first with `nft -c -f` on the temp file), loaded,
     and `nftables.service` is enabled so that the host loads it at boot. A ruleset whose input
     hook would drop a new SSH connection from the address this run comes from, to the port it
-    uses, is refused before anything changes (`ssh_guard: false` turns that off). A live ruleset
+    uses, is refused before anything changes (`ssh_guard: false` turns that off): once when the
+    plan reads it (below), and once on the host, where a new connection from that address to that
+    port is tried against the new ruleset in two private network namespaces before it is written. A live ruleset
     changed by hand (`nft -s list ruleset` differs from what the last load left) is loaded again.
 
     The guard reads the `table ... { chain ... { } }` block form (`define`d variables, `jump`/`goto`
@@ -117,6 +151,13 @@ class Nftables(Resource[Ruleset]):
             return ""  # no SSH connection to keep (connection: local)
         return refusal(self.content, Connection(parts[0], int(parts[3])))
 
+    def validator(self, ssh: str) -> tuple[str, ...]:
+        """`nft -c` of the temp file, and the rehearsal of the run's connection when it has one."""
+        parts = ssh.split()
+        if not self.ssh_guard or not parts:
+            return ("nft", "-c", "-f", "%s")
+        return ("sh", "-c", REHEARSE, "sh", "%s", parts[0], parts[2], parts[3])
+
     def plan(self, observed: Ruleset) -> Step:
         seen = observed
         why = self.guard(seen.ssh)
@@ -126,7 +167,7 @@ class Nftables(Resource[Ruleset]):
         notes: list[str] = []
         if seen.file_sha256 != hashlib.sha256(self.data).hexdigest():
             notes.append(f"write {self.path}" if seen.file_sha256 == "absent" else f"content of {self.path} changed")
-            actions.append(Upload(self.path, self.data, self.mode, "root", "root", ("nft", "-c", "-f", "%s")))
+            actions.append(Upload(self.path, self.data, self.mode, "root", "root", self.validator(seen.ssh)))
         if actions or not seen.has_nft or not seen.loaded_sha256 or seen.live_sha256 != seen.loaded_sha256:
             if not actions:
                 notes.append("live ruleset differs from the one last loaded" if seen.loaded_sha256 else "load it")

@@ -221,6 +221,21 @@ def test_a_ruleset_that_would_cut_the_runs_ssh_is_refused_before_any_change(sand
     assert code == 2 and checked is not None and checked["hosts"][0]["steps"][0]["status"] == "unknown"
 
 
+def test_a_ruleset_the_guard_cannot_read_through_is_refused_by_the_rehearsal_on_the_host(sandbox, lab, tmp_path):
+    target = lab["target"]
+    before = sh(target, "nft -s list ruleset | sha256sum; cat /etc/nftables.conf 2>/dev/null | sha256sum")
+    early_drop = ruleset(22).replace("  chain input {", "  chain early {\n    type filter hook prerouting priority "
+                                     "-300; policy drop;\n    iifname \"lo\" accept\n  }\n  chain input {")
+    role(tmp_path, "fgd_early", [{"nftables": {"content": early_drop}}])
+    code, report = configure("apply", inventory(sandbox, tmp_path, "fgd_early"), report=tmp_path / "early.json")
+    assert code == 1 and report is not None
+    error = report["hosts"][0]["error"]
+    assert "a new connection from 198.18.0.1 to " + target.address + " port 22 was dropped" in error, error
+    assert "validation refused the new content" in error
+    assert sh(target, "nft -s list ruleset | sha256sum; cat /etc/nftables.conf 2>/dev/null | sha256sum") == before
+    assert sh(target, "ip netns list; ip -o link show | grep -c cfgnft || true").strip() == "0"  # nothing left
+
+
 @pytest.mark.parametrize(("name", "why"), [
     ("evil-dotdot.tar.gz", "../../tmp/escaped: an absolute name or a .. component"),
     ("evil-link.tar.xz", "etc -> ../../../etc: a target outside the destination"),

@@ -8,7 +8,7 @@ import pytest
 
 from configurator.engine.actions import Run, Upload
 from configurator.resources.base import decide
-from configurator.resources.nftables import LOAD, LOADED, Nftables
+from configurator.resources.nftables import LOAD, LOADED, REHEARSE, Nftables
 from configurator.resources.nftguard import Connection, refusal
 
 HEAD = "#!/usr/sbin/nft -f\nflush ruleset\n"
@@ -74,7 +74,9 @@ def test_plan(observed: str, status: str, actions: list[str]) -> None:
     assert kinds == actions
     if "write" in actions:
         upload = step.actions[0]
-        assert isinstance(upload, Upload) and upload.validate == ("nft", "-c", "-f", "%s")
+        rehearsal = ("sh", "-c", REHEARSE, "sh", "%s", "198.18.0.1", "198.18.0.39", "22")
+        assert isinstance(upload, Upload) and upload.validate == (rehearsal if "ssh=1" in observed
+                                                                  else ("nft", "-c", "-f", "%s"))
         assert (upload.path, upload.content, upload.mode) == ("/etc/nftables.conf", GOOD.encode(), "0755")
 
 

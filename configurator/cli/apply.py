@@ -18,6 +18,7 @@ from configurator.cli.commands import load_catalogs
 from configurator.engine import executor, exitcodes, rollout, saved_plan
 from configurator.errors import InputError, Location
 from configurator.model import tags
+from configurator.model.catalog import Catalog
 from configurator.output import atomic, prometheus, report
 
 if TYPE_CHECKING:
@@ -52,17 +53,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     started = time.monotonic()
     saved = _saved(args)
     inv, catalogs = load_catalogs(args)
-    selection = arguments.selection(args)
-    catalogs = [tags.select(c, selection) for c in catalogs]
+    catalogs = [tags.select(c, arguments.selection(args)) for c in catalogs]
     console = report.Console(diff=args.diff, verbose=args.verbose, redact=args.redactor.redact, plan=args.check,
                              color=False if args.no_color else None, record=bool(args.svg))
-    options = arguments.run_options(args, check=args.check)
-    if saved is not None:
-        options = replace(options, work=saved_plan.gated(saved))
-        console.write(f"Applying the plan of {saved.created} ({args.saved_plan}) to {len(catalogs)} hosts\n")
-    if selection.active:
-        selected = sum(len(c.entries) for c in catalogs)
-        console.write(f"Partial run ({selection.describe()}): {selected} resources selected\n")
+    options = _partial(args, console, catalogs, saved, arguments.run_options(args, check=args.check))
     verifier = _verifier(args, options, console)
     if verifier is not None:
         options = replace(options, after=verifier)
@@ -74,16 +68,34 @@ def cmd_apply(args: argparse.Namespace) -> int:
             console.plan_view(results)
         console.recap(results, time.monotonic() - started)
         _write_reports(args, console, results)
-    if options.abort.is_set():
-        console.write("interrupted twice: the running steps were stopped on the hosts and their locks released\n")
-    elif options.stop.is_set():
-        console.write("interrupted: hosts finished their current step and started nothing new\n")
+    _interruption(console, options)
     code = exitcodes.apply(results, check=args.check, detailed=getattr(args, "detailed_exitcode", False),
                            verify_failed=verifier.failed_hosts() if verifier is not None else (),
                            interrupted=options.stop.is_set() or options.abort.is_set(),
                            hooks_failed=executor.hooks_failed(results))
     _write_outcome(args, console, results, time.monotonic() - started, code)
     return code
+
+
+def _interruption(console: report.Console, options: executor.RunOptions) -> None:
+    """What a Ctrl-C (or two) did, after the recap."""
+    if options.abort.is_set():
+        console.write("interrupted twice: the running steps were stopped on the hosts and their locks released\n")
+    elif options.stop.is_set():
+        console.write("interrupted: hosts finished their current step and started nothing new\n")
+
+
+def _partial(args: argparse.Namespace, console: report.Console, catalogs: list[Catalog],
+             saved: saved_plan.SavedPlan | None, options: executor.RunOptions) -> executor.RunOptions:
+    """The options with a saved plan's gate; say what a saved plan or a partial run (tags) covers."""
+    selection = arguments.selection(args)
+    if saved is not None:
+        options = replace(options, work=saved_plan.gated(saved))
+        console.write(f"Applying the plan of {saved.created} ({args.saved_plan}) to {len(catalogs)} hosts\n")
+    if selection.active:
+        selected = sum(len(c.entries) for c in catalogs)
+        console.write(f"Partial run ({selection.describe()}): {selected} resources selected\n")
+    return options
 
 
 def _saved(args: argparse.Namespace) -> saved_plan.SavedPlan | None:

@@ -1,4 +1,5 @@
-"""The dhcp role on a real host (node4 serves on eth0) with a real DHCP client inside node5.
+"""The dhcp role on a real host (node4 serves on eth0) with a real DHCP client inside node5; on trixie
+node46 serves and node47 is the client.
 
 The client runs on a second interface of node5 (dhcp0, a veth whose other end, cfgdhcp0, is
 put on the sandbox bridge), so node5's own eth0 and SSH stay as they are; the client's script
@@ -19,7 +20,7 @@ from tests.integration.engine_helpers import RoleLab, changed_steps, configure, 
 
 pytestmark = pytest.mark.integration
 
-SERVER, CLIENT = "node4", "node5"
+PAIRS = {"bookworm": ("node4", "node5"), "trixie": ("node46", "node47")}  # (server, client) of each release
 VETH, PEER = "cfgdhcp0", "dhcp0"  # machine side (on the bridge), client side (inside node5)
 CONFIG = "/etc/kea/kea-dhcp4.conf"
 POOL = (ipaddress.ip_address("198.18.0.100"), ipaddress.ip_address("198.18.0.150"))
@@ -33,9 +34,9 @@ LAB_VARS = {"dhcp_pools": ["198.18.0.100 - 198.18.0.150"], "dhcp_routers": ["198
 class Lab(RoleLab):
     """An inventory with node4 as the DHCP server; more hosts (only in the inventory) may be added."""
 
-    def __init__(self, sandbox: Any, folder: Path) -> None:
-        super().__init__(sandbox, folder, SERVER, "dhcp", LAB_VARS)
-        self.server, self.client = sandbox.host(SERVER), sandbox.host(CLIENT)
+    def __init__(self, sandbox: Any, folder: Path, server: str, client: str) -> None:
+        super().__init__(sandbox, folder, server, "dhcp", LAB_VARS)
+        self.server, self.client = sandbox.host(server), sandbox.host(client)
         self.hosts.update({h.name: {"address": h.address} for h in (self.server, self.client)})
 
 
@@ -47,9 +48,10 @@ def link_exists(name: str) -> bool:
     return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
 
 
-@pytest.fixture(scope="module")
-def lab(sandbox, tmp_path_factory):
-    lab = Lab(sandbox, tmp_path_factory.mktemp("dhcp"))
+@pytest.fixture(scope="module", params=sorted(PAIRS))
+def lab(request, sandbox, tmp_path_factory):
+    lab = Lab(sandbox, tmp_path_factory.mktemp("dhcp"), *PAIRS[request.param])
+    assert lab.server.release == lab.client.release == request.param
     # a clean server: no leases from earlier runs (a live lease on a reserved address is a conflict
     # Kea rightly refuses to break), no start-rate limit left from a run just before
     sh(lab.server, "systemctl stop kea-dhcp4-server; systemctl reset-failed kea-dhcp4-server; "
@@ -89,8 +91,8 @@ def lease(lab: Lab, mac: str) -> dict[str, str]:
     if "event=bound" not in out:
         reach = sh(lab.client, f"timeout 3 sh -c 'exec 3<>/dev/tcp/{lab.server.address}/22' </dev/null "
                                "&& echo yes || echo no", check=False).strip()
-        pytest.fail(f"no lease for {mac}:\n{out}\n{CLIENT} reaches {SERVER}:22 over the bridge: {reach} "
-                    "(if not, the machine filters bridged traffic between the hosts)")
+        pytest.fail(f"no lease for {mac}:\n{out}\n{lab.client.name} reaches {lab.server.name}:22 over the bridge: "
+                    f"{reach} (if not, the machine filters bridged traffic between the hosts)")
     bound = out.split("event=bound", 1)[1]
     return dict(line.split("=", 1) for line in bound.splitlines() if "=" in line)
 
@@ -98,7 +100,7 @@ def lease(lab: Lab, mac: str) -> dict[str, str]:
 def test_second_apply_changes_nothing(lab):
     code, data = lab.apply("--detailed-exitcode")
     assert code == 0, data
-    assert changed_steps(data) == {SERVER: []}
+    assert changed_steps(data) == {lab.server_name: []}
     assert data["hosts"][0]["round_trips"] == 1
 
 
@@ -116,10 +118,10 @@ def test_a_mac_reserved_in_the_inventory_gets_its_address(lab, client):
     lab.hosts["printer"] = {"address": RESERVED, "vars": {"mac": MAC_RESERVED, "dns": False}}
     code, data = lab.apply("--detailed-exitcode")
     assert code == 2, data
-    assert changed_steps(data, ("changed",)) == {SERVER: [f"file[{CONFIG}]"]}
+    assert changed_steps(data, ("changed",)) == {lab.server_name: [f"file[{CONFIG}]"]}
     assert data["hosts"][0]["handlers"] == ["restart kea-dhcp4"]
     code, data = lab.apply("--detailed-exitcode")
-    assert code == 0 and changed_steps(data) == {SERVER: []}, data
+    assert code == 0 and changed_steps(data) == {lab.server_name: []}, data
 
     got = lease(lab, MAC_RESERVED)
     assert got["ip"] == RESERVED
@@ -142,7 +144,7 @@ def test_a_config_kea_refuses_is_never_installed(lab):
 
 
 def test_the_roles_own_tests_and_generated_checks_pass(lab):
-    code, data = configure("verify", lab.write(), "--limit", SERVER, report=lab.folder / "verify.json")
+    code, data = configure("verify", lab.write(), "--limit", lab.server_name, report=lab.folder / "verify.json")
     assert code == 0, data
     names = [c["name"] for c in data["hosts"][0]["checks"]]
     assert "dhcp/tests/test_dhcp.py::test_live_config_passes_kea_check" in names

@@ -1,5 +1,5 @@
-"""The dns role on a real host (node4): every inventory host resolves from the control machine,
-serials move only with the records, a broken record never reaches the running server."""
+"""The dns role on a real host (node4 bookworm, node46 trixie): every inventory host resolves from the
+control machine, serials move only with the records, a broken record never reaches the running server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.integration.engine_helpers import RoleLab, changed_steps, configure, 
 
 pytestmark = pytest.mark.integration
 
-SERVER = "node4"
+SERVERS = {"bookworm": "node4", "trixie": "node46"}  # the server of each release the role is tested on
 ZONE = "lab.example"
 ZONE_FILE = "/etc/bind/zones/db.lab.example"
 REVERSE_FILE = "/etc/bind/zones/db.0.18.198.in-addr.arpa"
@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 class Lab(RoleLab):
     """An inventory of the sandbox hosts plus hosts that exist only in DNS; node4 serves the zones."""
 
-    def __init__(self, sandbox: Any, folder: Path) -> None:
+    def __init__(self, sandbox: Any, folder: Path, server: str) -> None:
         records = [{"name": "www", "type": "CNAME", "value": "node1"}]
-        super().__init__(sandbox, folder, SERVER, "dns", {"dns_records": records})
-        self.server = sandbox.host(SERVER)
+        super().__init__(sandbox, folder, server, "dns", {"dns_records": records})
+        self.server = sandbox.host(server)
         self.hosts.update({h.name: {"address": h.address} for h in sandbox.hosts})
         self.hosts["extra1"] = {"address": "198.18.0.201", "vars": {"dns": True}}  # only in the inventory
         self.hosts["laptop"] = {"address": "198.18.0.202", "vars": {"dns": False}}  # opted out
@@ -49,9 +49,10 @@ class Lab(RoleLab):
         return sh(self.server, f"sha256sum {path}").split()[0]
 
 
-@pytest.fixture(scope="module")
-def lab(sandbox, tmp_path_factory):
-    lab = Lab(sandbox, tmp_path_factory.mktemp("dns"))
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def lab(request, sandbox, tmp_path_factory):
+    lab = Lab(sandbox, tmp_path_factory.mktemp("dns"), SERVERS[request.param])
+    assert lab.server.release == request.param
     code, data = lab.apply()
     assert code == 0, data
     return lab
@@ -77,7 +78,7 @@ def test_second_apply_changes_nothing_and_keeps_the_serials(lab):
     sums = (lab.checksum(ZONE_FILE), lab.checksum(REVERSE_FILE))
     code, data = lab.apply("--detailed-exitcode")
     assert code == 0, data
-    assert changed_steps(data) == {SERVER: []}
+    assert changed_steps(data) == {lab.server_name: []}
     assert data["hosts"][0]["round_trips"] == 1
     assert (lab.serial(ZONE), lab.serial("0.18.198.in-addr.arpa")) == serials
     assert (lab.checksum(ZONE_FILE), lab.checksum(REVERSE_FILE)) == sums
@@ -88,7 +89,7 @@ def test_an_address_change_moves_the_answers_and_the_serials(lab):
     lab.hosts["extra1"]["address"] = "198.18.0.203"
     code, data = lab.apply("--detailed-exitcode")
     assert code == 2, data
-    assert changed_steps(data, ("changed",)) == {SERVER: ZONES}
+    assert changed_steps(data, ("changed",)) == {lab.server_name: ZONES}
     assert data["hosts"][0]["handlers"] == ["reload named"]
     assert lab.short(f"extra1.{ZONE}") == ["198.18.0.203"]
     assert lab.short("-x", "198.18.0.203") == [f"extra1.{ZONE}."]
@@ -98,7 +99,7 @@ def test_an_address_change_moves_the_answers_and_the_serials(lab):
 
     code, data = lab.apply("--detailed-exitcode")
     assert code == 0, data
-    assert changed_steps(data) == {SERVER: []}
+    assert changed_steps(data) == {lab.server_name: []}
     assert (lab.serial(ZONE), lab.serial("0.18.198.in-addr.arpa")) == after
 
 
@@ -106,7 +107,7 @@ def test_a_broken_record_is_refused_and_named_keeps_the_old_data(lab):
     checksum, serial = lab.checksum(ZONE_FILE), lab.serial(ZONE)
     # as a user runs it: the console output must name the host, the file and the checker's message
     done = subprocess.run(
-        ["python3", "-m", "configurator.cli", "apply", str(lab.write()), "--limit", SERVER,
+        ["python3", "-m", "configurator.cli", "apply", str(lab.write()), "--limit", lab.server_name,
          "--var", "dns_records=[{name: broken, type: A, value: 999.1.2.3}]"],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -114,7 +115,7 @@ def test_a_broken_record_is_refused_and_named_keeps_the_old_data(lab):
     assert f"zone[{ZONE_FILE}]" in error
     assert "near '999.1.2.3': bad dotted quad" in error  # named-checkzone's own words
     assert "the file was left unchanged" in error
-    assert any(line.startswith(f"{SERVER} ") and "failed" in line for line in done.stdout.splitlines())
+    assert any(line.startswith(f"{lab.server_name} ") and "failed" in line for line in done.stdout.splitlines())
 
     assert lab.checksum(ZONE_FILE) == checksum
     assert lab.serial(ZONE) == serial
@@ -125,7 +126,7 @@ def test_a_broken_record_is_refused_and_named_keeps_the_old_data(lab):
 
     code, data = lab.apply()  # the inventory itself is fine: the next run converges
     assert code == 0, data
-    assert changed_steps(data, ("changed",)) == {SERVER: []}
+    assert changed_steps(data, ("changed",)) == {lab.server_name: []}
     assert lab.checksum(ZONE_FILE) == checksum
 
 
@@ -149,7 +150,7 @@ def test_recursion_is_off_by_default_and_limited_to_the_lab_subnet_when_on(lab):
 
 
 def test_the_roles_own_tests_and_generated_checks_pass(lab):
-    code, data = configure("verify", lab.write(), "--limit", SERVER, report=lab.folder / "verify.json")
+    code, data = configure("verify", lab.write(), "--limit", lab.server_name, report=lab.folder / "verify.json")
     assert code == 0, data
     names = [c["name"] for c in data["hosts"][0]["checks"]]
     assert "dns/tests/test_dns.py::test_named_answers_on_port_53" in names

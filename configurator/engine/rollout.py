@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from configurator.engine import hooks
 from configurator.engine.batches import AT_ONCE, Batch, Lane, Wait, plan
 from configurator.model.catalog import Catalog
 from configurator.model.inventory import Host, Inventory
@@ -35,7 +36,11 @@ class Plan:
 
 def batches(catalogs: Sequence[Catalog], inventory: Inventory) -> Plan:
     """The rolling plan of a run that writes (apply, check): groups side by side, in batches where asked."""
-    return Plan(tuple(catalogs), lanes_of([c.host for c in catalogs], inventory), inventory)
+    lanes = lanes_of([c.host for c in catalogs], inventory)
+    for lane in lanes:  # a hook that cannot render is bad input, found before any connection
+        for hook in lane.before + lane.after:
+            hooks.render(hook, hooks.Names(lane.group, lane.batches[0].hosts), inventory)
+    return Plan(tuple(catalogs), lanes, inventory)
 
 
 def lanes_of(hosts: Sequence[Host], inventory: Inventory) -> tuple[Lane, ...]:

@@ -32,7 +32,7 @@ class Schedule:
         self.results: dict[str, HostResult] = {}
         self.finished: set[str] = set()  # hosts whose batch is over, its after-hooks included
         self.failures: dict[str, int] = {}  # lane -> its failed hosts
-        self.halted: dict[str, str] = {}  # lane -> why its later batches are not started
+        self.halted: dict[str, tuple[str, bool]] = {}  # lane -> why its later batches are not started
         self.hooks: list[hooks.HookRun] = []
         self.pool = ThreadPoolExecutor(max_workers=max(1, forks))
 
@@ -100,12 +100,13 @@ class Schedule:
             return "not started: interrupted", False
         with self.cond:
             if lane.group in self.halted:
-                return self.halted[lane.group], False
+                return self.halted[lane.group]
             for wait in (w for w in batch.waits if w.success):
                 bad = [f"{h} {self.results[h].status}" for h in wait.hosts if not self.results[h].status.reached]
-                if bad:
-                    return (f"not started: it runs after group {wait.group} (after_success), "
-                            f"where {', '.join(bad)}"), True
+                if bad:  # the lane's later batches wait for the same hosts: they are skipped alike
+                    reason = f"not started: it runs after group {wait.group} (after_success), where {', '.join(bad)}"
+                    self.halted.setdefault(lane.group, (reason, True))
+                    return reason, True
         return "", False
 
     def _after(self, lane: Lane, batch: Batch, found: list[HostResult]) -> None:
@@ -132,7 +133,7 @@ class Schedule:
 
     def _halt(self, lane: Lane, reason: str) -> None:
         with self.cond:
-            self.halted.setdefault(lane.group, reason)
+            self.halted.setdefault(lane.group, (reason, False))
 
     def _skipped(self, host: str, batch: Batch, reason: str, consequence: bool = False) -> HostResult:
         result = HostResult(host, HostStatus.SKIPPED, error=reason, batch=batch, consequence=consequence)

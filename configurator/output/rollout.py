@@ -26,13 +26,14 @@ def stamp(seconds: float | None) -> str | None:
     """A time as ISO 8601 in UTC with milliseconds (None stays None: the host never started)."""
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def host_json(result: HostResult) -> dict[str, Any]:
-    """A host's batch (group, index, count; null outside a rollout) and its start and end times."""
+    """A host's batch (group, index, count; null for a host that waited for nothing) and its start and end times."""
     batch = result.batch
-    where = None if batch is None else {"group": batch.group, "index": batch.index, "count": batch.count}
+    where = None if batch is None or batch.group == AT_ONCE else {
+        "group": batch.group, "index": batch.index, "count": batch.count}
     return {"batch": where, "started": stamp(result.started), "ended": stamp(result.ended)}
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from pathlib import Path
@@ -52,8 +53,12 @@ def by_host(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def apply(path: Path, report: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    """`configure apply`, its exit code and its JSON report (checked against the documented schema)."""
+    import jsonschema
+
     code, data = configure("apply", path, *extra, report=report)
     assert data is not None
+    jsonschema.validate(data, json.loads((HERE.parents[1] / "docs" / "json-schema.json").read_text()))
     return code, data
 
 
@@ -70,3 +75,115 @@ def test_an_unreachable_host_of_one_group_does_not_skip_a_serial_group(sandbox, 
     assert statuses == {"dns1": "unreachable", "node23": "changed", "node24": "changed"}, json.dumps(data, indent=1)
     assert code == 3
     assert [stamped(node23), stamped(node24)] == [value, value]
+
+
+def times(report: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """host -> (started, ended) in seconds since the epoch, from the JSON report."""
+    def seconds(text: str) -> float:
+        return datetime.datetime.fromisoformat(text).timestamp()
+
+    return {h["host"]: (seconds(h["started"]), seconds(h["ended"])) for h in report["hosts"] if h["started"]}
+
+
+def batch_of(report: dict[str, Any]) -> dict[str, str]:
+    return {h["host"]: "{group} {index}/{count}".format(**h["batch"]) if h["batch"] else "at once"
+            for h in report["hosts"]}
+
+
+def test_a_percentage_ramp_rolls_out_in_its_batches(sandbox, hosts, tmp_path):
+    path = inventory(sandbox, tmp_path / "inventory.yml", {
+        "apps": {"hosts": NAMES, "serial": ["34%", "100%"], "vars": {"rollout_pause": 2}}})
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "run.json", "--var", var)
+    assert code == 0, json.dumps(data, indent=1)
+    assert batch_of(data) == {"node22": "apps 1/2", "node23": "apps 2/2", "node24": "apps 2/2"}
+    when = times(data)
+    assert when["node22"][1] <= min(when["node23"][0], when["node24"][0])  # the second batch waited for the first
+    assert max(when["node23"][0], when["node24"][0]) < min(when["node23"][1], when["node24"][1])  # side by side
+    assert [stamped(h) for h in hosts] == [value] * 3
+
+
+HOOK_LOG = "/var/tmp/rollout-hooks.log"
+
+
+def hook_lines(host: Any) -> list[tuple[float, str]]:
+    lines = sh(host, f"cat {HOOK_LOG} 2>/dev/null || true").splitlines()
+    return [(float(stamp), event) for stamp, _, event in (line.partition(" ") for line in lines)]
+
+
+def test_batch_hooks_run_before_and_after_each_batch_in_order(sandbox, hosts, tmp_path):
+    node22 = hosts[0]
+    log = f'echo "$(date +%s.%N) {{{{ when }}}} {{{{ batch | join(",") }}}}" >> {HOOK_LOG}'
+    hooks = {"before": [{"on": "node22", "run": log.replace("{{ when }}", "before")}],
+             "after": [{"on": "node22", "run": log.replace("{{ when }}", "after") + " ok={{ succeeded | join(',') }}"},
+                       {"on": "local", "run": "echo {{ group }} done: {{ succeeded | join(' ') }}", "timeout": 30}]}
+    path = inventory(sandbox, tmp_path / "inventory.yml", {
+        "apps": {"hosts": ["node23", "node24"], "serial": 1, "batch_hooks": hooks}})
+    text = path.read_text().replace("- on: node22", "- on: node22").replace("'on':", "on:")
+    path.write_text(text)  # the interface as written by hand: an unquoted `on:` key
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "run.json", "--var", var, "--limit", "apps")
+    assert code == 0, json.dumps(data, indent=1)
+    seen = hook_lines(node22)
+    assert [event for _, event in seen] == ["before node23", "after node23 ok=node23",
+                                            "before node24", "after node24 ok=node24"]
+    when = times(data)
+    for n, host in enumerate(["node23", "node24"]):
+        assert seen[2 * n][0] <= when[host][0] and when[host][1] <= seen[2 * n + 1][0], (seen, when)
+    runs = [(h["batch"], h["when"], h["on"], h["status"], h["exit_status"]) for h in data["hooks"]]
+    assert runs == [("apps 1/2", "before", "node22", "ok", 0), ("apps 1/2", "after", "node22", "ok", 0),
+                    ("apps 1/2", "after", "local", "ok", 0), ("apps 2/2", "before", "node22", "ok", 0),
+                    ("apps 2/2", "after", "node22", "ok", 0), ("apps 2/2", "after", "local", "ok", 0)]
+    assert data["hooks"][2]["output"] == "apps done: node23" and data["hooks"][2]["command"].startswith("echo apps")
+
+
+def test_a_failing_before_hook_skips_its_batch_and_stops_the_group(sandbox, hosts, tmp_path):
+    hooks = {"before": [{"on": "node22", "run": "echo draining {{ batch | join(' ') }}; exit 7"}]}
+    path = inventory(sandbox, tmp_path / "inventory.yml", {
+        "apps": {"hosts": ["node23", "node24"], "serial": 1, "max_fail": 1, "batch_hooks": hooks}})
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "run.json", "--var", var, "--limit", "apps")
+    assert code == 1
+    found = by_host(data)
+    assert [found[n]["status"] for n in ("node23", "node24")] == ["skipped", "skipped"]
+    assert "before-hook on node22: failed (exit 7" in found["node23"]["error"]
+    assert [(h["status"], h["exit_status"], h["output"]) for h in data["hooks"]] == [("failed", 7, "draining node23")]
+    assert [stamped(h) for h in hosts[1:]] == ["", ""]  # neither host was touched
+
+
+def test_groups_roll_out_side_by_side(sandbox, hosts, tmp_path):
+    path = inventory(sandbox, tmp_path / "inventory.yml", {
+        "infra": {"hosts": ["node22"], "vars": {"rollout_pause": 4}},
+        "apps": {"hosts": ["node23", "node24"], "serial": 1, "vars": {"rollout_pause": 1}}})
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "run.json", "--var", var)
+    assert code == 0, json.dumps(data, indent=1)
+    when = times(data)
+    assert when["node22"][0] < when["node23"][1]  # the non-serial host started before the serial group finished
+    assert when["node23"][0] < when["node22"][1]  # and the app hosts did not wait for it
+    assert when["node23"][1] <= when["node24"][0]  # the serial group kept its order
+    assert batch_of(data) == {"node22": "at once", "node23": "apps 1/2", "node24": "apps 2/2"}
+
+
+def test_after_waits_for_the_named_group_and_skips_when_it_failed(sandbox, hosts, tmp_path):
+    node22, node23, node24 = hosts
+    apps = {"hosts": ["node23", "node24"], "serial": 1, "after": ["infra"], "after_success": True}
+    path = inventory(sandbox, tmp_path / "inventory.yml", {
+        "infra": {"hosts": ["node22"], "vars": {"rollout_pause": 2}}, "apps": apps})
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "run.json", "--var", var)
+    assert code == 0, json.dumps(data, indent=1)
+    when = times(data)
+    assert when["node22"][1] <= when["node23"][0] and when["node23"][1] <= when["node24"][0]
+
+    dns = {"address": node22.address, "port": REFUSED}
+    path = inventory(sandbox, tmp_path / "down.yml", {"infra": {"hosts": ["dns1"]}, "apps": apps}, {"dns1": dns})
+    _, again = stamp()
+    code, data = apply(path, tmp_path / "down.json", "--var", again, "--limit", "dns1,apps")
+    found = by_host(data)
+    assert code == 3, json.dumps(data, indent=1)
+    assert [found[n]["status"] for n in ("dns1", "node23", "node24")] == ["unreachable", "skipped", "skipped"]
+    for name in ("node23", "node24"):
+        assert "after group infra (after_success), where dns1 unreachable" in found[name]["error"]
+        assert found[name]["started"] is None
+    assert [stamped(node23), stamped(node24)] == [value, value]  # the first run's, untouched

@@ -1,5 +1,6 @@
-"""app_runtime on node6-8: served through nginx, rolled out one host at a time, an unhealthy release
-rolled back on its first host with the rest untouched, old releases pruned, idempotent."""
+"""app_runtime on node6-8 (bookworm) and node48 (trixie): served through nginx, rolled out one host at a
+time, an unhealthy release rolled back on its first host with the rest untouched, old releases pruned,
+idempotent."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.integration.engine_helpers import changed_steps, configure, etc_check
 
 pytestmark = pytest.mark.integration
 
-NAMES = ["node6", "node7", "node8"]
+GROUPS = {"bookworm": ["node6", "node7", "node8"], "trixie": ["node48"]}  # the hosts of each release
 APP = "sampleapp"
 ROOT = f"/srv/{APP}"
 # Leaves no trace of the app from an earlier session, so the first apply starts from scratch.
@@ -71,15 +72,16 @@ def untouched_state(host: Any) -> dict[str, str]:
             "pid": sh(host, f"systemctl show -p MainPID --value {APP}.service")}
 
 
-@pytest.fixture(scope="module")
-def app(sandbox, tmp_path_factory):
-    """Hosts node6-8 reset, and an inventory rolling app_runtime over them one at a time."""
-    hosts = [h for h in sandbox.hosts if h.name in NAMES]
-    assert [h.name for h in hosts] == NAMES
+@pytest.fixture(scope="module", params=sorted(GROUPS))
+def app(request, sandbox, tmp_path_factory):
+    """The hosts of one release reset, and an inventory rolling app_runtime over them one at a time."""
+    names = GROUPS[request.param]
+    hosts = [sandbox.host(name) for name in names]
+    assert {h.release for h in hosts} == {request.param}
     for host in hosts:
         sh(host, RESET)
     path = tmp_path_factory.mktemp("app") / "inventory.yml"
-    group = {"hosts": NAMES, "roles": ["app_runtime"], "serial": 1, "max_fail": 0,
+    group = {"hosts": names, "roles": ["app_runtime"], "serial": 1, "max_fail": 0,
              "vars": {"app_version": "1.0.0", "app_health_timeout": 5}}
     write_inventory(sandbox, path, {"app": group})
     return path, hosts
@@ -95,7 +97,7 @@ def test_first_deploy_serves_the_version_through_nginx(app, tmp_path):
     path, hosts = app
     code, data = apply(path, tmp_path / "first.json")
     assert code == 0, json.dumps(data, indent=1)
-    assert [h["status"] for h in data["hosts"]] == ["changed"] * 3
+    assert [h["status"] for h in data["hosts"]] == ["changed"] * len(hosts)
     for host in hosts:
         assert served_after_reload(host, "1.0.0") == "1.0.0"
         status, body = http_get(host.address, "/")
@@ -107,11 +109,11 @@ def test_first_deploy_serves_the_version_through_nginx(app, tmp_path):
 
 
 def test_second_apply_changes_nothing_in_one_round_trip(app, tmp_path):
-    path, _ = app
+    path, hosts = app
     code, data = apply(path, tmp_path / "second.json", "--detailed-exitcode")
     assert code == 0, json.dumps(data, indent=1)
-    assert changed_steps(data) == {n: [] for n in NAMES}
-    assert [(h["status"], h["round_trips"]) for h in data["hosts"]] == [("ok", 1)] * 3
+    assert changed_steps(data) == {h.name: [] for h in hosts}
+    assert [(h["status"], h["round_trips"]) for h in data["hosts"]] == [("ok", 1)] * len(hosts)
 
 
 def test_role_tests_pass(app):
@@ -125,7 +127,7 @@ def test_new_version_rolls_out_one_host_after_the_other(app, tmp_path):
     code, data = apply(path, tmp_path / "rolling.json", "--var", "app_version=2.0.0")
     assert code == 0, json.dumps(data, indent=1)
     summaries = [s["summary"] for h in data["hosts"] for s in h["steps"] if s["resource"] == f"release[{APP}]"]
-    assert summaries == [f"deploy {APP} 2.0.0 (current: 1.0.0)"] * 3
+    assert summaries == [f"deploy {APP} 2.0.0 (current: 1.0.0)"] * len(hosts)
     logs = [deploy_log(h) for h in hosts]
     switched = [first(log, "switch releases/1.0.0 -> releases/2.0.0") for log in logs]
     healthy = [first(log, "healthy releases/2.0.0") for log in logs]
@@ -133,7 +135,7 @@ def test_new_version_rolls_out_one_host_after_the_other(app, tmp_path):
     for n in range(len(hosts) - 1):
         # host n switched, restarted and answered healthy before host n+1 was switched
         assert switched[n] < started[n] < healthy[n] < switched[n + 1], (switched, started, healthy)
-    assert [served(h) for h in hosts] == ["2.0.0"] * 3
+    assert [served(h) for h in hosts] == ["2.0.0"] * len(hosts)
 
 
 def test_unhealthy_version_is_rolled_back_on_its_first_host_and_stops_the_rollout(app, tmp_path):
@@ -142,15 +144,15 @@ def test_unhealthy_version_is_rolled_back_on_its_first_host_and_stops_the_rollou
     code, data = apply(path, tmp_path / "broken.json", "--var", "app_version=3.0.0", "--var", "app_broken=true")
     assert code == 1, json.dumps(data, indent=1)
     first_host, *rest = data["hosts"]
-    assert (first_host["host"], first_host["status"]) == ("node6", "failed")
+    assert (first_host["host"], first_host["status"]) == (hosts[0].name, "failed")
     assert "health check failed for 3.0.0" in first_host["error"]
     assert "rolled back to 2.0.0" in first_host["error"]
-    assert [(h["host"], h["status"], h["steps"]) for h in rest] == [("node7", "skipped", []), ("node8", "skipped", [])]
-    node6 = hosts[0]
-    assert served(node6) == "2.0.0"
-    assert http_get(node6.address, "/healthz")[0] == 200
-    assert sh(node6, f"readlink {ROOT}/current").strip() == "releases/2.0.0"
-    events = [event for _, event in deploy_log(node6)]
+    assert [(h["host"], h["status"], h["steps"]) for h in rest] == [(h.name, "skipped", []) for h in hosts[1:]]
+    leader = hosts[0]
+    assert served(leader) == "2.0.0"
+    assert http_get(leader.address, "/healthz")[0] == 200
+    assert sh(leader, f"readlink {ROOT}/current").strip() == "releases/2.0.0"
+    events = [event for _, event in deploy_log(leader)]
     assert "switch releases/2.0.0 -> releases/3.0.0" in events and events[-1].startswith("failed: health check failed")
     for host in hosts[1:]:
         assert untouched_state(host) == before[host.name]
@@ -162,15 +164,15 @@ def test_failed_release_is_pruned_first_then_old_ones_beyond_keep(app, tmp_path)
     path, hosts = app
     code, data = apply(path, tmp_path / "prune.json", "--var", "app_version=4.0.0")
     assert code == 0, json.dumps(data, indent=1)
-    for host in hosts:  # keep 3: on node6 the failed 3.0.0 went, 1.0.0 stayed
+    for host in hosts:  # keep 3: on the first host the failed 3.0.0 went, 1.0.0 stayed
         assert sorted(sh(host, f"ls {ROOT}/releases").split()) == ["1.0.0", "2.0.0", "4.0.0"], host.name
         assert served(host) == "4.0.0"
     keep_one = ("--var", "app_version=4.0.0", "--var", "app_keep_releases=1")
     code, data = apply(path, tmp_path / "keep1.json", *keep_one)
     assert code == 0, json.dumps(data, indent=1)
-    assert changed_steps(data) == {n: [f"release[{APP}]"] for n in NAMES}
+    assert changed_steps(data) == {h.name: [f"release[{APP}]"] for h in hosts}
     for host in hosts:
         assert sh(host, f"ls {ROOT}/releases").split() == ["4.0.0"], host.name
         assert served(host) == "4.0.0"
     code, data = apply(path, tmp_path / "again.json", "--detailed-exitcode", *keep_one)
-    assert code == 0 and changed_steps(data) == {n: [] for n in NAMES}
+    assert code == 0 and changed_steps(data) == {h.name: [] for h in hosts}

@@ -4,6 +4,7 @@ options change, 0 changes and one round trip once converged."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from tests.integration.engine_helpers import changed_steps, configure, sh, write_inventory
 
 pytestmark = pytest.mark.integration
-HOSTS = ["node35"]
+HOSTS = ["node35", "node36", "node37"]  # bookworm, bullseye, trixie (SANDBOX_RELEASES)
 SCRATCH, BIND, DATA = "/mnt/cfgscratch", "/mnt/cfgbind", "/srv/cfgdata"
 ROLE = """\
 resources:
@@ -62,14 +63,27 @@ def mounted(host: Any, path: str) -> list[str]:
     return sh(host, f"grep -F ' {path} ' /proc/self/mountinfo || true").split()
 
 
-def reloads_since(host: Any, cursor: str) -> int:
-    """How many times systemd reloaded its configuration since the journal cursor."""
-    out = sh(host, f"journalctl _PID=1 -o cat --no-pager --after-cursor='{cursor}'")
-    return sum(1 for line in out.splitlines() if line.startswith("Reloading"))
+def reloads_since(host: Any, since: float) -> int:
+    """How many times systemd reloaded its configuration after `since` (the host's clock), once the
+    journal has written it all (journald writes a moment later; bounded wait for the count to settle)."""
+    counts: list[int] = []
+    for _ in range(10):
+        out = sh(host, f"journalctl --sync; journalctl _PID=1 -o short-unix --no-pager --since=@{int(since)}")
+        counts.append(sum(1 for line in out.splitlines() if _reload_after(line, since)))
+        if len(counts) >= 2 and counts[-1] == counts[-2] and counts[-1] > 0:
+            break
+        time.sleep(0.5)
+    return counts[-1]
 
 
-def cursor(host: Any) -> str:
-    return sh(host, "journalctl -n 0 --show-cursor -q --no-pager").strip().removeprefix("-- cursor: ")
+def _reload_after(line: str, since: float) -> bool:
+    """Whether a short-unix journal line is systemd's "Reloading." (252) or "Reloading..." (257) after `since`."""
+    stamp, _, rest = line.partition(" ")
+    return rest.endswith((": Reloading.", ": Reloading...")) and float(stamp) > since
+
+
+def clock(host: Any) -> float:
+    return float(sh(host, "date +%s.%N"))
 
 
 @pytest.fixture(params=HOSTS)
@@ -82,7 +96,7 @@ def host(request: pytest.FixtureRequest, sandbox: Any) -> Any:
 
 def test_mounts_and_a_timer_converge_once_then_stay_one_round_trip(sandbox, host, tmp_path):
     inventory = project(sandbox, tmp_path, host.name)
-    before = cursor(host)
+    before = clock(host)
     code, report = configure("apply", inventory, report=tmp_path / "apply.json")
     assert code == 0, report
     scratch, bind = mounted(host, SCRATCH), mounted(host, BIND)
@@ -107,7 +121,7 @@ def test_mounts_and_a_timer_converge_once_then_stay_one_round_trip(sandbox, host
 def test_changed_options_remount_in_place_and_a_changed_timer_reloads_once(sandbox, host, tmp_path):
     assert configure("apply", project(sandbox, tmp_path, host.name))[0] == 0
     sh(host, f"echo kept > {SCRATCH}/marker")
-    before = cursor(host)
+    before = clock(host)
     changed = project(sandbox, tmp_path, host.name, scratch_opts="size=8m,mode=0755,noexec",
                       tick_calendar="*:0/30")
     code, report = configure("apply", changed, report=tmp_path / "apply.json")

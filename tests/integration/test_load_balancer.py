@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,14 @@ class Lab:
         self.balancer = sandbox.host(BALANCER)
         self.apps = [sandbox.host(n) for n in APPS]
 
-    def inventory(self, version: str = "1.0.0", broken: bool = False, hooks: bool = False) -> Path:
+    def inventory(self, version: str = "1.0.0", broken: bool = False) -> Path:
+        """The apps roll out one host at a time after the balancer, each batch drained on it first."""
         records = [{"name": "app", "type": "CNAME", "value": BALANCER}]
-        apps: dict[str, Any] = {"hosts": APPS, "roles": ["app_runtime"], "serial": 1, "max_fail": 0,
-                                "vars": {"app_version": version, "app_broken": broken, "app_health_timeout": 10}}
-        if hooks:
-            apps["batch_hooks"] = {
-                "before": [{"on": BALANCER, "run": f"{TOOL} drain {{{{ batch | join(' ') }}}}", "timeout": 120}],
-                "after": [{"on": BALANCER, "run": f"{TOOL} ready {{{{ succeeded | join(' ') }}}}", "timeout": 120}]}
+        hooks = {"before": [{"on": BALANCER, "run": f"{TOOL} drain {{{{ batch | join(' ') }}}}", "timeout": 120}],
+                 "after": [{"on": BALANCER, "run": f"{TOOL} ready {{{{ succeeded | join(' ') }}}}", "timeout": 120}]}
+        apps = {"hosts": APPS, "roles": ["app_runtime"], "serial": 1, "max_fail": 0, "after": ["lb"],
+                "batch_hooks": hooks,
+                "vars": {"app_version": version, "app_broken": broken, "app_health_timeout": 10}}
         groups = {"lb": {"hosts": [BALANCER], "roles": ["dns", "load_balancer"], "vars": {"dns_records": records}},
                   "apps": apps}
         return write_inventory(self.sandbox, self.folder / "inventory.yml", groups)
@@ -96,10 +97,15 @@ def test_the_balancer_serves_every_app_host_and_has_a_dns_name(lab):
 
 
 def test_a_converged_run_is_one_round_trip_a_host_and_verify_passes(lab):
+    began = time.monotonic()
     code, data = lab.apply("--detailed-exitcode")
+    took = time.monotonic() - began
     assert code == 0, json.dumps(data, indent=1)
     assert {(h["host"], h["status"], h["round_trips"]) for h in data["hosts"]} == {
         (n, "ok", 1) for n in [BALANCER, *APPS]}
+    # the hooks run for every batch, changed or not: each app host is drained and put back
+    assert [(h["when"], h["status"]) for h in data["hooks"]] == [("before", "ok"), ("after", "ok")] * len(APPS)
+    print(f"\nconverged run with the drain/ready hooks: {took:.2f} s; " + "; ".join(hook_lines(data)))
     assert configure("verify", lab.inventory())[0] == 0
 
 
@@ -179,7 +185,8 @@ def test_a_refused_configuration_leaves_the_live_one_serving(lab):
     code, data = lab.apply("--limit", BALANCER, "--var", "lb_timeout_client=banana")
     assert code == 1, json.dumps(data, indent=1)
     (host,) = data["hosts"]
-    assert host["status"] == "failed" and "validation refused" in json.dumps(host)
+    assert host["status"] == "failed" and "validation refused" in host["error"]
+    assert "in 'timeout client'" in host["error"], host["error"]  # HAProxy's own message: what it refused
     assert sh(lab.balancer, f"sha256sum {CONFIG}") == before
     assert lab.served(12) == {name: "1.0.0" for name in APPS}
 
@@ -191,16 +198,26 @@ def rollout_under_traffic(lab: Lab, version: str, broken: bool = False) -> tuple
             Load(lab.balancer.address, rate=50, seconds=240, limit=12000) as load:
         time.sleep(2)  # traffic is flowing before the rollout starts
         began = time.monotonic()
-        code, data = lab.apply(version=version, broken=broken, hooks=True)
+        code, data = lab.apply(version=version, broken=broken)
         took = time.monotonic() - began
         time.sleep(2)
     failures = load.failures()
     print(f"\nrollout of {version}{' (broken)' if broken else ''}: exit {code} in {took:.1f} s; "
           f"{len(load.answers)} requests, {len(failures)} failed, versions {dict(load.versions())}; "
           f"out of the pool (s): {watch.out_of_pool()}")
+    for line in hook_lines(data):
+        print("  hook", line)
     for failure in failures[:5]:
         print("  failed:", failure)
     return code, data, load, watch
+
+
+def hook_lines(data: dict[str, Any]) -> list[str]:
+    """Each hook of a run's report: its batch, when, how long, and the first line lb-server printed."""
+    stamp = datetime.fromisoformat
+    return [f"{h['batch']} {h['when']} {(stamp(h['ended']) - stamp(h['started'])).total_seconds():.2f} s "
+            f"{h['status']}: {h['output'].strip().splitlines()[0] if h['output'].strip() else ''}"
+            for h in data["hooks"]]
 
 
 def direct_version(host: Any) -> str:

@@ -39,7 +39,7 @@ def config(tmp_path: Path, *cli: str, text: str = INVENTORY) -> list[str]:
 
 def test_config_is_checked_by_haproxy_before_it_replaces_the_live_one(tmp_path):
     files = rendered(tmp_path)
-    assert files["/etc/haproxy/haproxy.cfg"].validator == ("haproxy", "-c", "-q", "-f", "%s")
+    assert files["/etc/haproxy/haproxy.cfg"].validator == ("haproxy", "-c", "-f", "%s")
     assert (files["/usr/local/sbin/lb-server"].mode, files["/usr/local/sbin/lb-server"].owner) == ("0755", "root")
 
 

@@ -53,7 +53,7 @@ run git -C "$dest" rev-parse HEAD
 
 @dataclass(frozen=True)
 class Checkout:
-    """What the probe saw: `absent`, `repo` or `other` at dest, its owner, HEAD, origin's URL,
+    """What the probe saw: `absent` (or an empty directory), `repo` or `other` at dest, its owner, HEAD, origin's URL,
     local changes, the wanted tag's or commit's local commit, and the remote's branch or tag head."""
 
     kind: str = ""
@@ -118,7 +118,8 @@ class Git(Resource[Checkout]):
             lines.append(f' if $g -C "$p" cat-file -e {v}^{{commit}} 2>/dev/null; then echo local={v}; fi')
         else:
             lines.append(f' l=$($g -C "$p" rev-parse -q --verify refs/tags/{v}^{{commit}}); echo "local=$l"')
-        lines += ["elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo kind=other; else echo kind=absent; fi"]
+        lines += ['elif [ -d "$p" ] && [ ! -L "$p" ] && [ -z "$(ls -A -- "$p")" ]; then echo kind=absent',
+                  "elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo kind=other; else echo kind=absent; fi"]
         if not self.commit:
             lines.append(self._remote_probe())
         return "\n".join(lines) + "\n"

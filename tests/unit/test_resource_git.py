@@ -106,3 +106,12 @@ def test_probe_and_script_converge_a_real_checkout(origin: tuple[Path, str, str]
     assert again.status == "ok", again.summary
     (tmp_path / "co" / "f").write_text("edited")
     assert decide(resource, probe(resource)).status == "unknown"
+
+
+def test_an_empty_directory_is_a_place_to_check_out_into(origin: tuple[Path, str, str], tmp_path: Path) -> None:
+    repo, _, head = origin
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "co").mkdir()  # made earlier, by a `directory` resource or as a mount point
+    resource = Git(str(repo), str(tmp_path / "co"), "main", owner=user)
+    apply(resource, probe(resource))
+    assert git("rev-parse", "HEAD", cwd=tmp_path / "co") == head

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ def test_the_tour(tour_hosts, tmp_path):
     assert code == 0 and all(h["status"] == "ok" and h["round_trips"] == 1 for h in data["hosts"]), data
     assert sh(node2, "python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1/version')"
                      ".read().decode())\"").strip() == "1.0.0"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # through the balancer on node1
+    assert opener.open(f"http://{node1.address}/version", timeout=10).read().decode().strip() == "1.0.0"
 
     sh(node2, "systemctl stop nginx")
     code, data = configure("check", INVENTORY, report=tmp_path / "check.json")

@@ -116,6 +116,11 @@ def test_mounts_and_a_timer_converge_once_then_stay_one_round_trip(sandbox, host
     assert again["hosts"][0]["round_trips"] == 1
     code, verified = configure("verify", inventory, report=tmp_path / "verify.json")
     assert code == 0, verified
+    sh(host, f"systemctl stop cfg-tick.timer && umount {BIND}")
+    code, broken = configure("verify", inventory, report=tmp_path / "broken.json")
+    assert code == 4 and broken is not None, broken
+    failed = {c["subject"] for c in broken["hosts"][0]["checks"] if c["status"] == "failed"}
+    assert failed == {"unit[cfg-tick.timer]", f"mount[{BIND}]"}, broken
 
 
 def test_changed_options_remount_in_place_and_a_changed_timer_reloads_once(sandbox, host, tmp_path):

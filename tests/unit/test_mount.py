@@ -169,3 +169,39 @@ def test_batch_equals_one_by_one_on_this_machine() -> None:
     assert Mount.batch_parse(items, batch, mark) == alone
     assert [s.point for s in alone] == ["directory", "absent", "other"]
     assert alone[0].mounted is not None and alone[0].mounted.fstype == "proc"
+
+
+class FakeFile:
+    def __init__(self, text: str | None) -> None:
+        self.exists, self.content_string = text is not None, text or ""
+
+
+class FakeHost:
+    """What the mount check reads through testinfra: /etc/fstab and /proc/self/mountinfo."""
+
+    def __init__(self, fstab: str | None, mountinfo: str) -> None:
+        self.files = {"/etc/fstab": fstab, "/proc/self/mountinfo": mountinfo}
+
+    def file(self, path: str) -> FakeFile:
+        return FakeFile(self.files[path])
+
+
+@pytest.mark.parametrize(("mount", "fstab", "info", "passes"), [
+    (tmpfs(), LINE.decode(), TMPFS, True),
+    (tmpfs(), LINE.decode(), "", False),
+    (tmpfs(), "", TMPFS, False),
+    (tmpfs(opts="size=16m,mode=0755,nosuid,noexec"), "tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid,noexec 0 0\n",
+     TMPFS, False),
+    (tmpfs(state="unmounted"), LINE.decode(), "", True),
+    (tmpfs(state="unmounted"), LINE.decode(), TMPFS, False),
+    (tmpfs(state="absent"), None, "", True),
+    (tmpfs(state="absent"), LINE.decode(), "", False),
+    (tmpfs(state="present"), LINE.decode(), TMPFS, True),
+])
+def test_verify_check(mount: Mount, fstab: str | None, info: str, passes: bool) -> None:
+    (check,) = mount.checks()
+    if passes:
+        check.test(FakeHost(fstab, info))
+    else:
+        with pytest.raises(AssertionError):
+            check.test(FakeHost(fstab, info))

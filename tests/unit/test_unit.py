@@ -122,3 +122,38 @@ def test_a_unit_template_is_a_unit_once_rendered_so_that_changes_of_both_merge()
     made = UnitTemplate(name="backup.timer", content=TEXT)
     assert type(made) is Unit and made == timer()
     assert UnitTemplate.renders_source and UnitTemplate.source_folder == "templates"
+
+
+class FakeRun:
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+
+
+class FakeHost:
+    """What the unit's own check reads through testinfra: `systemctl show` of the unit."""
+
+    def __init__(self, shown_text: str) -> None:
+        self.shown = shown_text
+
+    def run(self, command: str) -> FakeRun:
+        assert command.startswith("systemctl show -p ") and command.endswith("-- backup.timer")
+        return FakeRun(self.shown)
+
+
+@pytest.mark.parametrize(("unit", "text", "passes"), [
+    (timer(enabled=True, state="started"), shown(active="active", unit_file="enabled", real="Mon"), True),
+    (timer(enabled=True, state="started"), shown(active="active", unit_file="enabled", mono="5min"), True),
+    (timer(enabled=True, state="started"), shown(active="active", unit_file="enabled"), False),  # not scheduled
+    (timer(enabled=True, state="started"), shown(active="inactive", unit_file="enabled", real="Mon"), False),
+    (timer(enabled=True), shown(unit_file="disabled"), False),
+    (timer(), shown(reload="yes"), False),
+    (timer(), shown(load="not-found"), False),
+    (timer(state="stopped"), shown(), True),
+])
+def test_verify_check(unit: Unit, text: str, passes: bool) -> None:
+    own = unit.checks()[-1]
+    if passes:
+        own.test(FakeHost(text))
+    else:
+        with pytest.raises(AssertionError):
+            own.test(FakeHost(text))

@@ -11,7 +11,7 @@ from typing import Protocol
 from configurator.engine.status import CheckStatus, DriftStatus, HostStatus
 
 OK = 0  # converged, nothing to do, no drift, every check passed
-FAILED = 1  # a host failed (a command or a validator refused), or hosts were skipped by a rolling run
+FAILED = 1  # a host failed (a command or a validator refused), hosts were skipped by a rolling run, a hook failed
 CHANGES = 2  # changes pending (check, drift) or made (apply --detailed-exitcode)
 UNREACHABLE = 3  # a host could not be connected to
 VERIFY_FAILED = 4  # verification failed

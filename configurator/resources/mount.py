@@ -144,12 +144,13 @@ class Mount(Resource[MountState]):
     def _mounting(self, seen: MountState, before: Entry | None) -> tuple[list[str], list[Action]] | str:
         """What to say and run on the mount itself, or why it cannot be decided."""
         mounted = seen.mounted
-        umount = Run(("umount", "--", self.path))
+        # as the path's actor (hostpaths): root (un)mounts only where no other user can swap the mount point
+        umount = Run(("umount", "--", self.path), at=self.path)
         if self.state in ("absent", "unmounted"):
             return ([f"unmount {self.path}"], [umount]) if mounted else ([], [])
         if self.state == "present":
             return [], []
-        mount = Run(("mount", "--target", self.path))
+        mount = Run(("mount", "--target", self.path), at=self.path)
         if mounted is None:
             if seen.point == "other":
                 return f"{self.path} exists and is not a directory"
@@ -165,7 +166,8 @@ class Mount(Resource[MountState]):
         if fixed:
             return [f"mount {self.path} again ({', '.join(fixed)} cannot change on a remount)"], [umount, mount]
         opts = mounttab.remount_options(mounttab.options(self.opts), mounted)
-        return [f"remount {self.path} ({', '.join(wrong)})"], [Run(("mount", "-o", opts, "--target", self.path))]
+        return [f"remount {self.path} ({', '.join(wrong)})"], [
+            Run(("mount", "-o", opts, "--target", self.path), at=self.path)]
 
     def _elsewhere(self, mounted: Mounted, before: Entry | None) -> bool:
         """Whether what is mounted is another filesystem than the one asked for (a remount cannot fix it)."""

@@ -170,3 +170,20 @@ def test_a_unit_that_systemd_refuses_is_never_installed(sandbox, host, tmp_path)
     assert code == 1 and report is not None
     assert "cfg-missing" in report["hosts"][0]["error"], report
     assert sh(host, "ls /etc/systemd/system/ | grep cfg-tick || true") == ""
+
+
+def test_a_mount_point_below_a_directory_others_can_write_is_refused(sandbox, host, tmp_path):
+    """/tmp is everyone's: a user could swap the mount point for a symlink to /etc between two commands."""
+    sh(host, "mkdir -p /tmp/cfg-shared && rm -f /tmp/cfg-shared.log")
+    role = tmp_path / "roles" / "mount_shared_demo"
+    role.mkdir(parents=True)
+    (role / "role.yml").write_text("resources:\n  - mount: {path: /tmp/cfg-shared, device: tmpfs, fstype: tmpfs}\n")
+    inventory = write_inventory(sandbox, tmp_path / "inventory.yml",
+                                {"demo": {"hosts": [host.name], "roles": ["mount_shared_demo"]}}, roles_path=["roles"])
+    try:
+        code, report = configure("apply", inventory, report=tmp_path / "apply.json")
+        assert code == 1 and report is not None and "refusing to act in /tmp" in report["hosts"][0]["error"], report
+        assert mounted(host, "/tmp/cfg-shared") == []
+    finally:
+        sh(host, "umount /tmp/cfg-shared 2>/dev/null; sed -i '/cfg-shared/d' /etc/fstab; rmdir /tmp/cfg-shared",
+           check=False)

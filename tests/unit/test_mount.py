@@ -34,8 +34,8 @@ def tmpfs(**args: Any) -> Mount:
 
 
 LINE = b"tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n"
-MOUNT = Run(("mount", "--target", T))
-UMOUNT = Run(("umount", "--", T))
+MOUNT = Run(("mount", "--target", T), at=T)
+UMOUNT = Run(("umount", "--", T), at=T)
 
 # (resource, fstab before, mountinfo, mount point, fstab after or None, the other actions, summary)
 CASES = [
@@ -48,14 +48,14 @@ CASES = [
     (tmpfs(), FSTAB + LINE, "", "d", None, (MOUNT,), "mount /mnt/t"),
     (tmpfs(opts="size=8m,mode=0755,nosuid,noexec"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=8m,mode=0755,nosuid,noexec 0 0\n",
-     (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--target", T)),),
+     (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--target", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (noexec, size=8m)"),
     (tmpfs(opts="size=16m,mode=0700,nosuid"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0700,nosuid 0 0\n", (UMOUNT, MOUNT),
      "update /mnt/t in /etc/fstab, mount /mnt/t again (mode=0700 cannot change on a remount)"),
     (tmpfs(opts="size=16m,mode=0755"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0755 0 0\n",
-     (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--target", T)),),
+     (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--target", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (suid)"),
     (tmpfs(device="scratch"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n", (UMOUNT, MOUNT),
@@ -73,7 +73,7 @@ CASES = [
      None, (), ""),
     (Mount("/mnt/b", "/srv/a", "none", "bind"), FSTAB + b"/srv/a /mnt/b none bind,ro 0 0\n", BIND, "d",
      FSTAB + b"/srv/a /mnt/b none bind 0 0\n",
-     (Run(("mount", "-o", "remount,bind,rw", "--target", "/mnt/b")),),
+     (Run(("mount", "-o", "remount,bind,rw", "--target", "/mnt/b"), at="/mnt/b"),),
      "update /mnt/b in /etc/fstab, remount /mnt/b (rw)"),
 ]
 

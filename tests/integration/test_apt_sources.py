@@ -2,7 +2,9 @@
 
 node31 builds a tiny repository (a trivial .deb made with dpkg-deb, indexed with apt-ftparchive,
 Release signed with a fresh gpg key) and serves it over HTTP; the client hosts add it with its key
-(from a role file, fingerprint pinned) and install, hold, upgrade, remove and purge its package.
+(from a role file, fingerprint pinned) and install, hold, upgrade, remove and purge its package. The
+clients run bookworm (node32), bullseye (node33, whose apt has no /etc/apt/keyrings yet) and trixie
+(node34, apt 3 with sqv checking the signature).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tests.integration.engine_helpers import changed_steps, configure, etc_check
 
 pytestmark = pytest.mark.integration
 SERVER = "node31"
-CLIENTS = ["node32"]  # one per Debian release once the sandbox boots them (node33 bullseye, node34 trixie)
+CLIENTS = ["node32", "node33", "node34"]  # bookworm, bullseye, trixie (conftest.SANDBOX_RELEASES)
 PORT = 8000
 REPO = "/srv/cfgrepo"
 GNUPG = "/root/cfgrepo-gnupg"
@@ -50,6 +52,7 @@ PUBLISH = textwrap.dedent(f"""\
     set -e
     export GNUPGHOME={GNUPG}
     v=$1; d=$(mktemp -d); arch=$(dpkg --print-architecture)
+    if [ "${{2-}}" = only ]; then rm -f {REPO}/pool/cfgdemo_*.deb; fi
     mkdir -p $d/DEBIAN $d/etc/cfgdemo $d/usr/share/cfgdemo
     printf 'Package: cfgdemo\\nVersion: %s\\nArchitecture: all\\nMaintainer: tests <tests@cfg.test>\\n' $v \\
       > $d/DEBIAN/control
@@ -133,7 +136,7 @@ def repository(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
     """The signed repository on node31 with cfgdemo 1.0, served over HTTP: (armored key, gpg's fingerprint)."""
     server = sandbox.host(SERVER)
     sh(server, SERVER_SETUP)
-    sh(server, f"cat > /root/cfgrepo-publish.sh <<'EOF'\n{PUBLISH}EOF\nsh /root/cfgrepo-publish.sh 1.0")
+    sh(server, f"cat > /root/cfgrepo-publish.sh <<'EOF'\n{PUBLISH}EOF\nsh /root/cfgrepo-publish.sh 1.0 only")
     sh(server, SERVE.replace("ADDRESS", server.address))
     armored = sh(server, f"GNUPGHOME={GNUPG} gpg --export --armor")
     colons = sh(server, f"GNUPGHOME={GNUPG} gpg --with-colons --fingerprint")
@@ -145,6 +148,7 @@ def repository(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
 @pytest.fixture(params=CLIENTS)
 def lab(request: pytest.FixtureRequest, sandbox: Sandbox, repository: tuple[str, str], tmp_path: Path) -> Lab:
     lab = Lab(sandbox, tmp_path, request.param, *repository)
+    sh(sandbox.host(SERVER), "sh /root/cfgrepo-publish.sh 1.0 only")  # a test before may have published 1.1
     sh(lab.host, CLIENT_RESET.replace("SERVER", sandbox.host(SERVER).address))
     return lab
 

@@ -100,7 +100,8 @@ class Download(Resource[FileState]):
     def validate(self) -> list[str]:
         if not SHA256.match(self.sha256):
             return [f"sha256 {self.sha256!r} must be 64 lower-case hex digits"]
-        if not re.match(r"^(https?|ftp|file)://", self.url) or any(c in self.url for c in "\n\0 "):
+        scheme = r"^(https?|ftp|file)://" if self.via == "controller" else r"^(https?|ftp)://"
+        if not re.match(scheme, self.url) or any(c in self.url for c in "\n\0 "):
             return [f"url {self.url!r} must be an http(s):// or ftp:// URL (file:// with via: controller)"]
         if self.timeout <= 0:
             return [f"timeout must be positive, got {self.timeout}"]

@@ -67,6 +67,7 @@ def test_the_controller_fetches_once_into_its_cache_and_refuses_a_wrong_checksum
     (Download(URL, "/opt/a", "ABC"), "must be 64 lower-case hex digits"),
     (Download("ssh://x/y", "/opt/a", SUM), "must be an http(s)://"),
     (Download(URL, "/opt/a", SUM, timeout=0), "timeout must be positive"),
+    (Download("file:///etc/shadow", "/opt/a", SUM), "file:// with via: controller"),
 ])
 def test_validate(resource: Download, problem: str) -> None:
     assert problem in resource.validate()[0]

@@ -93,12 +93,20 @@ def test_a_good_archive_is_unpacked_with_its_marker_and_replaces_the_old_content
     ([("l", "link:sub"), ("l/x", "file:x")], "l/x: inside the symlink l"),
     ([("h", "hard:../etc/passwd")], "h: a hard link to ../etc/passwd"),
     ([("f", "fifo:")], "f: not a file, directory or link"),
+    ([("a -> b", "link:c")], "its name or target cannot be told apart"),
 ])
 def test_hostile_members_are_refused_before_anything_is_written(tmp_path: Path, members, why: str) -> None:
     dest = tmp_path / "dest"
     done = unpack(tar(tmp_path / "bad.tar.gz", [("ok", "file:fine"), *members]), dest)
     assert done.returncode == 1 and why in done.stderr, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tar.gz"]  # no dest, no temp directory
+
+
+def test_names_with_spaces_and_links_inside_are_fine(tmp_path: Path) -> None:
+    archive = tar(tmp_path / "s.tar.gz", [("my dir/", "dir:"), ("my dir/a file", "file:x"),
+                                          ("my dir/link to it", "link:a file")])
+    assert unpack(archive, tmp_path / "dest").returncode == 0
+    assert (tmp_path / "dest/my dir/link to it").read_text() == "x"
 
 
 def test_stripping_is_checked_on_the_names_tar_will_write(tmp_path: Path) -> None:

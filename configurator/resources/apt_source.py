@@ -57,7 +57,9 @@ class AptSource(Resource[SourceState]):
     fingerprint: str | None = None
     state: Literal["present", "absent"] = "present"
     content: bytes = field(default=b"", metadata={"internal": True})  # `src:` read from files/ by the catalog
-    source: str | None = field(default=None, metadata={"internal": True})  # a `src:` over 1 MiB (refused)
+    # what the catalog sets for a `src:` over 1 MiB (streamed for files; refused here)
+    source: str | None = field(default=None, metadata={"internal": True})
+    source_sha256: str = field(default="", metadata={"internal": True})
     type: ClassVar[str] = "apt_source"
     source_folder: ClassVar[str] = "files"
 

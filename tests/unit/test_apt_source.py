@@ -5,11 +5,17 @@ from __future__ import annotations
 import base64
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from configurator.cli import commands as cli
 from configurator.engine.actions import Run, Upload
+from configurator.model import inventory as inventory_mod
+from configurator.model.catalog import build_catalog
+from configurator.model.variables import parse_cli_vars
 from configurator.resources.apt_lists import MARK_STALE
 from configurator.resources.apt_source import KEYRINGS, AptSource
 from configurator.resources.base import decide
@@ -148,3 +154,35 @@ def test_probe_runs_here_and_reads_an_absent_source() -> None:
 def test_garbled_content_is_a_parse_error() -> None:
     with pytest.raises(ValueError):
         SOURCE.parse(seen().replace("sources=", "sources=*"))
+
+
+
+def project(top: Path, key_file: bytes, fingerprint: str = DEBIAN_12_FPR) -> Path:
+    """An inventory whose one host gets a role with the source, its key in files/demo.asc."""
+    role = top / "roles" / "r"
+    (role / "files").mkdir(parents=True)
+    (role / "files" / "demo.asc").write_bytes(key_file)
+    source = {"name": "demo", "uris": [URI], "suites": ["stable"], "src": "demo.asc", "fingerprint": fingerprint}
+    (role / "role.yml").write_text(yaml.safe_dump({"resources": [{"apt_source": source}]}))
+    inventory = top / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"roles_path": ["roles"], "hosts": {"web1": {"address": "192.0.2.1"}},
+                                         "groups": {"g": {"hosts": ["web1"], "roles": ["r"]}}}))
+    return inventory
+
+
+@pytest.mark.parametrize("key_file", [DEBIAN_12.encode(), PACKETS])
+def test_a_role_file_reaches_the_key_through_the_catalog(tmp_path: Path, key_file: bytes) -> None:
+    inv = inventory_mod.load(project(tmp_path, key_file))
+    resource = build_catalog(inv.hosts["web1"], inv, parse_cli_vars([])).entries[0].resource
+    assert isinstance(resource, AptSource) and resource.key_bytes == PACKETS
+
+
+@pytest.mark.parametrize(("key_file", "fingerprint", "message"), [
+    (DEBIAN_12.encode(), "0" * 40, f"the key's fingerprint is {DEBIAN_12_FPR}, not the pinned 0000"),
+    (b"\x99" + b"x" * (1 << 21), DEBIAN_12_FPR, "over 1 MiB"),
+])
+def test_a_bad_key_file_is_bad_input_before_any_connection(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           key_file: bytes, fingerprint: str, message: str) -> None:
+    code = cli.main(["check", str(project(tmp_path, key_file, fingerprint))])
+    err = capsys.readouterr().err
+    assert code == 65 and message in err and "role.yml" in err, err

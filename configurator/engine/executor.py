@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from configurator.connections import ssh
 from configurator.connections.base import Connection
 from configurator.engine import converge as apply
+from configurator.engine import hooks as hook_runs
 from configurator.engine import rollout
 from configurator.engine.batches import Batch
 from configurator.engine.plan import Planned
@@ -121,7 +122,8 @@ def run_all(plan: rollout.Plan, options: RunOptions, event: apply.Event,
         return result
 
     def opener(host: Host) -> Connection:
-        return connect(host, options.accept_new, options.sudo_password, options.abort, options.connection)
+        kind = "local" if host == hook_runs.local_host() else options.connection  # `local` even with --connection ssh
+        return connect(host, options.accept_new, options.sudo_password, options.abort, kind)
 
     hooks = None if options.check else opener  # check mode changes nothing: no batch hook runs
     return Schedule(plan, one, options.forks, options.stop, done, hooks).run()

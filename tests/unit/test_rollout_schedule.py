@@ -104,3 +104,19 @@ def test_a_hook_that_times_out_fails_and_skips_its_batch(tmp_path):
     assert time.monotonic() - started < 10
     assert found["a1"].status == "skipped"
     assert [h.status for h in hooks] == ["timeout"]
+
+
+def test_a_hook_on_an_unreachable_host_fails_with_the_reason(tmp_path):
+    from configurator.engine import hooks
+    from configurator.errors import Unreachable
+    from configurator.model.rolling import Hook
+
+    def refused(host: Any) -> Any:
+        raise Unreachable(f"connect to {host.address}:22 failed: Connection refused")
+
+    path = tmp_path / "inventory.yml"
+    path.write_text("hosts:\n  lb1: {address: 198.18.0.250}\n")
+    inv = inventory.load(path)
+    outcome = hooks.run(Hook("lb1", "drain a1"), "before", "apps 1/2", hooks.Names("apps", ("a1",)), inv, refused)
+    assert (outcome.status, outcome.exit_status, outcome.ok) == ("unreachable", None, False)
+    assert outcome.output == "connect to 198.18.0.250:22 failed: Connection refused"

@@ -136,6 +136,30 @@ def test_drain_refuses_an_unknown_server_before_touching_any(lab):
     assert lab.tool("bogus", "node26").returncode == 2
 
 
+def test_drain_gives_up_after_its_timeout_while_a_request_is_open(lab):
+    node26 = lab.apps[0]
+    pid = sh(node26, "systemctl show -p MainPID --value sampleapp.service").strip()
+    sh(node26, f"kill -STOP {pid}")  # requests that reach node26's app now hang until it is continued
+    try:
+        with Load(lab.balancer.address, rate=20, seconds=30, limit=6) as load:
+            assert wait_for(lambda: "node26" in sessions(lab), 10), sh(lab.balancer, SHOW)
+            done = lab.tool("-t", "2", "drain", "node26")
+            assert done.returncode == 1
+            assert "node26: sessions still open after 2 s, left in drain" in done.stderr, done.stderr
+            assert lab.states()["node26"].startswith("DRAIN")  # no new sessions, the open one goes on
+            sh(node26, f"kill -CONT {pid}")
+        assert load.failures() == [] and "node26" in {a.host for a in load.answers}  # answered at last
+    finally:
+        sh(node26, f"kill -CONT {pid}")
+    assert lab.tool("ready", "node26").returncode == 0
+
+
+def sessions(lab: Lab) -> set[str]:
+    """The servers that have a session open on the balancer."""
+    return {p[1] for p in (line.split() for line in sh(lab.balancer, SHOW).splitlines())
+            if len(p) == 4 and p[3] != "0"}
+
+
 def test_ready_fails_clearly_when_the_server_stays_unhealthy(lab):
     node27 = lab.apps[1]
     assert lab.tool("drain", "node27").returncode == 0

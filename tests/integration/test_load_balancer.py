@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from configurator.sandbox import run_in
 from tests.integration.engine_helpers import configure, sh, write_inventory
 from tests.integration.traffic import SHOW, Load, Watch
 
@@ -54,7 +55,6 @@ class Lab:
 
     def tool(self, *args: str) -> subprocess.CompletedProcess[str]:
         """lb-server on the balancer: its exit code and output."""
-        from configurator.sandbox import run_in
         return run_in(self.balancer, [TOOL, *args], capture_output=True, text=True, timeout=120)
 
     def states(self) -> dict[str, str]:
@@ -114,6 +114,10 @@ def test_runtime_api_is_root_only(lab):
     refused = sh(lab.balancer, "setpriv --reuid=haproxy --regid=haproxy --clear-groups "
                                "socat -t 2 - UNIX-CONNECT:/run/haproxy/api.sock </dev/null; echo $?")
     assert refused.strip().splitlines()[-1] != "0"
+    done = run_in(lab.balancer, ["setpriv", "--reuid=haproxy", "--regid=haproxy", "--clear-groups", TOOL, "drain",
+                                 "node26"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "run lb-server as root" in done.stderr, done.stderr
+    assert lab.states()["node26"] == "UP"
 
 
 def test_drain_takes_a_server_out_and_ready_puts_it_back(lab):

@@ -37,15 +37,17 @@ def convert(draft: Draft, secrets: Secrets) -> Mapping:
     depth: dict[str, int] = {}
     for name in draft.groups:
         _depth(name, draft, parents, depth, ())
-    folder = draft.path.parent
-    group_vars = {name: _with_files(g.vars, folder / "group_vars", name, secrets) for name, g in draft.groups.items()}
+    folder = ansible_vars.VarsFolder(draft.path.parent / "group_vars")
+    group_vars = {name: _with_files(g.vars, folder, name, secrets) for name, g in draft.groups.items()}
     order = sorted((n for n in draft.groups if n != "all"), key=lambda n: (depth[n], n))
     order = [n for n in order if n != "ungrouped" or group_vars[n]]
     data = placed({}, top)
     data["vars"] = placed(group_vars["all"], top)
     data["groups"] = placed({n: (_group_spec(draft.groups[n], group_vars[n], order), draft.groups[n].where)
                              for n in order}, top)
-    data["hosts"] = placed({h: (_host_spec(draft, h, parents, order, group_vars, secrets), at)
+    member_of = _memberships(draft, parents, order)
+    own = ansible_vars.VarsFolder(draft.path.parent / "host_vars")
+    data["hosts"] = placed({h: (_host_spec(draft, h, member_of.get(h, []), group_vars, own, secrets), at)
                             for h, at in draft.hosts.items()}, top)
     return data
 
@@ -53,11 +55,11 @@ def convert(draft: Draft, secrets: Secrets) -> Mapping:
 def _attach_to_all(draft: Draft, top: Location) -> None:
     """Ansible's implicit `all`: every group no other group holds is its child."""
     everything = draft.group("all", top)
-    held = {c for g in draft.groups.values() for c, _ in g.children}
+    held = {c for g in draft.groups.values() for c in g.children}
     for name, group in list(draft.groups.items()):
         if name != "all" and name not in held:
             everything.add_child(name, group.where)
-        for child, at in group.children:
+        for child, at in group.children.items():
             if child not in draft.groups:
                 raise InputError(f"group {name} has unknown child group {child!r}", at)
 
@@ -65,7 +67,7 @@ def _attach_to_all(draft: Draft, top: Location) -> None:
 def _parents(draft: Draft) -> dict[str, list[str]]:
     parents: dict[str, list[str]] = {name: [] for name in draft.groups}
     for name, group in draft.groups.items():
-        for child, _ in group.children:
+        for child in group.children:
             parents[child].append(name)
     return parents
 
@@ -81,40 +83,46 @@ def _depth(name: str, draft: Draft, parents: dict[str, list[str]], depth: dict[s
     return depth[name]
 
 
-def _with_files(written: dict[str, Written], folder: Path, name: str, secrets: Secrets) -> dict[str, Written]:
+def _with_files(written: dict[str, Written], folder: ansible_vars.VarsFolder, name: str,
+                secrets: Secrets) -> dict[str, Written]:
     """Vars written in the inventory, then those of `folder/NAME*` files (which win)."""
     merged = dict(written)
-    for loaded in ansible_vars.loaded(folder, name, secrets):
+    for loaded in folder.loaded(name, secrets):
         merged.update(from_mapping(loaded))
     return merged
 
 
 def _group_spec(group: DraftGroup, values: dict[str, Written], shown: list[str]) -> Placed:
     where = group.where
-    children = [(c, at) for c, at in group.children if c in shown]
+    children = {c: at for c, at in group.children.items() if c in shown}
     return placed({"hosts": (ansible_vars.sequence(group.hosts, where), where),
                    "children": (ansible_vars.sequence(children, where), where),
                    "vars": (placed(values, where), where)}, where)
 
 
-def _groups_of(host: str, draft: Draft, parents: dict[str, list[str]], order: list[str]) -> list[str]:
-    """Every group `host` belongs to, directly or through children, in merge order."""
-    found: set[str] = set()
-    todo = [name for name, group in draft.groups.items() if host in (h for h, _ in group.hosts)]
-    while todo:
-        name = todo.pop()
-        if name not in found:
-            found.add(name)
-            todo += parents[name]
-    return [name for name in order if name in found]
+def _memberships(draft: Draft, parents: dict[str, list[str]], order: list[str]) -> dict[str, list[str]]:
+    """host -> every group it belongs to, directly or through children, in merge order."""
+    rank = {name: i for i, name in enumerate(order)}
+    above: dict[str, set[str]] = {}
+
+    def ancestors(name: str) -> set[str]:  # a group and the groups holding it (cycles were refused by _depth)
+        if name not in above:
+            above[name] = {name}.union(*(ancestors(p) for p in parents[name]))
+        return above[name]
+
+    found: dict[str, set[str]] = {}
+    for name, group in draft.groups.items():
+        for host in group.hosts:
+            found.setdefault(host, set()).update(ancestors(name))
+    return {host: sorted((g for g in groups if g in rank), key=rank.__getitem__) for host, groups in found.items()}
 
 
-def _host_spec(draft: Draft, host: str, parents: dict[str, list[str]], order: list[str],
-               group_vars: dict[str, dict[str, Written]], secrets: Secrets) -> Placed:
+def _host_spec(draft: Draft, host: str, groups: list[str], group_vars: dict[str, dict[str, Written]],
+               folder: ansible_vars.VarsFolder, secrets: Secrets) -> Placed:
     at = draft.hosts[host]
-    own = _with_files(draft.host_vars.get(host, {}), draft.path.parent / "host_vars", host, secrets)
+    own = _with_files(draft.host_vars.get(host, {}), folder, host, secrets)
     effective = dict(group_vars["all"])
-    for name in _groups_of(host, draft, parents, order):
+    for name in groups:
         effective.update(group_vars[name])
     effective.update(own)
     spec: dict[str, Written] = {"vars": (placed(own, at), at)}

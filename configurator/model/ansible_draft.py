@@ -26,17 +26,15 @@ class DraftGroup:
 
     name: str
     where: Location
-    hosts: list[tuple[str, Location]] = field(default_factory=list)
-    children: list[tuple[str, Location]] = field(default_factory=list)
+    hosts: dict[str, Location] = field(default_factory=dict)  # in order, each where first listed
+    children: dict[str, Location] = field(default_factory=dict)
     vars: dict[str, Written] = field(default_factory=dict)
 
     def add_host(self, name: str, at: Location) -> None:
-        if name not in (h for h, _ in self.hosts):
-            self.hosts.append((name, at))
+        self.hosts.setdefault(name, at)
 
     def add_child(self, name: str, at: Location) -> None:
-        if name not in (c for c, _ in self.children):
-            self.children.append((name, at))
+        self.children.setdefault(name, at)
 
 
 @dataclass

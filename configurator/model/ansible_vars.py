@@ -86,16 +86,28 @@ def load_vars(path: Path, secrets: Secrets) -> Mapping:
     return value
 
 
-def files_for(folder: Path, name: str) -> list[Path]:
-    """The vars files of group or host `name` in `folder`: `NAME`, `NAME.yml`... then a folder `NAME/`, sorted."""
-    found = [folder / f"{name}{ext}" for ext in EXTENSIONS if (folder / f"{name}{ext}").is_file()]
-    inner = folder / name
-    if inner.is_dir():
-        below = sorted(p for p in inner.rglob("*") if p.is_file() and _readable_name(p.relative_to(inner)))
-        if len(below) > MAX_FILES:
-            raise InputError(f"more than {MAX_FILES} vars files", Location(str(inner)))
-        found += below
-    return found
+class VarsFolder:
+    """`group_vars/` or `host_vars/`, listed once: an inventory of 100,000 hosts costs no file lookups per host."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.names = {entry.name for entry in path.iterdir()} if path.is_dir() else set()
+
+    def files_for(self, name: str) -> list[Path]:
+        """The vars files of `name`: `NAME`, `NAME.yml`... then a folder `NAME/` (sorted, recursively)."""
+        found = [self.path / f"{name}{ext}" for ext in EXTENSIONS
+                 if f"{name}{ext}" in self.names and (self.path / f"{name}{ext}").is_file()]
+        inner = self.path / name
+        if name in self.names and inner.is_dir():
+            below = sorted(p for p in inner.rglob("*") if p.is_file() and _readable_name(p.relative_to(inner)))
+            if len(below) > MAX_FILES:
+                raise InputError(f"more than {MAX_FILES} vars files", Location(str(inner)))
+            found += below
+        return found
+
+    def loaded(self, name: str, secrets: Secrets) -> list[Mapping]:
+        """Every vars file of `name`, loaded in the order they apply (later wins)."""
+        return [load_vars(path, secrets) for path in self.files_for(name)]
 
 
 def _readable_name(relative: Path) -> bool:
@@ -104,13 +116,8 @@ def _readable_name(relative: Path) -> bool:
         and relative.suffix in EXTENSIONS
 
 
-def loaded(folder: Path, name: str, secrets: Secrets) -> list[Mapping]:
-    """Every vars file of `name` in `folder`, loaded in the order they apply (later wins)."""
-    return [load_vars(path, secrets) for path in files_for(folder, name)]
-
-
-def sequence(items: list[tuple[str, Location]], where: Location) -> Sequence:
+def sequence(items: dict[str, Location], where: Location) -> Sequence:
     """A line-tracking list of names (all from one file)."""
-    result = Sequence(name for name, _ in items)
-    result.where, result.item_lines = where, [at.line for _, at in items]
+    result = Sequence(items)
+    result.where, result.item_lines = where, [at.line for at in items.values()]
     return result

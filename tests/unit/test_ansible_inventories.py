@@ -127,3 +127,20 @@ def test_a_script_with_no_meta_is_asked_for_each_host(tmp_path):
     inv = inventory.load(script)
     assert inv.hosts["w2"].ssh.port == 2200
     assert merge(inv.hosts["w2"].var_layers)["asked"].value == "w2"
+
+
+def test_an_including_file_adds_to_hosts_and_groups(tmp_path):
+    (tmp_path / "hosts.ini").write_text("[web]\nw1 ansible_user=deploy colour=blue size=1\nw2\n[web:vars]\ntier=web\n")
+    (tmp_path / "site.yml").write_text(
+        "include: hosts.ini\n"
+        "vars: {region: eu}\n"
+        "hosts:\n  w1: {roles: [extra], vars: {size: 2}}\n  w3: {address: 192.0.2.3}\n"
+        "groups:\n  web: {hosts: [w3], roles: [base], vars: {tier: front}}\n  canary: {hosts: [w2], roles: [smoke]}\n")
+    inv = inventory.load(tmp_path / "site.yml")
+    w1 = merge(inv.hosts["w1"].var_layers)
+    assert (w1["size"].value, w1["colour"].value, w1["tier"].value, w1["region"].value) == (2, "blue", "front", "eu")
+    assert str(w1["colour"].where) == f"{tmp_path}/hosts.ini:2" and str(w1["size"].where) == f"{tmp_path}/site.yml:4"
+    assert inv.hosts["w1"].ssh.user == "deploy" and inv.hosts["w1"].roles == ("base", "extra")
+    assert inv.groups["web"].hosts == ("w1", "w2", "w3")
+    assert inv.hosts["w2"].roles == ("base", "smoke") and inv.hosts["w3"].address == "192.0.2.3"
+    assert str(inv.hosts["w1"].where) == f"{tmp_path}/hosts.ini:2"  # where the host was first written

@@ -36,7 +36,8 @@ def run(path: Path, *argv: str) -> Any:
     what = f"{path} {' '.join(argv)}"
     limit = timeout()
     try:
-        done = subprocess.run([str(path), *argv], capture_output=True, timeout=limit, check=False,
+        # the absolute path: it runs in its own folder, where a relative one would name another file
+        done = subprocess.run([str(path.resolve()), *argv], capture_output=True, timeout=limit, check=False,
                               stdin=subprocess.DEVNULL, cwd=path.parent)
     except subprocess.TimeoutExpired:
         raise InputError(f"the inventory script did not finish within {limit:g}s", Location(what),

@@ -7,6 +7,7 @@ given roles by site-*.yml (`include:`); and fleet.yml, the same in configurator'
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -144,3 +145,26 @@ def test_an_including_file_adds_to_hosts_and_groups(tmp_path):
     assert inv.groups["web"].hosts == ("w1", "w2", "w3")
     assert inv.hosts["w2"].roles == ("base", "smoke") and inv.hosts["w3"].address == "192.0.2.3"
     assert str(inv.hosts["w1"].where) == f"{tmp_path}/hosts.ini:2"  # where the host was first written
+
+
+LISTED = json.loads((DATA / "ansible-inventory-list.json").read_text())  # ansible-core 2.19: -i hosts.ini --list
+
+
+@pytest.mark.parametrize("host", sorted(LISTED["_meta"]["hostvars"]))
+def test_variables_resolve_as_ansible_inventory_resolves_them(host):
+    merged = merge(inventory.load(DATA / "hosts.ini").hosts[host].var_layers)
+    assert {k: v.value for k, v in merged.items()} == LISTED["_meta"]["hostvars"][host]
+
+
+def test_groups_are_those_ansible_inventory_lists():
+    inv = inventory.load(DATA / "hosts.ini")
+    for name, group in inv.groups.items():
+        assert list(group.hosts) == LISTED[name].get("hosts", []), name
+        assert list(group.children) == LISTED[name].get("children", []), name
+
+
+def test_a_script_named_by_a_relative_path_replays_ansible_inventorys_output(capsys, monkeypatch):
+    monkeypatch.chdir(DATA.parent)
+    replayed = _hosts_output(capsys, Path("ansible_listed") / "replay.sh").split("\n\n")[0]
+    direct = _hosts_output(capsys, DATA / "hosts.ini").split("\n\n")[0]
+    assert sorted(replayed.splitlines()) == sorted(direct.splitlines())  # the hosts in Ansible's group order

@@ -1,7 +1,7 @@
 """Ansible's INI inventory format: `[group]`, `[group:vars]`, `[group:children]`, host lines with vars.
 
-Values written on a host line are read as Python literals when they are one (`port=22` is a
-number, `x="a b"` a string), as Ansible does; values in a `:vars` section are strings.
+A value that is a Python literal is read as one (`port=22` is a number, `x="a b"` a string, `l=[1, 2]` a
+list; nothing is evaluated), on a host line and in a `:vars` section alike, as ansible-core 2.19 reads them.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _assignment(line: str, at: Location) -> tuple[str, str]:
     key, sep, value = line.partition("=")
     if not sep or not key.strip():
         raise InputError(f"expected NAME=VALUE in a vars section, got {line[:60]!r}", at)
-    return _var_name(key.strip(), at), _unquote(value.strip())
+    return _var_name(key.strip(), at), _literal(value.strip())
 
 
 def _one_word(line: str, at: Location, what: str) -> str:
@@ -105,8 +105,3 @@ def _literal(text: str) -> Any:
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return text
 
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text

@@ -168,3 +168,14 @@ def test_a_script_named_by_a_relative_path_replays_ansible_inventorys_output(cap
     replayed = _hosts_output(capsys, Path("ansible_listed") / "replay.sh").split("\n\n")[0]
     direct = _hosts_output(capsys, DATA / "hosts.ini").split("\n\n")[0]
     assert sorted(replayed.splitlines()) == sorted(direct.splitlines())  # the hosts in Ansible's group order
+
+
+def test_ini_values_are_read_as_ansible_inventory_reads_them(tmp_path):
+    """What ansible-core 2.19's ansible-inventory --list printed for this file: literals on host lines and in
+    `:vars` alike, quotes removed, no inline comment after a `:vars` value."""
+    (tmp_path / "h.ini").write_text("[web]\nw1 a=1 b=\"two words\" c=[1,2] d=True e='q'\nw[8:10]\n"
+                                    "[web:vars]\nx=1\ny=\"quoted\"\nz=a b # note\n")
+    inv = inventory.load(tmp_path / "h.ini")
+    assert {k: v.value for k, v in merge(inv.hosts["w1"].var_layers).items()} == {
+        "a": 1, "b": "two words", "c": [1, 2], "d": True, "e": "q", "x": 1, "y": "quoted", "z": "a b # note"}
+    assert list(inv.hosts) == ["w1", "w8", "w9", "w10"]

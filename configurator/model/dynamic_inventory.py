@@ -1,7 +1,8 @@
 """Executable inventories speaking Ansible's JSON protocol: `SCRIPT --list` (and `--host NAME` without `_meta`).
 
-The script runs with a timeout and a bound on its output; a non-zero exit, a timeout or output
-that is not the expected JSON is bad input (exit 65) naming the script, and the line for bad JSON.
+The script runs in its own folder with a timeout; a non-zero exit, a timeout, more than 10 MiB of output
+(read whole first) or output that is not the expected JSON is bad input (exit 65) naming the script, and the
+line for bad JSON.
 """
 
 from __future__ import annotations

@@ -123,6 +123,11 @@ class Lab:
         assert code == 0 and changed_steps(report, ("changed",)) == {self.client: []}, report
         assert report["hosts"][0]["round_trips"] == 1
 
+    def verified(self) -> None:
+        """`configure verify` passes the generated checks (package state and hold, source and key files)."""
+        code, report = configure("verify", self.top / "inventory.yml", report=self.top / f"verify{self.runs}.json")
+        assert code == 0, report
+
     def status(self) -> str:
         """dpkg's `want ok current` status and version of the demo package ("" when dpkg has none)."""
         return sh(self.host, "dpkg-query -W -f='${Status} ${Version}' cfgdemo 2>/dev/null", check=False)
@@ -184,14 +189,14 @@ def test_the_source_and_key_install_a_package_in_the_same_run(lab: Lab) -> None:
     started = time.monotonic()
     lab.converged({})
     print(f"{lab.client}: first run {first:.1f} s, converged run {time.monotonic() - started:.2f} s")
-    code, verified = configure("verify", lab.top / "inventory.yml", report=lab.top / "verify.json")
-    assert code == 0, verified
+    lab.verified()
 
 
 def test_hold_latest_remove_and_purge(lab: Lab) -> None:
     assert lab.apply({"hold": True})[0] == 0
     assert lab.held() and lab.status() == "hold ok installed 1.0"
     lab.converged({"hold": True})
+    lab.verified()
     sh(lab.sandbox.host(SERVER), "sh /root/cfgrepo-publish.sh 1.1")
     # the lists are fresh: apt's candidate is still 1.0, so `latest` only releases the hold
     assert lab.apply({"state": "latest", "hold": False})[0] == 0
@@ -209,6 +214,7 @@ def test_hold_latest_remove_and_purge(lab: Lab) -> None:
     assert lab.status() in ("", "unknown ok not-installed ", "purge ok not-installed ")
     assert sh(lab.host, "ls /etc/cfgdemo 2>/dev/null", check=False) == ""
     lab.converged({"state": "purged"})
+    lab.verified()
 
 
 def test_a_hold_set_by_hand_is_never_changed_behind(lab: Lab) -> None:

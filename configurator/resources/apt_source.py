@@ -162,15 +162,15 @@ class AptSource(Resource[SourceState]):
 
     def _present(self, observed: SourceState) -> Step:
         wanted = {self.key_path: self.key_bytes, self.sources_path: self.render().encode()}
-        stale = [(path, seen) for path, seen in self._files(observed) if not _same(seen, wanted[path])]
-        if not stale:
+        differ = [(path, seen) for path, seen in self._files(observed) if not _same(seen, wanted[path])]
+        if not differ:
             return ok(f"{self.name}: {' '.join(self.uris)}")
         actions: list[Action] = [MARK_STALE]
         if not observed.keyrings:
             actions.append(Run(("mkdir", "-p", "-m", "0755", KEYRINGS), at=KEYRINGS))
-        actions += [Upload(path, wanted[path], mode="0644", owner="root", group="root") for path, _ in stale]
-        diff = "".join(self._diff(path, seen, wanted[path]) for path, seen in stale)
-        what = " and ".join("key" if path == self.key_path else "source" for path, _ in stale)
+        actions += [Upload(path, wanted[path], mode="0644", owner="root", group="root") for path, _ in differ]
+        diff = "".join(self._diff(path, seen, wanted[path]) for path, seen in differ)
+        what = " and ".join("key" if path == self.key_path else "source" for path, _ in differ)
         created = observed.sources.kind == "absent"
         summary = f"add {self.name} ({' '.join(self.uris)})" if created else f"update the {what} of {self.name}"
         return change(summary, *actions, diff=diff, kind="create" if created else "modify")

@@ -19,8 +19,10 @@ HERE = Path(__file__).resolve().parent
 # and its apps, node29-30 sandbox releases, node31-34 apt sources and packages (node31 serves the
 # repository), node35-37 mounts, units and reboots, node38-41 firewall, git and downloads (node38
 # serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift,
-# node45-48 the built-in roles on trixie (node45 base, node46-47 DNS/DHCP server and client, node48 app runtime)
-SANDBOX_HOSTS = 48
+# node45-48 the built-in roles on trixie (node45 base, node46-47 DNS/DHCP server and client, node48 app runtime),
+# node49-50 first contact (bootstrap, --wait), node51-53 ad-hoc commands, node54-57 sharded runs,
+# node58-59 round trips of a first run
+SANDBOX_HOSTS = 59
 # hosts that run another Debian release than the default (bookworm)
 SANDBOX_RELEASES = {
     "node29": "bullseye", "node30": "trixie",

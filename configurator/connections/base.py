@@ -44,5 +44,8 @@ class Connection(Protocol):
     def unstage(self) -> None:
         """Remove the staging folder and what is left in it."""
 
+    def reopen(self) -> None:
+        """Connect again, as at first (after the host rebooted); the next `run` starts a fresh shell."""
+
     def close(self) -> None:
         """End the shell (and so release the host lock); a connection already gone is not an error."""

@@ -170,6 +170,10 @@ class LocalSession(Shell):
             shutil.rmtree(self.stage, ignore_errors=True)
             self.stage = None
 
+    def reopen(self) -> None:
+        """A machine cannot wait for itself to reboot."""
+        raise HostFailed("connection: local cannot reboot the machine configure runs on and carry on")
+
     def close(self) -> None:
         """End the shell (its exit releases the host lock) and remove the staging folder."""
         self.unstage()

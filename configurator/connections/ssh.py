@@ -75,7 +75,7 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
             getattr(sock, "close", lambda: None)()
         raise
     session = Session(client, host, way.target.user, sudo_password, tuple(jumps))
-    session.abort = abort
+    session.abort, session.accept_new = abort, accept_new
     return session
 
 
@@ -145,6 +145,7 @@ class Session(Shell):
     """The remote shell of one host; `run()` is one round trip."""
 
     transport_errors = (OSError, EOFError, paramiko.SSHException)
+    accept_new = False  # as connect() was asked: reopen() asks the same
 
     def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
                  jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
@@ -242,6 +243,13 @@ class Session(Shell):
         while self.channel.recv_stderr_ready():
             err += self.channel.recv_stderr(65536)
         return err
+
+    def reopen(self) -> None:
+        """Close this connection and open a new one to the same host, with the same keys and rights."""
+        self.close()
+        fresh = connect(self.host, self.accept_new, self.sudo_password, self.abort)
+        self.client, self.jumps, self.channel, self.stage = fresh.client, fresh.jumps, fresh.channel, None
+        self.started = False
 
     def close(self) -> None:
         """Close the shell and the connection; a connection already gone is not an error."""

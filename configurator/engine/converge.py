@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +28,7 @@ Gate = Callable[[Catalog, list[Planned], list[str]], None]
 # a step's output is only quoted in errors: its first 64 KiB and last 256 KiB are plenty
 STEP_OUTPUT = Keep(whole=320 * 1024)
 WHOLE = STEP_OUTPUT.whole  # a line is never longer than the output kept
+RETRY = 2.0  # seconds between attempts to reach a host that reboots
 
 
 class Locked(Exception):
@@ -151,6 +153,7 @@ def _apply_each(session: Connection, stager: Stager, catalog: Catalog, planned: 
         for g in group:
             _record(outcome, catalog, g, StepStatus.CHANGED, event)
         index += len(group)
+        _after_restart(session, [g.entry for g in group], outcome)
         planned[index:] = _reprobe(session, planned[index:])
 
 
@@ -239,6 +242,32 @@ def _run_each_handler(session: Connection, stager: Stager, catalog: Catalog, nam
             return
         outcome.handlers.append(name)
         event(catalog.host.name, handler, StepStatus.HANDLER)
+        _after_restart(session, [item.entry], outcome)
 
 
-__all__ = ["Locked", "Outcome", "converge", "observe", "step_script", "with_details"]
+def _after_restart(session: Connection, done: list[Entry], outcome: Outcome) -> None:
+    """When a change just made restarts the host (a reboot), wait for it to come back and reconnect."""
+    wait = max(e.resource.restarts_host() for e in done)
+    if wait > 0:
+        outcome.facts = come_back(session, outcome.facts.get("boot", ""), wait)
+
+
+def come_back(session: Connection, before: str, wait: float) -> dict[str, str]:
+    """Reconnect once the host answers from another boot than `before`, at most `wait` seconds from now;
+    its lock is taken again; its facts are returned."""
+    deadline, last = time.monotonic() + wait, "no answer"
+    while time.monotonic() < deadline:
+        time.sleep(RETRY)
+        try:
+            session.reopen()
+            seen = observe(session, [], first=True, check=False)
+        except Exception as exc:  # noqa: BLE001 - whatever fails while it restarts means: not back yet
+            last = str(exc) or type(exc).__name__
+            continue
+        if seen.facts.get("boot", "") != before:
+            return seen.facts
+        last = "it still ran the boot it had before the reboot"
+    raise HostFailed(f"the host did not come back from its reboot within {wait:.0f} s ({last})")
+
+
+__all__ = ["Locked", "Outcome", "come_back", "converge", "observe", "step_script", "with_details"]

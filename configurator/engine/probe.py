@@ -14,7 +14,8 @@ PENDING = f"{hostpaths.STATE}/handlers.pending"  # the session's state directory
 
 Group = list[tuple[int, Resource[Any]]]  # resources probed by one command, with their places in the list
 
-# `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five
+# `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five.
+# `boot` is the kernel's boot id and the start time of PID 1: a container's reboot keeps the kernel's.
 FACTS = r"""
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_codename=${VERSION_CODENAME:-}"
@@ -22,6 +23,10 @@ echo "os_id=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_codenam
 { IFS= read -r __cfg_h </proc/sys/kernel/hostname; } 2>/dev/null || __cfg_h=$(uname -n)
 echo "kernel=$__cfg_k"; echo "arch=$(uname -m)"; echo "hostname=$__cfg_h"
 __cfg_i=; { IFS= read -r __cfg_i </proc/1/comm; } 2>/dev/null; echo "init=$__cfg_i"
+__cfg_b=; { IFS= read -r __cfg_b </proc/sys/kernel/random/boot_id; } 2>/dev/null
+__cfg_s=; { IFS= read -r __cfg_s </proc/1/stat; } 2>/dev/null; __cfg_s=${__cfg_s##*) }; __cfg_n=0
+while [ "$__cfg_n" -lt 19 ]; do __cfg_s=${__cfg_s#* }; __cfg_n=$((__cfg_n + 1)); done
+echo "boot=$__cfg_b@${__cfg_s%% *}"
 if command -v apt-get >/dev/null 2>&1; then echo pkg=apt; else echo pkg=none; fi
 echo "user=$(id -un)"
 """

@@ -37,6 +37,7 @@ TYPES: dict[str, str] = {
     "mount": "mount:Mount",
     "unit": "unit:Unit",
     "unit_template": "unit:UnitTemplate",
+    "reboot": "reboot:Reboot",
 }
 
 

@@ -113,6 +113,11 @@ class Resource(ABC, Generic[State]):
         """Whether check mode can tell if it drifted (a command that runs every time cannot)."""
         return True
 
+    def restarts_host(self) -> float:
+        """Seconds to wait for the host to come back (another boot) after this resource's change
+        restarted it; the engine then reconnects and goes on (0: the change does not restart it)."""
+        return 0.0
+
     def guarding(self, holds_secret: Callable[[str], bool]) -> Self:
         """This resource once the run's vault values are known (a file holding one is kept private)."""
         return self

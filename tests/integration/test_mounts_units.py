@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from configurator.sandbox import load
+from configurator.sandbox.power import Watch
 from tests.integration.engine_helpers import changed_steps, configure, sh, write_inventory
 
 pytestmark = pytest.mark.integration
@@ -86,12 +88,18 @@ def clock(host: Any) -> float:
     return float(sh(host, "date +%s.%N"))
 
 
+def recorded(sandbox: Any, name: str) -> Any:
+    """The host as state.json has it now: a reboot gives it new PIDs."""
+    current = load(sandbox.state_dir)
+    return (current or sandbox).host(name)
+
+
 @pytest.fixture(params=HOSTS)
 def host(request: pytest.FixtureRequest, sandbox: Any) -> Any:
-    found = sandbox.host(request.param)
+    found = recorded(sandbox, request.param)
     sh(found, CLEAN, check=False)
     yield found
-    sh(found, CLEAN, check=False)
+    sh(recorded(sandbox, request.param), CLEAN, check=False)
 
 
 def test_mounts_and_a_timer_converge_once_then_stay_one_round_trip(sandbox, host, tmp_path):
@@ -187,3 +195,49 @@ def test_a_mount_point_below_a_directory_others_can_write_is_refused(sandbox, ho
     finally:
         sh(host, "umount /tmp/cfg-shared 2>/dev/null; sed -i '/cfg-shared/d' /etc/fstab; rmdir /tmp/cfg-shared",
            check=False)
+
+
+REBOOT_ROLE = """\
+resources:
+  - file: {path: /srv/cfg-before, content: "before\\n"}
+    notify: reboot now
+  - reboot: {if_exists: /run/reboot-required, timeout: 180}
+  - file: {path: /srv/cfg-after, content: "after\\n"}
+handlers:
+  reboot now: {reboot: {timeout: 180}}
+"""
+
+
+def init_started(host: Any) -> str:
+    """When PID 1 started (clock ticks since the kernel booted): a sandbox reboot keeps the kernel's boot id."""
+    return sh(host, "cut -d' ' -f22 /proc/1/stat").strip()
+
+
+def test_reboot_when_asked_and_as_a_handler_then_the_run_goes_on(sandbox, host, tmp_path):
+    role = tmp_path / "roles" / "reboot_demo"
+    role.mkdir(parents=True)
+    (role / "role.yml").write_text(REBOOT_ROLE)
+    inventory = write_inventory(sandbox, tmp_path / "inventory.yml",
+                                {"demo": {"hosts": [host.name], "roles": ["reboot_demo"]}}, roles_path=["roles"])
+    sh(host, "rm -f /srv/cfg-before /srv/cfg-after; touch /run/reboot-required")
+    before = init_started(host)
+    with Watch(sandbox, [host.name]) as power:  # the sandbox boots a host again, on its disk, when it reboots
+        started = time.monotonic()
+        code, report = configure("apply", inventory, report=tmp_path / "apply.json")
+        took = time.monotonic() - started
+        assert not power.errors, power.errors
+        back = power.current(host.name)
+    assert code == 0 and report is not None, report
+    entry = report["hosts"][0]
+    assert [(s["resource"], s["status"]) for s in entry["steps"]] == [
+        ("file[/srv/cfg-before]", "changed"), ("reboot[/run/reboot-required]", "changed"),
+        ("file[/srv/cfg-after]", "changed")], entry
+    assert entry["handlers"] == ["reboot now"], entry
+    assert back.pid != host.pid and init_started(back) != before
+    assert sh(back, "cat /srv/cfg-before /srv/cfg-after") == "before\nafter\n"  # the disk is kept
+    assert sh(back, "ls /run/reboot-required 2>/dev/null || true") == ""
+    assert took < 2 * 180
+    code, again = configure("apply", inventory, report=tmp_path / "again.json")
+    assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {host.name: []}, again
+    assert again["hosts"][0]["round_trips"] == 1 and not again["hosts"][0]["handlers"]
+    sh(back, "rm -f /srv/cfg-before /srv/cfg-after")

@@ -168,7 +168,8 @@ def test_facts_are_what_the_commands_say(broken: str) -> None:
     assert (seen["kernel"], seen["arch"], seen["hostname"]) == (
         command_output("uname", "-r"), command_output("uname", "-m"), command_output("uname", "-n"))
     assert (seen["init"], seen["user"]) == (command_output("cat", "/proc/1/comm"), command_output("id", "-un"))
-    assert set(seen) == {"os_id", "os_version", "os_codename", "kernel", "arch", "hostname", "init", "pkg", "user"}
+    assert set(seen) == {"os_id", "os_version", "os_codename", "kernel", "arch", "hostname", "init", "boot", "pkg",
+                         "user"}
 
 
 def test_pending_handlers_only_read_when_there_are_some(tmp_path, monkeypatch):

@@ -37,7 +37,10 @@ def resources(cat: Catalog) -> dict[str, object]:
 
 def test_resources_in_order_and_every_change_reloads_named(tmp_path):
     cat = catalog(tmp_path)
-    assert [e.resource.id for e in cat.entries] == [
+    guard, *entries = cat.entries  # the first step refuses a release the role does not support
+    assert guard.resource.id.startswith("command[sh -c ")
+    assert guard.when == "facts.os_codename not in ['bookworm', 'trixie']"
+    assert [e.resource.id for e in entries] == [
         "package[bind9]", "package[bind9-utils]", "package[bind9-dnsutils]", "directory[/etc/bind/zones]",
         "zone[/etc/bind/zones/db.lab.example]", "zone[/etc/bind/zones/db.0.18.198.in-addr.arpa]",
         "file[/etc/bind/named.conf.options]", "file[/etc/bind/named.conf.local]", "service[named]"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from configurator.sandbox import Sandbox, down, lease, up
+from tests.integration import groups
 
 HERE = Path(__file__).resolve().parent
 # node1-3 engine, node4-5 DNS/DHCP, node6-8 app runtime, node9-10 verify/drift, node11-12 base and faults,
@@ -35,9 +36,16 @@ SANDBOX_RELEASES = {
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test below tests/integration with the ``integration`` marker."""
+    texts: dict[str, str] = {}
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.integration)
+            texts.setdefault(item.path.name, item.path.read_text(encoding="utf-8"))
+    # files that share a sandbox host run in one xdist worker (--dist loadgroup), the others side by side
+    group_of = groups.groups(texts, SANDBOX_HOSTS)
+    for item in items:
+        if item.path.name in group_of:
+            item.add_marker(pytest.mark.xdist_group(group_of[item.path.name]))
     # the crash/down test needs the machine to itself: run it before anything boots the shared sandbox
     first = [i for i in items if i.name == "test_crash_recovery_and_down_leave_nothing_behind"]
     items[:] = first + [i for i in items if i not in first]

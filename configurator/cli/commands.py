@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vars": ("configurator.cli.hosts", "show a host's variables and where each came from"),
     "hosts": ("configurator.cli.hosts", "list matched hosts with their groups and roles"),
     "facts": ("configurator.cli.hosts", "connect to a host and print its gathered facts"),
+    "run": ("configurator.cli.run", "run one command (or a script) on the matching hosts; output grouped"),
     "hostkeys": ("configurator.cli.hostkeys", "show, forget or replace a host's recorded SSH host key"),
     "role": ("configurator.cli.role", "role authoring: `configure role new NAME [--path roles]`"),
     "completion": ("configurator.cli.completion", "print a shell completion script (bash or zsh)"),

@@ -56,6 +56,14 @@ def apply(results: Sequence[HostOutcome], *, check: bool = False, detailed: bool
     return OK
 
 
+def adhoc(*, unreachable: bool, failed: bool, interrupted: bool = False) -> int:
+    """`run`: 130 interrupted, then 3 a host unreachable (it wins over a failed command: that host's
+    command never ran), then 1 a command failed (non-zero exit, timed out), else 0."""
+    if interrupted:
+        return INTERRUPTED
+    return UNREACHABLE if unreachable else FAILED if failed else OK
+
+
 def verify(statuses: Iterable[CheckStatus]) -> int:
     """`verify`, from each host's checks status: 4 a check failed, then 3 a host unreachable, else 0."""
     found = set(statuses)

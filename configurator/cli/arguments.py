@@ -28,6 +28,9 @@ def remote(parser: argparse.ArgumentParser) -> None:
     targets(parser)
     connection(parser)
     become(parser)
+    parser.add_argument("--shard", metavar="K/N",
+                        help="run only shard K of N: a stable slice of the hosts, balanced within each rolling "
+                             "group (docs/scale.md)")
 
 
 def connection(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import typing
 
 from configurator import __version__, vault
 from configurator.cli.vault import source_from_args
-from configurator.engine import exitcodes
+from configurator.engine import exitcodes, shards
 from configurator.errors import ConfigureError
 from configurator.model import inventory
 from configurator.model.ansible_vault import Secrets
@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("configurator.cli.verify", "check the hosts with testinfra: generated checks and role tests"),
     "drift": ("configurator.cli.drift", "find drift: plan without writing, plus verify; report and remember"),
     "sandbox": ("configurator.cli.sandbox", "local Debian test hosts (needs root)"),
+    "report": ("configurator.cli.report", "`configure report merge OUT IN...`: join the JSON reports of shards"),
 }
 USAGE = exitcodes.USAGE
 
@@ -73,7 +74,7 @@ def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:
     """Load the inventory and build every selected host's catalog; all before any connection."""
     inv = load_inventory(args)
-    hosts = inv.select(args.limit)
+    hosts = shards.select(inv.select(args.limit), inv, getattr(args, "shard", None))
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
     view = inventory_view(inv)

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from configurator.cli import arguments
 from configurator.cli.commands import load_catalogs
-from configurator.engine import executor, exitcodes, rollout, saved_plan
+from configurator.engine import executor, exitcodes, rollout
 from configurator.errors import InputError, Location
 from configurator.model import tags
 from configurator.model.catalog import Catalog
-from configurator.output import atomic, prometheus, report
+from configurator.output import report
 
 if TYPE_CHECKING:
     from configurator.checks.verify import Verifier
+    from configurator.engine.saved_plan import SavedPlan
 
 
 def add_parser(sub: Any, name: str, text: str) -> None:
@@ -86,10 +87,12 @@ def _interruption(console: report.Console, options: executor.RunOptions) -> None
 
 
 def _partial(args: argparse.Namespace, console: report.Console, catalogs: list[Catalog],
-             saved: saved_plan.SavedPlan | None, options: executor.RunOptions) -> executor.RunOptions:
+             saved: SavedPlan | None, options: executor.RunOptions) -> executor.RunOptions:
     """The options with a saved plan's gate; say what a saved plan or a partial run (tags) covers."""
     selection = arguments.selection(args)
     if saved is not None:
+        from configurator.engine import saved_plan
+
         options = replace(options, work=saved_plan.gated(saved))
         console.write(f"Applying the plan of {saved.created} ({args.saved_plan}) to {len(catalogs)} hosts\n")
     if selection.active:
@@ -98,10 +101,14 @@ def _partial(args: argparse.Namespace, console: report.Console, catalogs: list[C
     return options
 
 
-def _saved(args: argparse.Namespace) -> saved_plan.SavedPlan | None:
+def _saved(args: argparse.Namespace) -> SavedPlan | None:
     """The saved plan `configure apply FILE` names (its inventory, hosts, tags and vars become the run's)."""
     if args.out is not None and not args.check:
         raise InputError("--out saves the plan of a check: use `configure check --out FILE`")
+    if args.inventory.suffix != ".json":  # no plan: a run that names an inventory does not load the module
+        return None
+    from configurator.engine import saved_plan
+
     if not saved_plan.is_plan(args.inventory):
         return None
     if args.check:
@@ -122,7 +129,10 @@ def _saved(args: argparse.Namespace) -> saved_plan.SavedPlan | None:
 def _write_outcome(args: argparse.Namespace, console: report.Console, results: list[executor.HostResult],
                    seconds: float, code: int) -> None:
     """The saved plan (--out) and the Prometheus file (--prometheus) asked for."""
-    if args.out is not None:
+    if args.out is not None:  # only the runs that ask for these files load the modules that write them
+        from configurator.engine import saved_plan
+        from configurator.output import atomic
+
         inputs = saved_plan.Inputs(str(args.inventory.resolve()), [], sorted(arguments.selection(args).only),
                                    sorted(arguments.selection(args).skip), list(args.var))
         plan, left_out = saved_plan.make(inputs, results, args.redactor.redact)
@@ -131,6 +141,8 @@ def _write_outcome(args: argparse.Namespace, console: report.Console, results: l
                       + (f"; left out, as they could not be checked: {', '.join(left_out)}" if left_out else "")
                       + f"\napply exactly it with: configure apply {args.out}\n")
     if args.prometheus is not None:
+        from configurator.output import prometheus
+
         verb = "check" if args.check else "apply"
         prometheus.write(args.prometheus, prometheus.render(
             prometheus.from_apply(verb, results, time.time(), seconds, code)))

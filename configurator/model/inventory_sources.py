@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from configurator.errors import InputError, Location
-from configurator.model import ansible_ini, ansible_vars, ansible_yaml, dynamic_inventory, ssh_config_hosts
+from configurator.model import ansible_vars, ansible_yaml
 from configurator.model.ansible_convert import convert
 from configurator.model.ansible_draft import Placed, placed
 from configurator.model.ansible_vault import Secrets
@@ -39,6 +39,8 @@ def kind_of(path: Path) -> str:
         return "script"
     if path.suffix.lower() == ".ini":
         return "ini"
+    from configurator.model import ssh_config_hosts  # the other kinds load only for files of their kind
+
     text = read_text(path)
     if ssh_config_hosts.looks_like(text):
         return "ssh_config"
@@ -54,10 +56,16 @@ def load_source(path: Path, secrets: Secrets, own_keys: Collection[str]) -> Any:
 def _load(path: Path, secrets: Secrets, own_keys: set[str], chain: tuple[Path, ...]) -> Any:
     kind = kind_of(path)
     if kind == "script":
+        from configurator.model import dynamic_inventory
+
         return convert(dynamic_inventory.load(path), secrets)
     if kind == "ssh_config":
+        from configurator.model import ssh_config_hosts
+
         return convert(ssh_config_hosts.parse(read_text(path), path), secrets)
     if kind == "ini":
+        from configurator.model import ansible_ini
+
         return convert(ansible_ini.parse(read_text(path), path), secrets)
     data = ansible_vars.load_yaml(path)
     if ansible_yaml.looks_like(data, own_keys | {"include"}):

@@ -62,16 +62,22 @@ def plan(hosts: Sequence[str], groups_of: Mapping[str, Sequence[str]],
          rolling: Mapping[str, Rolling]) -> tuple[Lane, ...]:
     """The lanes for `hosts` (in run order); `groups_of` gives each host's groups, `rolling` each group's
     settings in inventory order."""
-    members = {g: tuple(h for h in hosts if g in groups_of.get(h, ())) for g in rolling}
-    owner = {h: _strictest(groups_of.get(h, ()), rolling, members) for h in hosts}
+    members: dict[str, list[str]] = {g: [] for g in rolling}
+    for host in hosts:
+        for group in groups_of.get(host, ()):
+            members.setdefault(group, []).append(host)
+    rank = {g: _strictness(spec, len(members[g])) for g, spec in rolling.items() if spec.ordered}
+    owner = {h: min((g for g in groups_of.get(h, ()) if g in rank), key=rank.__getitem__, default=AT_ONCE)
+             for h in hosts}
     lanes: list[Lane] = []
     free = tuple(h for h in hosts if owner[h] == AT_ONCE)
     if free:
         lanes.append(Lane(AT_ONCE, (Batch(AT_ONCE, 1, 1, free),), len(free)))
+    waits = _Waits(groups_of, rolling, {g: frozenset(m) for g, m in members.items()}, members)
     for group, spec in rolling.items():
-        own = tuple(h for h in hosts if owner[h] == group)
+        own = tuple(h for h in members[group] if owner[h] == group)
         if own:
-            lanes.append(_lane(group, spec, own, groups_of, rolling, members))
+            lanes.append(_lane(group, spec, own, waits))
     _no_deadlock(lanes, rolling)
     return tuple(lanes)
 
@@ -82,10 +88,11 @@ def sizes(ramp: Sequence[Size], total: int) -> list[int]:
     if not ramp:
         return [total] if total else []
     found: list[int] = []
-    while sum(found) < total:
-        step = ramp[min(len(found), len(ramp) - 1)]
-        wanted = max(1, step.of(total)) if isinstance(step, Percent) else step
-        found.append(min(wanted, total - sum(found)))
+    left = total
+    while left > 0:
+        step = min(_size(ramp[min(len(found), len(ramp) - 1)], total), left)
+        found.append(step)
+        left -= step
     return found
 
 
@@ -94,42 +101,54 @@ def budget(max_fail: int | Percent, total: int) -> int:
     return max_fail.of(total) if isinstance(max_fail, Percent) else max_fail
 
 
-def _strictest(groups: Sequence[str], rolling: Mapping[str, Rolling], members: Mapping[str, tuple[str, ...]]) -> str:
-    """The group a host rolls with: a serial group before others, then the smallest first batch."""
-    ordered = [g for g in rolling if g in groups and rolling[g].ordered]
-    if not ordered:
-        return AT_ONCE
-
-    def strictness(group: str) -> tuple[int, int]:
-        ramp = rolling[group].ramp
-        first = sizes(ramp, len(members[group]))[:1] if ramp else []
-        return (0, first[0]) if first else (1, 0)
-
-    return min(ordered, key=strictness)  # min keeps the first in inventory order on a tie
+def _size(step: Size, total: int) -> int:
+    return max(1, step.of(total)) if isinstance(step, Percent) else step
 
 
-def _lane(group: str, spec: Rolling, own: tuple[str, ...], groups_of: Mapping[str, Sequence[str]],
-          rolling: Mapping[str, Rolling], members: Mapping[str, tuple[str, ...]]) -> Lane:
-    split = sizes(spec.ramp, len(own))
-    starts = [sum(split[:i]) for i in range(len(split))]
-    parts = [own[start:start + n] for start, n in zip(starts, split, strict=True)]
-    waits = [_waits(part, groups_of, rolling, members) for part in parts]
-    waits = [waits[0], *(_new(w, waits[0]) for w in waits[1:])] if waits else []  # the first batch waited
-    batches = tuple(Batch(group, i + 1, len(parts), part, waits[i]) for i, part in enumerate(parts))
+def _strictness(spec: Rolling, total: int) -> tuple[int, int]:
+    """How strictly a group rolls (smaller is stricter): serial before none, then the smaller first batch
+    (on a tie, `min` keeps the host's first group in inventory order)."""
+    return (0, _size(spec.ramp[0], total)) if spec.ramp else (1, 0)
+
+
+def _lane(group: str, spec: Rolling, own: tuple[str, ...], waits: _Waits) -> Lane:
+    parts: list[tuple[str, ...]] = []
+    start = 0
+    for n in sizes(spec.ramp, len(own)):
+        parts.append(own[start:start + n])
+        start += n
+    found = [waits.of(part) for part in parts]
+    found = [found[0], *(_new(w, found[0]) for w in found[1:])] if found else []  # the first batch waited
+    batches = tuple(Batch(group, i + 1, len(parts), part, found[i]) for i, part in enumerate(parts))
     return Lane(group, batches, budget(spec.max_fail, len(own)), spec.before_hooks, spec.after_hooks)
 
 
-def _waits(part: Sequence[str], groups_of: Mapping[str, Sequence[str]], rolling: Mapping[str, Rolling],
-           members: Mapping[str, tuple[str, ...]]) -> tuple[Wait, ...]:
-    """What the batch of `part` waits for: the `after:` groups of each of its hosts' groups, without
-    the waiting group's own hosts."""
-    found: dict[tuple[str, bool], list[str]] = {}
-    for waiting in (g for g in rolling if any(g in groups_of.get(h, ()) for h in part)):
-        spec = rolling[waiting]
-        for dep in spec.after:
-            hosts = found.setdefault((dep, spec.after_success), [])
-            hosts += [h for h in members.get(dep, ()) if h not in members[waiting] and h not in hosts]
-    return tuple(Wait(dep, tuple(hosts), success) for (dep, success), hosts in found.items() if hosts)
+class _Waits:
+    """What a batch waits for: the `after:` groups of each of its hosts' groups, without the waiting
+    group's own hosts (remembered per set of waiting groups: the batches of a lane mostly share one)."""
+
+    def __init__(self, groups_of: Mapping[str, Sequence[str]], rolling: Mapping[str, Rolling],
+                 member_sets: Mapping[str, frozenset[str]], members: Mapping[str, list[str]]) -> None:
+        self.groups_of, self.rolling, self.sets, self.members = groups_of, rolling, member_sets, members
+        self.known: dict[frozenset[str], tuple[Wait, ...]] = {}
+
+    def of(self, part: Sequence[str]) -> tuple[Wait, ...]:
+        waiting = frozenset(g for h in part for g in self.groups_of.get(h, ()) if self.rolling.get(g, _NONE).after)
+        if waiting not in self.known:
+            self.known[waiting] = self._compute(waiting)
+        return self.known[waiting]
+
+    def _compute(self, waiting: frozenset[str]) -> tuple[Wait, ...]:
+        found: dict[tuple[str, bool], dict[str, None]] = {}
+        for group in (g for g in self.rolling if g in waiting):
+            spec = self.rolling[group]
+            for dep in spec.after:
+                hosts = found.setdefault((dep, spec.after_success), {})
+                hosts.update(dict.fromkeys(h for h in self.members.get(dep, ()) if h not in self.sets[group]))
+        return tuple(Wait(dep, tuple(hosts), success) for (dep, success), hosts in found.items() if hosts)
+
+
+_NONE = Rolling()
 
 
 def _new(waits: tuple[Wait, ...], first: tuple[Wait, ...]) -> tuple[Wait, ...]:
@@ -146,18 +165,19 @@ def _no_deadlock(lanes: Sequence[Lane], rolling: Mapping[str, Rolling]) -> None:
         for b in lane.batches:
             before = {(lane.group, b.index - 1)} if b.index > 1 else set()
             edges[(lane.group, b.index)] = before | {batch_of[h] for w in b.waits for h in w.hosts}
-    state: dict[tuple[str, int], int] = {}
-
-    def visit(node: tuple[str, int]) -> None:
-        state[node] = 1
-        for nxt in edges.get(node, ()):
-            if state.get(nxt) == 1:
+    state: dict[tuple[str, int], int] = {}  # 1 on the current path, 2 done
+    for root in edges:
+        stack = [(root, iter(edges[root]))] if root not in state else []
+        state.setdefault(root, 1)
+        while stack:  # depth first without recursion: a lane may have thousands of batches
+            node, todo = stack[-1]
+            nxt = next(todo, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
                 raise InputError(f"group {node[0]} would wait for its own hosts: its `after:` groups share hosts "
                                  f"with groups that roll after it", rolling[node[0]].where)
-            if nxt not in state:
-                visit(nxt)
-        state[node] = 2
-
-    for node in edges:
-        if node not in state:
-            visit(node)
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(edges[nxt])))

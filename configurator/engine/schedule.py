@@ -37,14 +37,15 @@ class Schedule:
         self.pool = ThreadPoolExecutor(max_workers=max(1, forks))
 
     def run(self) -> Results:
-        """Start each batch when it is ready; return when every batch is over."""
-        todo = [(lane, batch) for lane in self.plan.lanes for batch in lane.batches]
+        """Start each lane's next batch when it is ready; return when every batch is over."""
+        queues = [list(lane.batches) for lane in self.plan.lanes]  # per lane: only its head can be ready
+        lanes = list(self.plan.lanes)
         running: list[threading.Thread] = []
         try:
             with self.cond:
-                while todo or any(t.is_alive() for t in running):
+                while any(queues) or any(t.is_alive() for t in running):
                     try:
-                        self._start_ready(todo, running)
+                        self._start_ready(lanes, queues, running)
                         self.cond.wait(POLL)
                     except KeyboardInterrupt:  # hosts finish the step they are in and start nothing new
                         self.stop.set()
@@ -52,17 +53,20 @@ class Schedule:
             self.pool.shutdown(wait=True)
         return Results([self.results[c.host.name] for c in self.plan.catalogs], self.hooks)
 
-    def _start_ready(self, todo: list[tuple[Lane, Batch]], running: list[threading.Thread]) -> None:
-        ready = [item for item in todo if self._ready(*item)]
-        if not ready and todo and not any(t.is_alive() for t in running):
-            ready = list(todo)  # nothing can end the wait (the planner refuses such plans): do not hang
-        for item in ready:
-            todo.remove(item)
-            thread = threading.Thread(target=self._batch, args=item, daemon=True)
+    def _start_ready(self, lanes: list[Lane], queues: list[list[Batch]], running: list[threading.Thread]) -> None:
+        ready = [(lane, queue) for lane, queue in zip(lanes, queues, strict=True)
+                 if queue and self._ready(lane, queue[0])]
+        if not ready and any(queues) and not any(t.is_alive() for t in running):
+            # nothing can end the wait (the planner refuses such plans): start them rather than hang
+            ready = [(lane, queue) for lane, queue in zip(lanes, queues, strict=True) if queue]
+        for lane, queue in ready:
+            thread = threading.Thread(target=self._batch, args=(lane, queue.pop(0)), daemon=True)
             thread.start()
             running.append(thread)
+        running[:] = [t for t in running if t.is_alive()]
 
     def _ready(self, lane: Lane, batch: Batch) -> bool:
+        """Whether the lane's batch before it and every host it waits for have finished."""
         earlier = lane.batches[batch.index - 2].hosts if batch.index > 1 else ()
         return all(h in self.finished for h in earlier) and all(
             h in self.finished for wait in batch.waits for h in wait.hosts)

@@ -110,3 +110,12 @@ def test_hosts_shared_so_that_a_batch_would_wait_for_itself_are_bad_input():
     with pytest.raises(InputError, match="would wait for its own hosts") as caught:
         plan(["b", "c", "a"], groups_of, rolling)
     assert str(caught.value.where).startswith("inv.yml:")
+
+
+def test_a_lane_of_many_batches_plans_without_deep_recursion():
+    hosts = [f"h{n}" for n in range(5000)]
+    groups_of = {h: ("apps",) for h in hosts} | {"dns": ("infra",)}
+    rolling = {"infra": Rolling(), "apps": Rolling(serial=1, after=("infra",))}
+    lanes = {lane.group: lane for lane in plan(["dns", *hosts], groups_of, rolling)}
+    assert len(lanes["apps"].batches) == 5000
+    assert [len(b.waits) for b in lanes["apps"].batches[:3]] == [1, 0, 0]

@@ -17,6 +17,9 @@ from . import base, capacity, host, keys, layout, network, ownership, placement,
 from .addressing import check_count, host_address, host_name
 from .errors import SandboxError
 from .inventory import etc_hosts_text, inventory_text
+from .light_state import client_parts as light_client_parts
+from .light_teardown import leftovers as light_leftovers
+from .light_teardown import remove as remove_light
 from .releases import checked as checked_releases
 from .releases import parse as parse_release
 from .state import Sandbox, SandboxHost
@@ -184,11 +187,12 @@ def refresh_etc_hosts(hosts: Sequence[SandboxHost], count: int) -> None:
 
 
 def write_client_files(sandbox: Sandbox) -> None:
-    """Write known_hosts and inventory.yml for the running hosts."""
+    """Write known_hosts and inventory.yml for the running hosts, the light hosts included."""
     entries = [(h.name, h.address, keys.host_public_key(host.upper(h))) for h in sandbox.hosts]
-    state.write_atomic(sandbox.known_hosts, keys.known_hosts_text(entries))
+    light_keys, light_lines = light_client_parts(sandbox.state_dir)
+    state.write_atomic(sandbox.known_hosts, keys.known_hosts_text(entries) + light_keys)
     pairs = [(h.name, h.address) for h in sandbox.hosts]
-    text = inventory_text(pairs, sandbox.key_path, sandbox.known_hosts)
+    text = inventory_text(pairs, sandbox.key_path, sandbox.known_hosts, light_lines)
     state.write_atomic(sandbox.inventory_path, text)
 
 
@@ -245,10 +249,11 @@ def down(state_dir: Path | None = None) -> None:
     directory = layout.state_dir(state_dir)
     with ownership.machine_lock():
         ownership.refuse_foreign(directory)
+        light = remove_light(directory)
         plan = teardown.observed_plan(recorded(directory))
         teardown.execute(plan)
         ownership.release(directory)
-        remaining = teardown.leftovers(plan)
+        remaining = teardown.leftovers(plan) + light_leftovers(directory, light)
     if remaining:
         raise SandboxError("down left behind: " + ", ".join(remaining))
 

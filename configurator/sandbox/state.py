@@ -16,8 +16,27 @@ from .releases import DEFAULT
 FORMAT = 1
 
 
+class Launched:
+    """A host booted through a launcher: its init and the ``unshare`` that waits for it, as recorded."""
+
+    pid: int
+    pid_start: int
+    launcher_pid: int
+    launcher_start: int
+
+    @property
+    def init(self) -> ProcessRef:
+        """The recorded init process."""
+        return ProcessRef(self.pid, self.pid_start)
+
+    @property
+    def launcher(self) -> ProcessRef:
+        """The recorded ``unshare`` process that waits for the init."""
+        return ProcessRef(self.launcher_pid, self.launcher_start)
+
+
 @dataclass(frozen=True)
-class SandboxHost:
+class SandboxHost(Launched):
     """One booted host: ``pid`` is its init (systemd) as seen from the machine."""
 
     name: str
@@ -31,16 +50,6 @@ class SandboxHost:
     host_dir: Path = field(default=Path())
     cgroup: Path = field(default=Path())
     release: str = DEFAULT  # a state.json written before releases existed holds bookworm hosts
-
-    @property
-    def init(self) -> ProcessRef:
-        """The recorded init process."""
-        return ProcessRef(self.pid, self.pid_start)
-
-    @property
-    def launcher(self) -> ProcessRef:
-        """The recorded ``unshare`` process that waits for the init."""
-        return ProcessRef(self.launcher_pid, self.launcher_start)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import paramiko
 
-from . import layout, state
+from . import layout, light_state, state
+from .light_state import LightHost
+from .releases import DEFAULT
 from .state import Sandbox, SandboxHost
 
 CONNECT_TIMEOUT = 5.0
@@ -27,6 +29,7 @@ class HostStatus:
     system_state: str
     error: str = ""
     release: str = ""
+    kind: str = "full"  # or "light": sshd without systemd (light.py)
 
 
 # one round trip: the systemd state, then the release the host itself reports
@@ -41,13 +44,14 @@ def parse_answer(text: str, recorded: str) -> tuple[str, str]:
     return state, release
 
 
-def connect(sandbox: Sandbox, host: SandboxHost) -> paramiko.SSHClient:
+def connect(sandbox: Sandbox, address: str, port: int = 22) -> paramiko.SSHClient:
     """Open an SSH connection as root with the sandbox key and strict host-key checking."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(sandbox.known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(
-        host.address,
+        address,
+        port=port,
         username="root",
         key_filename=str(sandbox.key_path),
         look_for_keys=False,
@@ -59,23 +63,27 @@ def connect(sandbox: Sandbox, host: SandboxHost) -> paramiko.SSHClient:
     return client
 
 
-def probe(sandbox: Sandbox, host: SandboxHost) -> HostStatus:
-    """Connect to one host and read its systemd state and release."""
+def probe(sandbox: Sandbox, host: SandboxHost | LightHost) -> HostStatus:
+    """Connect to one host and read its systemd state ("offline" on a light host) and release."""
+    release, port = (DEFAULT, host.port) if isinstance(host, LightHost) else (host.release, 22)
+    kind = "light" if isinstance(host, LightHost) else "full"
     try:
-        client = connect(sandbox, host)
+        client = connect(sandbox, host.address, port)
     except (OSError, paramiko.SSHException) as exc:
         error = str(exc) or type(exc).__name__
-        return HostStatus(host.name, host.address, False, "unknown", error, host.release)
+        return HostStatus(host.name, host.address, False, "unknown", error, release, kind)
     with client:
         _, stdout, _ = client.exec_command(QUERY, timeout=10)
-        answer, release = parse_answer(stdout.read().decode(), host.release)
-    return HostStatus(host.name, host.address, True, answer, release=release)
+        answer, release = parse_answer(stdout.read().decode(), release)
+    return HostStatus(host.name, host.address, True, answer, release=release, kind=kind)
 
 
 def status(state_dir: Path | None = None) -> list[HostStatus]:
     """Return the status of every recorded host (empty when no sandbox is recorded)."""
-    sandbox = state.load(layout.state_dir(state_dir))
-    if sandbox is None or not sandbox.hosts:
+    directory = layout.state_dir(state_dir)
+    sandbox = state.load(directory) or state.empty(directory)
+    hosts = (*sandbox.hosts, *light_state.load(directory))
+    if not hosts:
         return []
-    with ThreadPoolExecutor(max_workers=min(16, len(sandbox.hosts))) as pool:
-        return list(pool.map(lambda h: probe(sandbox, h), sandbox.hosts))
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+        return list(pool.map(lambda h: probe(sandbox, h), hosts))

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from configurator.sandbox import cgroup
+from configurator.sandbox import cgroup, layout, netem, state
 from configurator.sandbox.errors import SandboxError
 from configurator.sandbox.lifecycle import down, up
 from configurator.sandbox.releases import DEFAULT, RELEASES, parse_host_release
@@ -44,8 +44,31 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         reach = "ssh ok" if row.ssh else f"ssh FAILED: {row.error}"
-        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}")
+        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}{_netem_column(row.name)}")
     return 0 if all(r.ssh for r in rows) else 3
+
+
+def cmd_netem(args: argparse.Namespace) -> int:
+    """Put a delay (jitter, loss) on the links of the chosen hosts, or take it off (--clear)."""
+    if args.clear == bool(args.delay):
+        raise SandboxError("give --delay (with --jitter, --loss if wanted) or --clear")
+    sandbox = state.load(layout.state_dir())
+    hosts = netem.chosen(sandbox.hosts if sandbox else (), args.hosts)
+    spec = None if args.clear else netem.Netem(netem.milliseconds(args.delay),
+                                               netem.milliseconds(args.jitter or "0"), netem.percent(args.loss or "0"))
+    netem.apply(hosts, spec)
+    print(f"{spec.describe() + ' each way' if spec else 'no netem'} on {', '.join(h.name for h in hosts)}")
+    return 0
+
+
+def _netem_column(name: str) -> str:
+    """The status line's netem (each way), when a host's link has one."""
+    sandbox = state.load(layout.state_dir())
+    try:
+        shown = netem.shown(sandbox.host(name)) if sandbox else ""
+    except (KeyError, SandboxError):
+        return ""
+    return f"\t{shown}" if shown else ""
 
 
 Command = Callable[[argparse.Namespace], int]
@@ -89,3 +112,10 @@ def add_parser(subparsers: Any, name: str = "sandbox", text: str = "local Debian
     down_parser = actions.add_parser("down", help="stop the hosts and remove them")
     down_parser.set_defaults(func=guarded(cmd_down))
     actions.add_parser("status", help="show the hosts").set_defaults(func=guarded(cmd_status))
+    netem_parser = actions.add_parser("netem", help="tc netem on the hosts' links: a delay each way (--clear: none)")
+    netem_parser.add_argument("--delay", help="one-way delay, e.g. 50ms (a round trip waits twice as long)")
+    netem_parser.add_argument("--jitter", help="random variation of the delay, e.g. 5ms")
+    netem_parser.add_argument("--loss", help="packets lost each way, e.g. 0.1%%")
+    netem_parser.add_argument("--clear", action="store_true", help="take the netem off")
+    netem_parser.add_argument("--hosts", metavar="NAME[,NAME]", help="only these hosts (default: every running host)")
+    netem_parser.set_defaults(func=guarded(cmd_netem))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,20 @@ def connection(parser: argparse.ArgumentParser) -> None:
                         help="accept and record host keys never seen before (a changed key still fails)")
     parser.add_argument("--connection", choices=["ssh", "local"], default="",
                         help="reach every host this way; local: run on this machine (default: each host's own)")
+    parser.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
+                        help="wait up to SECONDS for hosts still coming up: retry connects (backoff and jitter), "
+                             "then wait for cloud-init")
+
+
+def seconds(text: str) -> float:
+    """A --wait value: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text!r}")
+    return value
 
 
 def become(parser: argparse.ArgumentParser) -> None:
@@ -53,33 +68,36 @@ def become(parser: argparse.ArgumentParser) -> None:
 
 def become_password(args: argparse.Namespace) -> str | None:
     """The sudo password (prompted, or read once from its file), registered with the run's redactor."""
-    password = _read_password(args)
+    return secret(args, args.ask_become_pass, args.become_password_file, "sudo password", "become password")
+
+
+def secret(args: argparse.Namespace, ask: bool, path: Path | None, prompt: str, what: str) -> str | None:
+    """A password prompted without echo (`ask`) or read once from `path`, registered with the run's redactor."""
+    password = getpass.getpass(f"{prompt}: ") if ask else _read_password(path, what)
     if password:
         args.redactor.add([password])
     return password
 
 
-def _read_password(args: argparse.Namespace) -> str | None:
-    if args.ask_become_pass:
-        return getpass.getpass("sudo password: ")
-    path: Path | None = args.become_password_file
+def _read_password(path: Path | None, what: str) -> str | None:
     if path is None:
         return None
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"cannot read the become password file {path}: {reason}") from None
+        raise InputError(f"cannot read the {what} file {path}: {reason}") from None
     text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
     if not text:
-        raise InputError(f"the become password file {path} is empty")
+        raise InputError(f"the {what} file {path} is empty")
     return text
 
 
 def run_options(args: argparse.Namespace, check: bool = False, **more: Any) -> executor.RunOptions:
     """The library's typed run options from a command over remote hosts (apply, check, verify, drift)."""
     return executor.RunOptions(check=check, forks=args.forks, accept_new=args.accept_new,
-                               sudo_password=become_password(args), connection=args.connection, **more)
+                               sudo_password=become_password(args), connection=args.connection,
+                               wait=args.wait, **more)
 
 
 def targeted(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace], int],

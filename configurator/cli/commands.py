@@ -26,6 +26,7 @@ from configurator.resources import plugins
 COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("configurator.cli.apply", "converge the hosts"),
     "check": ("configurator.cli.apply", "show what apply would change; write nothing"),
+    "bootstrap": ("configurator.cli.bootstrap", "first contact: admins and keys by password or cloud user"),
     "vars": ("configurator.cli.hosts", "show a host's variables and where each came from"),
     "hosts": ("configurator.cli.hosts", "list matched hosts with their groups and roles"),
     "facts": ("configurator.cli.hosts", "connect to a host and print its gathered facts"),

@@ -47,6 +47,22 @@ def record(path: str, hostname: str, key: paramiko.PKey) -> None:
         out.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
+class Pinned(AcceptNew):
+    """First contact with a host whose key the inventory gives (`host_key: SHA256:...`): recorded when it
+    matches, else refused with both fingerprints."""
+
+    def __init__(self, path: str | None, expected: str) -> None:
+        super().__init__(path)
+        self.expected = expected
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        refuse_other_type(client, hostname, key)
+        if key.fingerprint != self.expected:
+            raise Unreachable(f"host key {key.get_name()} {key.fingerprint} of {hostname} does not match its "
+                              f"host_key {self.expected} in the inventory; refusing to connect")
+        super().missing_host_key(client, hostname, key)
+
+
 class Refuse(paramiko.MissingHostKeyPolicy):
     """Strict host-key checking: an unknown key is refused with a way out."""
 
@@ -63,6 +79,7 @@ class HostKeys:
 
     path: str | None
     accept_new: bool
+    pinned: str | None = None  # the inventory's `host_key` fingerprint: a first key is recorded when it matches
 
     @property
     def known(self) -> str:
@@ -75,7 +92,14 @@ class HostKeys:
         for entry in known_entries(self.known, hop.address, hop.port):
             for name in entry.hostnames:
                 found.add(name, entry.key.get_name(), entry.key)
-        client.set_missing_host_key_policy(AcceptNew(self.known) if self.accept_new else Refuse())
+        client.set_missing_host_key_policy(policy(self.known, self.accept_new, self.pinned))
+
+
+def policy(known: str, accept_new: bool, pinned: str | None) -> paramiko.MissingHostKeyPolicy:
+    """What to do with a key never seen: the inventory's fingerprint decides, else --accept-new, else refuse."""
+    if pinned:
+        return Pinned(known, pinned)
+    return AcceptNew(known) if accept_new else Refuse()
 
 
 def known_entries(path: str, address: str, port: int) -> list[paramiko.hostkeys.HostKeyEntry]:

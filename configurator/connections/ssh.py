@@ -16,11 +16,13 @@ import time
 
 import paramiko
 
+from configurator.connections.base import Result
 from configurator.connections.hostkeys import HostKeys
 from configurator.connections.route import Hop, Route, route
 from configurator.connections.shell import LOCKED, SUDO_PROMPT, SUDO_READY, Shell
 from configurator.connections.ssh_channel import SftpStage, end_over, finish
-from configurator.connections.streams import Stream
+from configurator.connections.streams import KEEP, Keep, Stream
+from configurator.connections.waiting import Transient, cloud_init_wait, retry
 from configurator.engine import hostpaths
 from configurator.errors import HostFailed, Unreachable
 from configurator.model.inventory import Host
@@ -37,7 +39,7 @@ def _socket(address: str, port: int, timeout: float) -> socket.socket:
             return _connect(address, port, timeout)
         except ConnectionRefusedError:
             time.sleep(0.25)  # sshd closes its listener for a moment while it re-executes on reload
-    raise Unreachable(f"connect to {address}:{port} failed: Connection refused")
+    raise Transient(f"connect to {address}:{port} failed: Connection refused")
 
 
 def _connect(address: str, port: int, timeout: float) -> socket.socket:
@@ -46,20 +48,32 @@ def _connect(address: str, port: int, timeout: float) -> socket.socket:
     except ConnectionRefusedError:
         raise
     except TimeoutError:
-        raise Unreachable(f"connect to {address}:{port} timed out after {timeout:g}s") from None
-    except OSError as exc:
-        raise Unreachable(f"connect to {address}:{port} failed: {exc.strerror or exc}") from None
+        raise Transient(f"connect to {address}:{port} timed out after {timeout:g}s") from None
+    except OSError as exc:  # no route, network unreachable, reset: all may pass while a host boots
+        raise Transient(f"connect to {address}:{port} failed: {exc.strerror or exc}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
 def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None,
-            abort: threading.Event | None = None) -> Session:
+            abort: threading.Event | None = None, wait: float = 0.0, password: str | None = None) -> Session:
     """Open the SSH connection (through its bastions, if any) and the remote shell for `host`;
-    once `abort` is set, the running script's processes are ended and no other script starts."""
+    once `abort` is set, the running script's processes are ended and no other script starts.
+
+    `wait` > 0: retry while the host refuses, times out or has no route, up to `wait` seconds, then let the
+    first script wait for cloud-init in what is left. `password`: log in with it (and no key)."""
+    if wait <= 0:
+        return _connect_once(host, accept_new, sudo_password, abort, host.ssh.connect_timeout, password)
+    session, left = retry(lambda budget: _connect_once(host, accept_new, sudo_password, abort,
+                                                       min(host.ssh.connect_timeout, budget), password), wait)
+    session.ready_wait = max(1.0, left)
+    return session
+
+
+def _connect_once(host: Host, accept_new: bool, sudo_password: str | None, abort: threading.Event | None,
+                  timeout: float, password: str | None) -> Session:
     way = route(host)
-    keys = HostKeys(host.ssh.known_hosts, accept_new or host.ssh.accept_new)
-    timeout = host.ssh.connect_timeout
+    keys = HostKeys(host.ssh.known_hosts, accept_new or host.ssh.accept_new, host.ssh.host_key)
     first = way.hops[0]
     sock: object = None if way.proxy_command else _socket(first.address, first.port, timeout)
     jumps: list[paramiko.SSHClient] = []
@@ -67,7 +81,7 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
         for hop, after in zip(way.hops, way.hops[1:], strict=False):
             jumps.append(_open(hop, way, keys, sock, timeout, f"bastion {hop}: "))
             sock = _tunnel(jumps[-1], hop, after, timeout)
-        client = _open(way.target, way, keys, sock, timeout, "")
+        client = _open(way.target, way, keys, sock, timeout, "", password)
     except BaseException:
         for jump in reversed(jumps):
             jump.close()
@@ -75,16 +89,19 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
             getattr(sock, "close", lambda: None)()
         raise
     session = Session(client, host, way.target.user, sudo_password, tuple(jumps))
-    session.abort, session.accept_new = abort, accept_new
+    session.abort, session.accept_new, session.password = abort, accept_new, password
     return session
 
 
-def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str) -> paramiko.SSHClient:
+def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, label: str,
+          password: str | None = None) -> paramiko.SSHClient:
     """One SSH connection (a target or a bastion) with strict host keys; every failure is Unreachable."""
     kwargs: dict[str, object] = {"username": hop.user, "port": hop.port, "look_for_keys": not way.identities,
                                  "allow_agent": way.agent, "timeout": timeout, "banner_timeout": timeout,
                                  "auth_timeout": timeout, "sock": sock}
-    if way.identities:
+    if password is not None:  # a password login offers no key: first contact proves the password works
+        kwargs.update(password=password, look_for_keys=False, allow_agent=False)
+    elif way.identities:
         kwargs["key_filename"] = list(way.identities)
     client = paramiko.SSHClient()
     keys.apply(client, hop)
@@ -119,8 +136,8 @@ def _handshake(client: paramiko.SSHClient, hop: Hop, known: str, kwargs: dict[st
                           f"connect. If the host was rebuilt, remove its old line from {known}") from None
     except paramiko.AuthenticationException as exc:
         raise Unreachable(f"authentication as {hop.user} failed: {exc}") from None
-    except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise Unreachable(f"SSH to {hop.address}:{hop.port} failed: {exc}") from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:  # e.g. no banner yet from an sshd starting up
+        raise Transient(f"SSH to {hop.address}:{hop.port} failed: {exc}") from None
 
 
 def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> paramiko.Channel:
@@ -146,6 +163,8 @@ class Session(Shell):
 
     transport_errors = (OSError, EOFError, paramiko.SSHException)
     accept_new = False  # as connect() was asked: reopen() asks the same
+    password: str | None = None  # the login password, when not a key (first contact)
+    ready_wait = 0.0  # seconds the first script may wait for cloud-init (--wait)
 
     def __init__(self, client: paramiko.SSHClient, host: Host, user: str, sudo_password: str | None,
                  jumps: tuple[paramiko.SSHClient, ...] = ()) -> None:
@@ -193,6 +212,13 @@ class Session(Shell):
                 select.select([self.channel], [], [], 0.2)
 
     @property
+    def host_key(self) -> str:
+        """The host's key as its type and SHA256 fingerprint (what `ssh-keygen -lf` shows)."""
+        transport = self.client.get_transport()
+        key = transport.get_remote_server_key() if transport is not None else None
+        return f"{key.get_name()} {key.fingerprint}" if key is not None else ""
+
+    @property
     def nodelay(self) -> bool:
         """Whether TCP_NODELAY is set on the connection's socket (the first bastion's, through bastions)."""
         transport = (self.jumps[0] if self.jumps else self.client).get_transport()
@@ -200,6 +226,17 @@ class Session(Shell):
         if not isinstance(sock, socket.socket):
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def run(self, script: str, timeout: float | None = None, lock: str = "", keep: Keep = KEEP) -> Result:
+        """As Shell.run; the first script also waits for cloud-init when asked (no round trip of its own)."""
+        if self.ready_wait and not self.started:
+            timeout = (timeout or self.host.ssh.command_timeout) + self.ready_wait
+        return super().run(script, timeout, lock, keep)
+
+    def _wrap(self, script: str, token: str, lock: str) -> str:
+        first = not self.started
+        wrapped = super()._wrap(script, token, lock)
+        return cloud_init_wait(self.ready_wait) + wrapped if first and self.ready_wait else wrapped
 
     def _end_step(self, token: str) -> None:
         end_over(self.client, token, self.become, self.sudo_password, self.host.ssh.connect_timeout)
@@ -247,7 +284,7 @@ class Session(Shell):
     def reopen(self) -> None:
         """Close this connection and open a new one to the same host, with the same keys and rights."""
         self.close()
-        fresh = connect(self.host, self.accept_new, self.sudo_password, self.abort)
+        fresh = connect(self.host, self.accept_new, self.sudo_password, self.abort, password=self.password)
         self.client, self.jumps, self.channel, self.stage = fresh.client, fresh.jumps, fresh.channel, None
         self.started = False
 

@@ -50,16 +50,17 @@ class RunOptions:
     # set on a second Ctrl-C: end the running steps' processes on the hosts, release the host locks
     abort: threading.Event = field(default_factory=threading.Event)
     connection: str = ""  # "local": every host on this machine (--connection local); else each host's own
+    wait: float = 0.0  # seconds to wait for a host still coming up (--wait): connects retried, then cloud-init
 
 
 def connect(host: Host, accept_new: bool = False, sudo_password: str | None = None,
-            abort: threading.Event | None = None, connection: str = "") -> Connection:
+            abort: threading.Event | None = None, connection: str = "", wait: float = 0.0) -> Connection:
     """The host's connection: a shell on this machine for `connection: local`, else SSH."""
     if (connection or host.connection) == "local":
         from configurator.connections import local  # only runs that ask for it pay for its import
 
         return local.connect(host, sudo_password, abort)
-    return ssh.connect(host, accept_new, sudo_password, abort)
+    return ssh.connect(host, accept_new, sudo_password, abort, wait)
 
 
 def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostResult:
@@ -69,7 +70,7 @@ def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostR
     session = None
     try:
         session = connect(catalog.host, options.accept_new, options.sudo_password, options.abort,
-                          options.connection)
+                          options.connection, options.wait)
         result.nodelay = session.nodelay
         result.outcome = options.work(session, catalog, options.check, event, options.stop)
         result.error = result.outcome.error

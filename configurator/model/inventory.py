@@ -21,7 +21,7 @@ from configurator.model.variables import Layer, layer
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles", "resource_paths"}
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
-            "command_timeout", "become", "gateway", "lock_wait"}
+            "command_timeout", "become", "gateway", "lock_wait", "host_key"}
 HOST_KEYS = {"address", "connection", "vars", "vars_files", "roles"} | SSH_KEYS
 GROUP_KEYS = {"hosts", "children", "roles", "vars", "vars_files", *rolling.KEYS}
 VarsLoader = Callable[[Path], Mapping]  # reads a vars file (the CLI's decrypts vault files)
@@ -41,6 +41,7 @@ class Ssh:
     become: bool = False
     gateway: str | None = None
     lock_wait: float = 10.0
+    host_key: str | None = None  # SHA256 fingerprint of the host's key, trusted on first contact
     given: frozenset[str] = field(default=frozenset(), compare=False)  # the keys the inventory set
 
 

@@ -19,6 +19,7 @@ HOST_HINT = "a host name (letters, digits and '-' between dots) or an IP address
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$")  # POSIX names, user@domain, a trailing $ (Samba)
 SECONDS = {"connect_timeout", "command_timeout", "lock_wait"}
 CONNECTIONS = ("ssh", "local")
+FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")  # a host key as `ssh-keygen -lf` names it
 
 
 def is_host(text: str) -> bool:
@@ -77,6 +78,9 @@ def ssh_value(key: str, value: Any, what: str, at: Location) -> Any:
                          "letters, digits, '_', '.', '@', '-'; not starting with '-'")
     if key == "gateway":
         check_gateway(value, what, at)
+    if key == "host_key" and not FINGERPRINT.match(value):
+        raise InputError(f"{what} {value!r} is not a host key fingerprint", at,
+                         "as `ssh-keygen -lf` prints it: SHA256: then 43 base64 characters")
     return value
 
 

@@ -1,6 +1,6 @@
-"""Sandbox: real Debian bookworm hosts on this machine, systemd as PID 1, reachable over SSH.
+"""Sandbox: real Debian hosts (bullseye, bookworm, trixie) on this machine, systemd as PID 1, over SSH.
 
-Each host is an overlay on one debootstrapped base, booted in its own pid/mount/uts/ipc/net/
+Each host is an overlay on the debootstrapped base of its release, booted in its own pid/mount/uts/ipc/net/
 cgroup namespaces, wired to the bridge cfgbr0 (198.18.0.0/24); packages come through an
 apt-cacher-ng proxy on the bridge.  Needs root on Linux.
 """

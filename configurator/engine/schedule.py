@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,7 +39,7 @@ class Schedule:
 
     def run(self) -> Results:
         """Start each lane's next batch when it is ready; return when every batch is over."""
-        queues = [list(lane.batches) for lane in self.plan.lanes]  # per lane: only its head can be ready
+        queues = [deque(lane.batches) for lane in self.plan.lanes]  # per lane: only its head can be ready
         lanes = list(self.plan.lanes)
         running: list[threading.Thread] = []
         try:
@@ -53,14 +54,14 @@ class Schedule:
             self.pool.shutdown(wait=True)
         return Results([self.results[c.host.name] for c in self.plan.catalogs], self.hooks)
 
-    def _start_ready(self, lanes: list[Lane], queues: list[list[Batch]], running: list[threading.Thread]) -> None:
+    def _start_ready(self, lanes: list[Lane], queues: list[deque[Batch]], running: list[threading.Thread]) -> None:
         ready = [(lane, queue) for lane, queue in zip(lanes, queues, strict=True)
                  if queue and self._ready(lane, queue[0])]
         if not ready and any(queues) and not any(t.is_alive() for t in running):
             # nothing can end the wait (the planner refuses such plans): start them rather than hang
             ready = [(lane, queue) for lane, queue in zip(lanes, queues, strict=True) if queue]
         for lane, queue in ready:
-            thread = threading.Thread(target=self._batch, args=(lane, queue.pop(0)), daemon=True)
+            thread = threading.Thread(target=self._batch, args=(lane, queue.popleft()), daemon=True)
             thread.start()
             running.append(thread)
         running[:] = [t for t in running if t.is_alive()]

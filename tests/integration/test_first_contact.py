@@ -132,3 +132,31 @@ def test_wait_converges_a_host_whose_sshd_starts_late(late, tmp_path):
 
     code, data = configure("apply", path, "--wait", "30", report=tmp_path / "up.json")
     assert code == 0 and data is not None and data["hosts"][0]["round_trips"] == 1, data  # no extra round trip
+
+
+FAKE_CLOUD_INIT = """#!/bin/sh
+# cloud-init as a booting VM has it: `status --wait` returns once its work is done (the marker)
+[ "$1 $2" = "status --wait" ] || exit 2
+while [ ! -e /run/first-contact-cloud-init-done ]; do sleep 0.2; done
+echo "status: done"
+"""
+
+
+def test_wait_lets_cloud_init_finish_before_the_first_change(late, tmp_path):
+    host, path = late
+    sh(host, f"cat > /usr/local/bin/cloud-init <<'EOF'\n{FAKE_CLOUD_INIT}EOF\nchmod 755 /usr/local/bin/cloud-init; "
+             "rm -f /run/first-contact-cloud-init-done")
+    try:
+        code, data = configure("apply", path, "--wait", "3", report=tmp_path / "short.json")
+        assert code == 1 and data is not None and "cloud-init still running" in data["hosts"][0]["error"], data
+        assert sh(host, "[ -e /root/waited ] && echo there || echo missing").strip() == "missing"
+
+        sh(host, "systemd-run --on-active=4s touch /run/first-contact-cloud-init-done")
+        started = time.monotonic()
+        code, data = configure("apply", path, "--wait", "30", report=tmp_path / "long.json")
+        assert code == 0 and data is not None and data["hosts"][0]["round_trips"] == 2, data  # probe + the change
+        assert time.monotonic() - started > 3
+        # the file was written after cloud-init was done, not before
+        assert sh(host, "[ /root/waited -nt /run/first-contact-cloud-init-done ] && echo after").strip() == "after"
+    finally:
+        sh(host, "rm -f /usr/local/bin/cloud-init /run/first-contact-cloud-init-done", check=False)

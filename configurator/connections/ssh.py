@@ -111,7 +111,7 @@ def _open(hop: Hop, way: Route, keys: HostKeys, sock: object, timeout: float, la
         _handshake(client, hop, keys.known, kwargs)
     except Unreachable as exc:
         client.close()
-        raise Unreachable(f"{label}{exc}") from None
+        raise type(exc)(f"{label}{exc}") from None  # the same kind: --wait retries what may pass
     transport = client.get_transport()
     assert transport is not None
     transport.set_keepalive(15)
@@ -155,7 +155,7 @@ def _tunnel(bastion: paramiko.SSHClient, hop: Hop, to: Hop, timeout: float) -> p
             time.sleep(0.25)  # refused, perhaps sshd re-executing on reload: as for a direct connection
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise Unreachable(f"bastion {hop} could not reach {to.address}:{to.port}: {exc}") from None
-    raise Unreachable(f"bastion {hop} could not connect to {to.address}:{to.port}: Connect failed")
+    raise Transient(f"bastion {hop} could not connect to {to.address}:{to.port}: Connect failed")
 
 
 class Session(Shell):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import paramiko
 import pytest
 
 from configurator.cli import commands as cli
+from configurator.connections import ssh
+from configurator.connections.hostkeys import HostKeys
+from configurator.connections.route import Hop, Route
 from configurator.connections.waiting import Backoff, GaveUp, Transient, cloud_init_wait, folded, retry
 from configurator.errors import Unreachable
 
@@ -95,3 +99,18 @@ def test_wait_takes_seconds_zero_or_more(value, capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.main(["apply", "inventory.yml", "--wait", value])
     assert stopped.value.code == 64 and "--wait" in capsys.readouterr().err
+
+
+class BannerLate(paramiko.SSHClient):
+    """An sshd that accepted the TCP connection but has not sent its banner yet."""
+
+    def connect(self, *args: object, **kwargs: object) -> None:
+        raise paramiko.SSHException("Error reading SSH protocol banner")
+
+
+@pytest.mark.parametrize("label", ["", "bastion root@198.18.0.9:22: "])
+def test_an_sshd_still_starting_is_waited_for_on_the_host_and_on_a_bastion(tmp_path, monkeypatch, label):
+    monkeypatch.setattr(paramiko, "SSHClient", BannerLate)
+    hop = Hop("198.18.0.9", 22, "root")
+    with pytest.raises(Transient, match="banner"):
+        ssh._open(hop, Route((hop,)), HostKeys(str(tmp_path / "known_hosts"), False), None, 1.0, label)

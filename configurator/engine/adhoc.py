@@ -99,7 +99,7 @@ def run(hosts: Sequence[Host], command: Command, options: Options,
 def run_host(host: Host, command: Command, options: Options) -> Outcome:
     """`command` on one host; every failure is caught and reported on the outcome."""
     if options.run.stop.is_set():
-        return Outcome(host.name, State.NOT_STARTED, error="not started: interrupted")
+        return Outcome(host.name, State.NOT_STARTED)
     if options.become:
         host = replace(host, ssh=replace(host.ssh, become=True))
     started = time.monotonic()

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 DROP_IN = "/etc/ssh/sshd_config.d/50-configurator.conf"
 MARKER = "configurator base: inventory hosts"
 # release -> (host of the full run, host of the refusals, a host only in the /etc/hosts block)
-PLACES = {"bookworm": ("node11", "node12", "node12"), "trixie": ("node45", "node45", "node46"),
+PLACES = {"bookworm": ("node11", "node12", "node12"), "trixie": ("node45", "node45", "node30"),
           "bullseye": ("node29", "node29", "node30")}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["sandbox.yml", "vagrant.yml", "example.yml"])
-def test_inventory_compiles(name):
-    args = argparse.Namespace(inventory=ROOT / "inventories" / name, limit=None, var=[],
+def test_inventory_compiles(name, tmp_path):
+    folder = ROOT / "inventories"
+    if name == "vagrant.yml":  # it includes the `vagrant ssh-config` output its trigger saves: none yet
+        folder = Path(shutil.copytree(folder, tmp_path / "inventories"))
+        (tmp_path / ".vagrant" / "configure").mkdir(parents=True)
+        (tmp_path / ".vagrant" / "configure" / "ssh_config").write_text("")
+    args = argparse.Namespace(inventory=folder / name, limit=None, var=[],
                               vault_password_file=None, redactor=redaction.Redactor())
     inv, catalogs = cli.load_catalogs(args)
     assert len(catalogs) == len(inv.hosts) >= 3

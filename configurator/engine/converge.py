@@ -1,5 +1,6 @@
-"""Converging one host: probe once, run changed steps in order, re-probe after a change,
-then run the notified handlers once at the end (remembered on the host if the run fails)."""
+"""Converging one host: probe once, run changed steps in order (consecutive independent ones in one
+script), re-probe after a change what it may have affected, then run the notified handlers once at
+the end (remembered on the host if the run fails)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from configurator.connections.base import Connection
 from configurator.connections.shell import LOCKED
 from configurator.connections.streams import Keep, last_lines
 from configurator.connections.transfer import Stager
-from configurator.engine import hostpaths, probe
+from configurator.engine import chain, hostpaths, probe
 from configurator.engine.actions import Action, Run, Upload, quote, snippet
 from configurator.engine.plan import Planned, applies, decide_all
 from configurator.engine.status import StepStatus
 from configurator.errors import HostFailed
 from configurator.model.catalog import Catalog, Entry
-from configurator.resources.base import PlanStatus
+from configurator.resources.touch import Touch, overlaps
 
 Event = Callable[[str, Planned, StepStatus], None]  # (host, planned step, outcome)
 # before any change: (catalog, the steps planned now, the handlers they would run); raises HostFailed to
@@ -141,47 +142,55 @@ def _apply_each(session: Connection, stager: Stager, catalog: Catalog, planned: 
             outcome.error = "interrupted: no further changes started on this host"
             _fail_rest(outcome, catalog, planned[index:], event, failed=0)
             return
-        group = _batch(planned, index)
-        actions = stager.staged(_merged(group))
-        notify = [n for g in group for n in g.entry.notify]
-        result = session.run(step_script(actions, notify), timeout=_timeout(actions), keep=STEP_OUTPUT)
-        if result.status != 0:
-            outcome.error = f"{item.id}: {_failure(result.stdout, result.stderr, result.status)}"
-            _fail_rest(outcome, catalog, planned[index:], event, failed=len(group))
+        run = chain.gather(planned, index)
+        planned[index:index + len(run.items)] = run.items
+        if not _run_chain(session, stager, catalog, planned[index:], run, queued, outcome, event):
             return
-        queued += [n for n in notify if n not in queued]
-        for g in group:
-            _record(outcome, catalog, g, StepStatus.CHANGED, event)
-        index += len(group)
-        _after_restart(session, [g.entry for g in group], outcome)
-        planned[index:] = _reprobe(session, planned[index:])
+        index += len(run.items)
+        _after_restart(session, [g.entry for group in run.groups for g in group], outcome)
+        planned[index:] = _reprobe(session, planned[index:], run.writes)
 
 
-def _batch(planned: list[Planned], index: int) -> list[Planned]:
-    """A changed step with the changed steps of its type right after it, when the type merges them
-    (packages: one apt run)."""
-    group = [planned[index]]
-    kind = type(planned[index].entry.resource)
-    if not kind.merges:
-        return group
-    for item in planned[index + 1:]:
-        if type(item.entry.resource) is not kind or item.step.status != PlanStatus.CHANGE:
-            break
-        group.append(item)
-    return group
+def _run_chain(session: Connection, stager: Stager, catalog: Catalog, rest: list[Planned], run: chain.Chain,
+               queued: list[str], outcome: Outcome, event: Event) -> bool:
+    """Run a chain's changes in one script and record each of its steps; False when one failed
+    (it and the steps after it, to the end of `rest`, are then recorded failed and skipped)."""
+    token = secrets.token_hex(6)
+    steps = [stager.staged(_merged(group)) for group in run.groups]
+    notify = [[n for g in group for n in g.entry.notify] for group in run.groups]
+    timeout = sum(_timeout(actions) for actions in steps)
+    result = session.run(chain.script(steps, notify, token), timeout=timeout, keep=STEP_OUTPUT)
+    done = len(steps) if result.status == 0 else chain.failed_step(result.stdout, token)
+    queued += [n for names in notify[:done] for n in names if n not in queued]
+    ran = {id(g) for group in run.groups[:done] for g in group}
+    stopped_at = len(run.items) if result.status == 0 else run.items.index(run.groups[done][0])
+    for item in run.items[:stopped_at]:
+        _record(outcome, catalog, item, StepStatus.CHANGED if id(item) in ran else StepStatus.OK, event)
+    if result.status == 0:
+        return True
+    failure = _failure(chain.output_of(result.stdout, token, done), chain.output_of(result.stderr, token, done),
+                       result.status)
+    outcome.error = f"{run.groups[done][0].id}: {failure}"
+    _fail_rest(outcome, catalog, rest[stopped_at:], event, failed=len(run.groups[done]))
+    return False
 
 
-def _merged(group: list[Planned]) -> list[Action]:
-    """The actions of a group of steps, as its type merges them into one run."""
-    return type(group[0].entry.resource).merge([a for g in group for a in g.step.actions])
+_batch = chain.batch
+_merged = chain.merged
 
 
-def _reprobe(session: Connection, rest: list[Planned]) -> list[Planned]:
-    """Decide the remaining steps on fresh state (one round trip)."""
-    if not rest:
+def _reprobe(session: Connection, rest: list[Planned], written: frozenset[Touch]) -> list[Planned]:
+    """Decide again, on fresh state (one round trip), the remaining steps whose reads meet what was
+    just written; the others keep their plans."""
+    stale = [n for n, item in enumerate(rest) if overlaps(chain.reads(item), written)]
+    if not stale:
         return rest
-    seen = observe(session, [p.entry for p in rest], first=False, check=False)
-    return decide_all([p.entry for p in rest], seen.states)
+    entries = [rest[n].entry for n in stale]
+    seen = observe(session, entries, first=False, check=False)
+    fresh = list(rest)
+    for n, item in zip(stale, decide_all(entries, seen.states), strict=True):
+        fresh[n] = item
+    return fresh
 
 
 def _fail_rest(outcome: Outcome, catalog: Catalog, rest: list[Planned], event: Event, failed: int = 1) -> None:

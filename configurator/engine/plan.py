@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from configurator.model import templates
@@ -17,6 +17,7 @@ class Planned:
 
     entry: Entry
     step: Step
+    observed: Any = field(default=None, compare=False, repr=False)  # the state it was planned on
 
     @property
     def id(self) -> str:
@@ -36,7 +37,7 @@ def decide(entry: Entry, observed: Any) -> Planned:
     if isinstance(observed, Unreadable):
         return Planned(entry, unknown(observed.reason))
     try:
-        return Planned(entry, entry.resource.plan(observed))
+        return Planned(entry, entry.resource.plan(observed), observed)
     except (ValueError, KeyError, IndexError) as exc:
         return Planned(entry, unknown(f"could not read the observed state: {exc}"))
 

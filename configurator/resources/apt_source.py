@@ -13,6 +13,7 @@ from configurator.resources.apt_lists import MARK_STALE
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, stat_many
 from configurator.resources.file import FileState, content_diff, path_state
+from configurator.resources.touch import Touches, touches
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
 KEYRINGS = "/etc/apt/keyrings"  # not there before apt 2.4 (bullseye): made when a key is written
@@ -128,6 +129,11 @@ class AptSource(Resource[SourceState]):
                   ("Components", self.components), ("Architectures", self.architectures),
                   ("Signed-By", (self.key_path,))]
         return "".join(f"{name}: {' '.join(values)}\n" for name, values in fields if values)
+
+    def touches(self) -> Touches:
+        """Reads and writes its sources and key files; the packages apt offers change with them."""
+        mine = {("path", self.sources_path), ("path", self.key_path), ("path", KEYRINGS)}
+        return touches(mine, {*mine, ("package", "*")})
 
     def probe(self) -> str:
         paths = (self.sources_path, self.key_path)

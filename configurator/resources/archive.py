@@ -11,6 +11,7 @@ from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.members import LIST
 from configurator.resources.schema import SAFE_NAME
+from configurator.resources.touch import Touches, owners, touches, with_parents
 
 MARKER = ".configurator-archive"  # in dest: the sha256 of the archive it was unpacked from
 
@@ -101,6 +102,11 @@ class Archive(Resource[Unpacked]):
         if self.strip_components < 0 or (self.strip_components and self.kind == "zip"):
             problems.append("strip_components must be 0 or more, and 0 for a zip")
         return problems
+
+    def touches(self) -> Touches:
+        """Reads the archive and the tree it unpacks to; replaces that tree (made beside it)."""
+        mine = {("path", self.path), ("tree", self.dest), *owners(self.owner, self.group)}
+        return touches(mine, {("tree", self.dest), *with_parents(self.dest)})
 
     def probe(self) -> str:
         a, d = quote(self.path), quote(self.dest.rstrip("/"))

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from configurator.engine.actions import Action, quote
+from configurator.resources.touch import Touches
 
 State = TypeVar("State")
 
@@ -112,6 +113,17 @@ class Resource(ABC, Generic[State]):
     def checkable(self) -> bool:
         """Whether check mode can tell if it drifted (a command that runs every time cannot)."""
         return True
+
+    def touches(self) -> Touches:
+        """What the probe reads and what a change writes (configurator.resources.touch); the default,
+        everything, makes the engine re-probe every later resource after this one's change."""
+        return Touches()
+
+    def predict(self, observed: State, step: Step) -> State | None:
+        """The state this resource's probe would see once `step` (planned from `observed`) ran, when
+        that is certain; a later resource with the same probe is then planned on it, in the same
+        script (default None: it is probed again)."""
+        return None
 
     def restarts_host(self) -> float:
         """Seconds to wait for the host to come back (another boot) after this resource's change

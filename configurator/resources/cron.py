@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from configurator.resources.accounts import name_problems
 from configurator.resources.base import Check, Resource, Step
 from configurator.resources.file import File, FileState
+from configurator.resources.touch import Touches
 
 CRON_DIR = "/etc/cron.d"
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # cron ignores names with dots or other characters
@@ -77,6 +78,10 @@ class Cron(Resource[FileState]):
                     f"or be one of {', '.join(MACROS)}; it has {len(fields)}"]
         bad = [f for f in fields if not FIELD.match(f)]
         return [f"schedule field {bad[0]!r} is not a cron field"] if bad else []
+
+    def touches(self) -> Touches:
+        """The job's file under /etc/cron.d, as File declares it."""
+        return self.file().touches()
 
     def probe(self) -> str:
         return self.file().probe()

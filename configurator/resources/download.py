@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from configurator.engine.actions import Action, Run, Upload, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, unknown
 from configurator.resources.file import STAT, FileState, file_state, metadata_step
+from configurator.resources.touch import Touches, owners, touches
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -111,6 +112,10 @@ class Download(Resource[FileState]):
             except (OSError, ValueError) as exc:
                 return [f"could not fetch it on this machine: {exc}"]
         return []
+
+    def touches(self) -> Touches:
+        """Reads and writes the downloaded file (and the accounts it names)."""
+        return touches({("path", self.path), *owners(self.owner, self.group)}, {("path", self.path)})
 
     def probe(self) -> str:
         return (f"p={quote(self.path)}\n"

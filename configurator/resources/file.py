@@ -13,6 +13,7 @@ from configurator.engine.actions import Run, Upload, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
 from configurator.resources.private import noted, private_mode
+from configurator.resources.touch import Touches, owners, touches, with_parents
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
 
@@ -144,6 +145,12 @@ class File(Resource[FileState]):
             result.append(file_state(fields))
         return result
 
+    def touches(self) -> Touches:
+        """Reads its path (and the accounts it names); writes the path, or all beneath it when removing
+        (the path may be a symlink)."""
+        written = ("path", self.path) if self.state == "present" else ("tree", self.path)
+        return touches({("path", self.path), *owners(self.owner, self.group)}, {written})
+
     def probe(self) -> str:
         want = self.sha256 if self.state == "present" else "-"
         return (
@@ -237,6 +244,11 @@ class Directory(Resource[PathState]):
     @property
     def id(self) -> str:
         return f"{self.type}[{self.path}]"
+
+    def touches(self) -> Touches:
+        """Reads its path; `mkdir -p` writes it and the directories above it, removal all beneath it."""
+        written = with_parents(self.path) if self.state == "present" else {("tree", self.path)}
+        return touches({("path", self.path), *owners(self.owner, self.group)}, written)
 
     def probe(self) -> str:
         return f"p={quote(self.path)}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {STAT}; else echo type=absent; fi\n"

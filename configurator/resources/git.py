@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.schema import SAFE_NAME
+from configurator.resources.touch import Touches, owners, touches, with_parents
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
@@ -107,6 +108,11 @@ class Git(Resource[Checkout]):
     @property
     def commit(self) -> bool:
         return bool(COMMIT.match(self.version))
+
+    def touches(self) -> Touches:
+        """Reads the checkout's tree (and the accounts it names); writes it and the folders above it."""
+        mine = {("tree", self.dest), *owners(self.owner, self.group)}
+        return touches(mine, {("tree", self.dest), *with_parents(self.dest)})
 
     def probe(self) -> str:
         p, v = quote(self.dest), quote(self.version)

@@ -10,6 +10,7 @@ from configurator.engine.actions import Run
 from configurator.resources import accounts
 from configurator.resources.accounts import Lookup
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.touch import Touches, touches
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class Group(Resource[Lookup]):
     def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[Lookup | Unreadable]:
         """Each group's entry from the one `getent group`."""
         return list(accounts.matched([g.name for g in items], accounts.results(text, mark)))
+
+    def touches(self) -> Touches:
+        """Reads and writes the group (its entry in /etc/group and /etc/gshadow)."""
+        files = {("path", "/etc/group"), ("path", "/etc/gshadow")}
+        return touches({("group", self.name)}, {("group", self.name), *files})
 
     def probe(self) -> str:
         return accounts.one("group", self.name, "group")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
+from configurator.resources.touch import Touches, touches
 
 # a new link under a random name (ln -s never follows or replaces what is there), renamed over the path
 LINK_SWITCH = ('t=$(mktemp -u -p "$3" .cfg-link-XXXXXXXXXX) && ln -s -- "$1" "$t" && '
@@ -33,6 +34,10 @@ class Link(Resource[LinkState]):
     @property
     def id(self) -> str:
         return f"{self.type}[{self.path}]"
+
+    def touches(self) -> Touches:
+        """Reads its path; replacing a link changes what every path beneath it names."""
+        return touches({("path", self.path)}, {("tree", self.path)})
 
     def probe(self) -> str:
         return (f"p={quote(self.path)}\nif [ -L \"$p\" ]; then echo \"target=$(readlink -- \"$p\")\"; "

@@ -10,6 +10,7 @@ from configurator.engine.actions import Action, Run, quote
 from configurator.resources import mounttab, textfile
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, ok, unknown
 from configurator.resources.mounttab import Entry, Mounted
+from configurator.resources.touch import Touches, touches, with_parents
 
 FSTAB = "/etc/fstab"
 _ONE = "@@mount"  # the separator of a lone probe: fstab arrives in base64 and mountinfo lines start with digits
@@ -104,6 +105,11 @@ class Mount(Resource[MountState]):
         kinds = {"d": "directory", "a": "absent"}
         return [MountState(fstab, mounttab.mounted_at(parts[1], m.path), kinds.get(k, "other"))
                 for m, k in zip(items, points, strict=True)]
+
+    def touches(self) -> Touches:
+        """Reads fstab, the mount point and what is mounted there; mounting changes all beneath it."""
+        mine = {("path", FSTAB), ("mount", self.path), ("path", self.path)}
+        return touches(mine, {*mine, ("tree", self.path), *with_parents(self.path)})
 
     def probe(self) -> str:
         return self.batch_probe([self], _ONE)

@@ -14,6 +14,7 @@ from configurator.engine.hostpaths import STATE_DIR
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.file import content_diff
 from configurator.resources.nftguard import Connection, refusal
+from configurator.resources.touch import Touches, touches
 
 LOADED = f"{STATE_DIR}/nftables.loaded"  # sha256 of `nft -s list ruleset` right after the last load
 UNIT = "nftables.service"  # Debian's unit that loads /etc/nftables.conf at boot
@@ -121,6 +122,11 @@ class Nftables(Resource[Ruleset]):
             return ["content must start with `flush ruleset` (so that loading it replaces the live ruleset "
                     f"in one transaction); it starts with {first[:60]!r}"]
         return []
+
+    def touches(self) -> Touches:
+        """Reads and writes the ruleset file, the loaded ruleset and its unit."""
+        mine = {("path", self.path), ("nftables", "ruleset"), ("unit", UNIT)}
+        return touches(mine, mine)
 
     def probe(self) -> str:
         p, want = quote(self.path), hashlib.sha256(self.data).hexdigest()

@@ -19,6 +19,7 @@ from configurator.resources.apt_lists import (
     UPDATE_TRY_SECONDS,
 )
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.touch import EVERYTHING, Touches, touches
 
 __all__ = ["APT_ENV", "APT_OPTS", "LIST_MAX_AGE", "LISTS_AGE", "STAMP", "UPDATE", "UPDATE_SCRIPT",
            "UPDATE_TRY_SECONDS", "Package", "PackageState", "merge_installs"]
@@ -134,6 +135,10 @@ class Package(Resource[PackageState]):
             result.append(PackageState(status, version if status else "", int(age["lists_age"] or 0),
                                        candidates.get(p.name) if p.needs_candidate else None))
         return result
+
+    def touches(self) -> Touches:
+        """Reads the package; a transaction's maintainer scripts may create files, users and units anywhere."""
+        return touches({("package", self.name)}, EVERYTHING)
 
     def probe(self) -> str:
         name = quote(self.name)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")
 PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
@@ -56,6 +57,14 @@ class Service(Resource[ServiceState]):
         if not UNIT.match(self.name):
             return [f"{self.name!r} is not a systemd unit name"]
         return []
+
+    def touches(self) -> Touches:
+        """Reads the unit and the folders of unit files; starting a daemon may write anywhere (its first
+        start may create files and keys), enabling it only the unit links."""
+        unit = self.name if "." in self.name else f"{self.name}.service"
+        systemd = {("tree", folder) for folder in UNIT_FOLDERS}
+        written = EVERYTHING if self.state is not None else {("unit", unit), ("tree", "/etc/systemd")}
+        return touches({("unit", unit), *systemd}, written)
 
     def probe(self) -> str:
         return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"

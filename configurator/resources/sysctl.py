@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from configurator.engine.actions import Action, Run, quote
 from configurator.resources.base import Check, PlanStatus, Resource, Step, change, field_lines, ok, unknown
 from configurator.resources.file import File, FileState
+from configurator.resources.touch import Touches, touches
 
 KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
 PERSIST_DIR = "/etc/sysctl.d"
@@ -82,6 +83,11 @@ class Sysctl(Resource[SysctlState]):
         if "\n" in self.value.strip() or "\0" in self.value:
             problems.append("value must be one line")
         return problems
+
+    def touches(self) -> Touches:
+        """Reads and writes the live value and the file that persists it."""
+        mine = {("sysctl", self.name), ("path", self.persisted().path)}
+        return touches(mine, mine)
 
     def probe(self) -> str:
         text = f"f={quote(self.proc_path)}\n{_READ}"

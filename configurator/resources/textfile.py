@@ -12,6 +12,7 @@ from typing import ClassVar, Self
 from configurator.engine.actions import Upload, quote
 from configurator.resources.base import Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.file import PathState, content_diff
+from configurator.resources.touch import Touches, touches
 
 MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
 
@@ -73,11 +74,22 @@ class TextFileResource(Resource[TextState]):
     batched: ClassVar[bool] = True
     path: str
 
+    def touches(self) -> Touches:
+        """Reads and writes the one file it edits."""
+        return touches({("path", self.path)}, {("path", self.path)})
+
     def probe(self) -> str:
         return probe(self.path)
 
     def parse(self, text: str) -> TextState:
         return parse(text)
+
+    def predict(self, observed: TextState, step: Step) -> TextState | None:
+        """The file as its one upload leaves it (owner and group "" when whoever writes it owns it)."""
+        if len(step.actions) != 1 or not isinstance(upload := step.actions[0], Upload) or upload.source:
+            return None
+        large = len(upload.content) > MAX_SIZE
+        return TextState("file", upload.mode, upload.owner, upload.group, large, None if large else upload.content)
 
     @classmethod
     def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
@@ -110,7 +122,8 @@ def plan(path: str, seen: TextState, edit: Edit, missing: Callable[[], Step]) ->
     if not summary:
         return ok()
     new = join(lines).encode("utf-8", "surrogateescape")
-    upload = Upload(path, new, f"{int(seen.mode or '644', 8):04o}", seen.owner or "root", seen.group or "root")
+    # owner "" only in a predicted state (a file just created by whoever writes it): no chown then
+    upload = Upload(path, new, f"{int(seen.mode or '644', 8):04o}", seen.owner, seen.group)
     return change(summary, upload, diff=content_diff(path, old, new))
 
 

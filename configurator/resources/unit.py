@@ -12,6 +12,7 @@ from configurator.engine.actions import Action, Run, Upload, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, ok, unknown
 from configurator.resources.file import File, FileState
 from configurator.resources.service import ServiceState, _is_enabled, service_state
+from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
 
 UNIT_DIR = "/etc/systemd/system"
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\.(service|socket|timer|mount|automount|path|target|slice|scope"
@@ -127,6 +128,13 @@ class Unit(Resource[UnitState]):
             return [Unreadable("systemctl show did not describe every unit")] * len(items)
         files = File.batch_parse([u.file for u in items], files_text, f"{mark}:f")
         return [_state(f, b) for f, b in zip(files, blocks, strict=True)]
+
+    def touches(self) -> Touches:
+        """Reads its file and the unit; a daemon-reload touches every unit, a start may write anywhere."""
+        reload = {("unit", "*"), ("path", self.path), ("tree", "/etc/systemd")}
+        written = EVERYTHING if self.state == "started" else reload
+        systemd = {("tree", folder) for folder in UNIT_FOLDERS}
+        return touches({("path", self.path), ("unit", self.name), *systemd}, written)
 
     def probe(self) -> str:
         """The file with its old content (for a diff) when it differs, and the unit's `systemctl show`."""

@@ -24,6 +24,7 @@ from configurator.resources.base import (
     split_one_by_one,
     unknown,
 )
+from configurator.resources.touch import Touches, touches
 
 # Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
 _KEYS_PROBE = """\
@@ -128,6 +129,15 @@ class User(Resource[UserState]):
         plain = iter(_parse_plain([u for u in items if u.authorized_keys is None], head, mark))
         keyed = itertools.count()  # the index of each key-managed user in its one_by_one section
         return [next(plain) if u.authorized_keys is None else _alone(u, alone, next(keyed)) for u in items]
+
+    def touches(self) -> Touches:
+        """Reads the account, its groups and (for its keys) its home; writes those and the account files."""
+        home = self.home or f"/home/{self.name}"
+        groups = {("group", g if not g.isdigit() else "*") for g in (self.group or self.name, *(self.groups or ()))}
+        keys = set() if self.authorized_keys is None else {("tree", self.home or "*")}
+        files = {("path", f"/etc/{name}") for name in ("passwd", "shadow", "group", "gshadow", "subuid", "subgid")}
+        written = {("user", self.name), *groups, *keys, ("tree", home), ("path", f"/var/mail/{self.name}"), *files}
+        return touches({("user", self.name), *groups, *keys}, written)
 
     def probe(self) -> str:
         text = accounts.one("passwd", self.name, "passwd")

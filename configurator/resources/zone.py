@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from configurator.engine.actions import Upload, command_line, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, unknown
 from configurator.resources.file import STAT, PathState, content_diff, metadata_step, path_state
+from configurator.resources.touch import Touches, owners, touches
 
 REVERSE_SUFFIX = ".in-addr.arpa"
 SERIAL_MAX = 2**32 - 1
@@ -321,6 +322,10 @@ class Zone(Resource[ZoneState]):
         return (*self.checker, self.origin, "%s")
 
     # -- probe, plan, checks ---------------------------------------------------------------------
+
+    def touches(self) -> Touches:
+        """Reads and writes the zone file (and the accounts it names)."""
+        return touches({("path", self.path), *owners(self.owner, self.group)}, {("path", self.path)})
 
     def probe(self) -> str:
         return (

@@ -66,6 +66,14 @@ def test_up_saves_ssh_config_and_converges_that_vm(tmp_path: Path) -> None:
         "apply inventories/vagrant.yml --limit app1 --accept-new"]
 
 
+def test_skip_saves_the_ssh_config_and_converges_nothing(tmp_path: Path) -> None:
+    env = {**stand_ins(tmp_path, "virtualbox"), "CONFIGURE_VAGRANT_SKIP": "1"}
+    done = trigger(env, "up", "ns1")
+    assert done.returncode == 0 and "ns1 not converged" in done.stdout
+    assert "Host ns1\n" in (tmp_path / "dot" / "configure" / "ssh_config").read_text()
+    assert not (tmp_path / "configure.log").exists()
+
+
 def test_destroy_forgets_the_key_and_drops_the_vm(tmp_path: Path) -> None:
     env = stand_ins(tmp_path, "virtualbox")
     trigger(env, "up", "ns1")

@@ -4,7 +4,9 @@ A host's systemd is PID 1 of its own PID namespace, so `systemctl reboot` ends i
 namespaces, the mounts and the veth (measured: gone within a second). Nothing else starts it again:
 `up` would boot a fresh host in its place (a new disk and host key). `boot_again` boots the same
 host instead: its overlay upper directory (its disk) is kept, /run and /tmp start empty, the
-address and host key stay. `Watch` does it for a set of hosts as soon as their systemd exits.
+address and host key stay. `Watch` does it for a set of hosts as soon as their systemd exits; it
+holds the machine's sandbox lock meanwhile, so that no `up` (every test session runs one) takes a
+rebooting host for a dead one and boots a fresh one, with a new disk, in its place.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 
-from . import host, network, state
+from . import host, network, ownership, state
 from .errors import SandboxError
 from .state import Sandbox, SandboxHost
 
@@ -43,19 +46,24 @@ class Watch:
 
     def __init__(self, sandbox: Sandbox, names: Sequence[str],
                  booted: Callable[[SandboxHost], None] = lambda h: None, interval: float = 0.2) -> None:
-        self.sandbox, self.booted, self.interval = sandbox, booted, interval
-        self.hosts = {n: sandbox.host(n) for n in names}
+        self.sandbox, self.names, self.booted, self.interval = sandbox, names, booted, interval
+        self.hosts: dict[str, SandboxHost] = {}
         self.errors: list[str] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="sandbox-power", daemon=True)
+        self.held = ExitStack()
 
     def __enter__(self) -> Watch:
+        self.held.enter_context(ownership.machine_lock())
+        current = state.load(self.sandbox.state_dir) or self.sandbox  # the records as they are now
+        self.hosts = {n: current.host(n) for n in self.names}
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(timeout=120)
+        self.held.close()
 
     def current(self, name: str) -> SandboxHost:
         """The host's latest record (new PIDs after each reboot)."""

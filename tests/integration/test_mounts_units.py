@@ -5,6 +5,7 @@ options change, 0 changes and one round trip once converged."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,27 @@ def test_reboot_when_asked_and_as_a_handler_then_the_run_goes_on(sandbox, host, 
     assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {host.name: []}, again
     assert again["hosts"][0]["round_trips"] == 1 and not again["hosts"][0]["handlers"]
     sh(back, "rm -f /srv/cfg-before /srv/cfg-after")
+
+
+def test_a_rolling_group_reboots_one_batch_at_a_time(sandbox, tmp_path):
+    """serial: 1 over two hosts: the second starts only once the first is back from its reboot."""
+    names = ["node35", "node36"]
+    role = tmp_path / "roles" / "reboot_roll"
+    role.mkdir(parents=True)
+    (role / "role.yml").write_text("resources:\n  - reboot: {if_exists: /run/reboot-required, timeout: 180}\n")
+    inventory = write_inventory(sandbox, tmp_path / "inventory.yml",
+                                {"roll": {"hosts": names, "roles": ["reboot_roll"], "serial": 1}}, roles_path=["roles"])
+    before = {}
+    for name in names:
+        found = recorded(sandbox, name)
+        sh(found, "touch /run/reboot-required")
+        before[name] = init_started(found)
+    with Watch(sandbox, names) as power:
+        code, report = configure("apply", inventory, report=tmp_path / "apply.json")
+        assert not power.errors, power.errors
+        after = {name: init_started(power.current(name)) for name in names}
+    assert code == 0 and report is not None, report
+    first, second = sorted(report["hosts"], key=lambda h: h["batch"]["index"])
+    assert [first["host"], second["host"]] == names
+    assert datetime.fromisoformat(second["started"]) >= datetime.fromisoformat(first["ended"]), report
+    assert all(after[n] != before[n] for n in names)

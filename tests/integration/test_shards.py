@@ -94,6 +94,17 @@ def test_shards_configure_each_host_once_and_merge_into_one_runs_report(sandbox,
     assert [h["status"] for h in merged["hosts"]] == ["changed"] * 3
 
 
+def test_verify_by_shards_merges_into_one_verify(sandbox, lab, tmp_path):
+    assert configure("apply", lab)[0] == 0
+    reports = [tmp_path / f"verify{k}.json" for k in (1, 2, 3)]
+    for k, path in enumerate(reports, 1):
+        code, data = configure("verify", lab, "--shard", f"{k}/3", report=path)
+        assert code == 0 and data is not None and len(data["hosts"]) == 1, data
+    assert configure("report", "merge", tmp_path / "verify.json", *reports) == (0, None)
+    merged = json.loads((tmp_path / "verify.json").read_text())
+    assert [(h["host"], h["status"]) for h in merged["hosts"]] == [(n, "passed") for n in HOSTS]
+
+
 def test_a_check_of_the_shards_merges_with_the_exit_code_of_one_check(sandbox, lab, tmp_path):
     reports = []
     for k in (1, 2, 3):

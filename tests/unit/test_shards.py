@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -109,3 +110,11 @@ def test_a_bad_shard_on_the_command_line_exits_65_before_any_connection(tmp_path
     path = write(tmp_path)
     assert cli.main(["check", str(path), "--shard", "4/3"]) == 65
     assert "--shard: '4/3': K must be between 1 and 3" in capsys.readouterr().err
+
+
+def test_a_shard_with_no_host_connects_to_none_and_writes_an_empty_report(tmp_path):
+    path = tmp_path / "inventory.yml"
+    path.write_text("hosts:\n  solo: {address: 198.18.0.250}\ngroups:\n  all: {hosts: [solo]}\n")
+    empty = 3 - shards.deal({"": ["solo"]}, 2)["solo"]  # the shard solo is not in
+    assert cli.main(["check", str(path), "--shard", f"{empty}/2", "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["hosts"] == []

@@ -66,7 +66,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     if args.json:
         text = json.dumps({"hosts": [asdict(r) for r in reports]}, indent=2)
         atomic.write(args.json, args.redactor.redact(text), 0o644)
-    return exit_code(reports)
+    return exitcodes.apply(reports)  # 1 a host failed, then 3 one unreachable, else 0
 
 
 def _step(host: str, item: Planned, status: StepStatus) -> None:
@@ -76,7 +76,7 @@ def _step(host: str, item: Planned, status: StepStatus) -> None:
 
 def summary(report: bootstrap.Report) -> str:
     """One line for a host: its key, what changed, whether key login and the password switch-off held."""
-    head = f"{report.host}: {report.status}"
+    head = f"{report.host}: {report.status.value}"
     if report.host_key:
         head += f" (host key {report.host_key})"
     if report.error:
@@ -87,11 +87,3 @@ def summary(report: bootstrap.Report) -> str:
     if report.password_login_disabled:
         said.append("password login off")
     return f"{head}: {', '.join(said)}"
-
-
-def exit_code(reports: list[bootstrap.Report]) -> int:
-    """3 when a host was unreachable, else 1 when one failed, else 0."""
-    statuses = {r.status for r in reports}
-    if "unreachable" in statuses:
-        return exitcodes.UNREACHABLE
-    return exitcodes.FAILED if "failed" in statuses else exitcodes.OK

@@ -16,7 +16,7 @@ from typing import Any
 
 from configurator.connections import ssh
 from configurator.engine import converge
-from configurator.engine.status import StepStatus
+from configurator.engine.status import HostStatus, StepStatus
 from configurator.errors import ConfigureError, HostFailed, InputError, Location, Unreachable
 from configurator.model.catalog import Catalog, Entry
 from configurator.model.inventory import Host
@@ -54,13 +54,14 @@ class Report:
     """What first contact did on one host."""
 
     host: str
-    status: str = "ok"  # ok | changed | failed | unreachable
+    status: HostStatus = HostStatus.OK
     host_key: str = ""
     admin: str = ""
     changed: list[str] = field(default_factory=list)
     key_login: bool = False
     password_login_disabled: bool = False
     error: str = ""
+    consequence: bool = False  # as exitcodes reads a host's outcome: never skipped for another host
 
 
 def parts(host: Host, build: Build, cli_vars: Layer, request: Request) -> Parts:
@@ -129,11 +130,11 @@ def run(host: Host, got: Parts, request: Request, event: converge.Event) -> Repo
     try:
         _contact(host, got, request, event, report)
     except Unreachable as exc:
-        report.status, report.error = "unreachable", str(exc)
+        report.status, report.error = HostStatus.UNREACHABLE, str(exc)
     except (ConfigureError, converge.Locked) as exc:
-        report.status, report.error = "failed", str(exc)
-    if report.status == "ok" and report.changed:
-        report.status = "changed"
+        report.status, report.error = HostStatus.FAILED, str(exc)
+    if report.status == HostStatus.OK and report.changed:
+        report.status = HostStatus.CHANGED
     return report
 
 

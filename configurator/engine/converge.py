@@ -112,6 +112,7 @@ def _queued(catalog: Catalog, queued: list[str], planned: list[Planned]) -> list
 
 
 def _record(outcome: Outcome, catalog: Catalog, item: Planned, status: StepStatus, event: Event) -> None:
+    item = replace(item, observed=None)  # the state it was planned on (a whole text file) is not kept
     outcome.steps.append((item, status))
     event(catalog.host.name, item, status)
 
@@ -267,6 +268,8 @@ def come_back(session: Connection, before: str, wait: float) -> dict[str, str]:
     deadline, last = time.monotonic() + wait, "no answer"
     while time.monotonic() < deadline:
         time.sleep(RETRY)
+        if session.abort is not None and session.abort.is_set():
+            raise HostFailed("interrupted while waiting for the host to come back from its reboot")
         try:
             session.reopen()
             seen = observe(session, [], first=True, check=False)

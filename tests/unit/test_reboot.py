@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Rebooting:
 
     def __init__(self, down: int, boots: list[str]) -> None:
         self.down, self.boots, self.reopened, self.locks = down, boots, 0, []
+        self.abort: threading.Event | None = None
 
     def reopen(self) -> None:
         self.reopened += 1
@@ -97,3 +99,13 @@ def test_come_back_fails_after_the_timeout_with_the_last_error(monkeypatch: pyte
     host = Rebooting(down=10**6, boots=[])
     with pytest.raises(HostFailed, match="did not come back from its reboot within 0 s .*Connection refused"):
         converge.come_back(host, "a@1", 0.2)  # type: ignore[arg-type]
+
+
+def test_come_back_stops_waiting_when_the_run_is_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(converge, "RETRY", 0.0)
+    host = Rebooting(down=10**6, boots=[])
+    host.abort = threading.Event()
+    host.abort.set()
+    with pytest.raises(HostFailed, match="interrupted while waiting"):
+        converge.come_back(host, "a@1", 60.0)  # type: ignore[arg-type]
+    assert host.reopened == 0

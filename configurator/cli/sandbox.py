@@ -12,12 +12,16 @@ from typing import Any
 from configurator.sandbox import cgroup, layout, netem, state
 from configurator.sandbox.errors import SandboxError
 from configurator.sandbox.lifecycle import down, up
+from configurator.sandbox.light import pss_kib as light_pss_kib
+from configurator.sandbox.light_up import down_light, up_light
 from configurator.sandbox.releases import DEFAULT, RELEASES, parse_host_release
 from configurator.sandbox.status import status
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Bring the sandbox up and print its hosts."""
+    if args.light:
+        return cmd_up_light(args)
     started = time.monotonic()
     named = dict(parse_host_release(text) for text in args.host_release)
     sandbox = up(hosts=args.hosts, releases=named, release=args.release)
@@ -29,8 +33,26 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up_light(args: argparse.Namespace) -> int:
+    """Bring light hosts up and print where they listen, the boot time and their memory."""
+    done = up_light(args.hosts)
+    for h in done.hosts:
+        print(f"{h.name}\t{h.address}:{h.port}\tpid {h.pid}")
+    pss = light_pss_kib() / 1024
+    print(
+        f"{len(done.hosts)} light hosts up ({done.booted} booted in {done.seconds:.1f} s after "
+        f"{done.waited:.1f} s waiting for the sandbox lock), {pss:.0f} MiB PSS of their processes; "
+        f"inventory: {done.inventory}"
+    )
+    return 0
+
+
 def cmd_down(args: argparse.Namespace) -> int:
-    """Take the sandbox down."""
+    """Take the sandbox down (or only its light hosts)."""
+    if args.light:
+        down_light()
+        print("light hosts removed")
+        return 0
     down()
     print("sandbox down")
     return 0
@@ -44,7 +66,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         reach = "ssh ok" if row.ssh else f"ssh FAILED: {row.error}"
-        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}{_netem_column(row.name)}")
+        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}\t{row.kind}{_netem_column(row.name)}")
     return 0 if all(r.ssh for r in rows) else 3
 
 
@@ -108,8 +130,15 @@ def add_parser(subparsers: Any, name: str = "sandbox", text: str = "local Debian
         metavar="NAME=RELEASE",
         help="the release of one host, e.g. node29=bullseye (repeatable)",
     )
+    up_parser.add_argument(
+        "--light",
+        action="store_true",
+        help="boot light1..lightN instead: sshd without systemd over the shared base (no services), "
+        "for measuring many hosts; the full hosts are left alone",
+    )
     up_parser.set_defaults(func=guarded(cmd_up))
     down_parser = actions.add_parser("down", help="stop the hosts and remove them")
+    down_parser.add_argument("--light", action="store_true", help="remove only the light hosts")
     down_parser.set_defaults(func=guarded(cmd_down))
     actions.add_parser("status", help="show the hosts").set_defaults(func=guarded(cmd_status))
     netem_parser = actions.add_parser("netem", help="tc netem on the hosts' links: a delay each way (--clear: none)")

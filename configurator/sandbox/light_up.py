@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ class LightUp:
     hosts: tuple[LightHost, ...]
     booted: int
     inventory: Path
+    seconds: float = 0.0  # booting them, from seeding to every new sshd answering
+    waited: float = 0.0  # for the machine-wide sandbox lock, which test sessions hold while they boot
 
 
 def up_light(count: int, state_dir: Path | None = None) -> LightUp:
@@ -26,7 +29,9 @@ def up_light(count: int, state_dir: Path | None = None) -> LightUp:
     lifecycle.require_root()
     check_count(count)
     directory = layout.state_dir(state_dir)
+    asked = time.monotonic()
     with ownership.machine_lock():
+        locked = time.monotonic()
         ownership.claim(directory)
         sandbox = lifecycle.recorded(directory)
         client_key = keys.ensure_client_key(sandbox.key_path)
@@ -45,7 +50,9 @@ def up_light(count: int, state_dir: Path | None = None) -> LightUp:
             raise
         light_state.save(directory, (*kept, *started))
         lifecycle.write_client_files(sandbox)
-    return LightUp(light_state.load(directory), len(started), sandbox.inventory_path)
+        booted = time.monotonic()
+    hosts = light_state.load(directory)
+    return LightUp(hosts, len(started), sandbox.inventory_path, booted - locked, locked - asked)
 
 
 def down_light(state_dir: Path | None = None) -> None:

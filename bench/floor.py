@@ -4,7 +4,7 @@ One paramiko connection per host (parallel threads, TCP_NODELAY, strict known_ho
 batched probe script run with one exec, output read, connection closed. No planning, no
 templates, no report: everything a converged run must do at the least.
 
-    python floor.py --key KEY --known-hosts FILE --script probe.sh ADDRESS...
+    python floor.py --key KEY --known-hosts FILE --script probe.sh ADDRESS[:PORT]...
 
 `connect` and `run_script` are reused by the benchmark to prepare and reset the hosts.
 """
@@ -20,14 +20,21 @@ import time
 import paramiko
 
 
-def connect(address: str, key: str, known_hosts: str, timeout: float = 10.0) -> paramiko.SSHClient:
-    """An SSH client for root@address, checked against known_hosts."""
-    sock = socket.create_connection((address, 22), timeout=timeout)
+def split(target: str) -> tuple[str, int]:
+    """`address` or `address:port` -> (address, port)."""
+    address, _, port = target.partition(":")
+    return address, int(port or 22)
+
+
+def connect(target: str, key: str, known_hosts: str, timeout: float = 10.0) -> paramiko.SSHClient:
+    """An SSH client for root@address[:port], checked against known_hosts (`[address]:port` off 22)."""
+    address, port = split(target)
+    sock = socket.create_connection((address, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client = paramiko.SSHClient()
     client.load_host_keys(known_hosts)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(address, username="root", key_filename=key, sock=sock, look_for_keys=False,
+    client.connect(address, port=port, username="root", key_filename=key, sock=sock, look_for_keys=False,
                    allow_agent=False, timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
     return client
 
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--known-hosts", required=True)
     parser.add_argument("--script", required=True, help="file with the probe script")
-    parser.add_argument("addresses", nargs="+")
+    parser.add_argument("addresses", nargs="+", metavar="ADDRESS[:PORT]")
     args = parser.parse_args(argv)
     with open(args.script, encoding="utf-8") as handle:
         script = handle.read()

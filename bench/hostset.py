@@ -27,6 +27,12 @@ NETWORK = ipaddress.ip_network(layout.NETWORK)
 class Host:
     name: str
     address: str
+    port: int = 22  # light hosts past the 40th share an address and listen on 2201, 2202, ...
+
+    @property
+    def target(self) -> str:
+        """`address`, or `address:port` off port 22 (what the floor and the setup scripts connect to)."""
+        return self.address if self.port == 22 else f"{self.address}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class HostSet:
 
     @property
     def addresses(self) -> list[str]:
-        return [h.address for h in self.hosts]
+        return [h.target for h in self.hosts]
 
     def first(self, count: int) -> HostSet:
         return HostSet(self.hosts[:count], self.key, self.known_hosts)
@@ -82,7 +88,8 @@ def configurator_inventory(hostset: HostSet, variables: dict[str, Any], path: Pa
         "ssh": {"user": "root", "identity": hostset.key, "known_hosts": hostset.known_hosts},
         "vars": variables,
         "roles_path": [str(roles)],
-        "hosts": {h.name: {"address": h.address} for h in hostset.hosts},
+        "hosts": {h.name: {"address": h.address, **({"port": h.port} if h.port != 22 else {})}
+                  for h in hostset.hosts},
         "groups": {"bench": {"hosts": [h.name for h in hostset.hosts], "roles": ["bench"]}},
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -1,6 +1,7 @@
 """Benchmark configurator against pyinfra, Ansible and the floor on the same sandbox hosts.
 
     python3 bench/run.py [--hosts 5] [--runs 5] [--big-hosts 50] [--profile]
+    python3 bench/run.py --light-hosts 100,300,1000     # the light-host scale run alone (bench/light.py)
 
 Creates bench/.venv (pinned peers + this project) on first use and runs itself again in it.
 Writes logs, inventories and results.json under bench/results/; prints the table.
@@ -30,11 +31,28 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--big-hosts", type=int, default=0, help="also run configurator and the floor on this "
                         "many hosts (e.g. 50; 0 skips it)")
     parser.add_argument("--profile", action="store_true", help="profile a converged configurator run")
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="logs and results.json")
+    parser.add_argument("--light-hosts", type=light_sizes, default=[], metavar="N[,N...]",
+                        help="instead of the comparison: configurator and the floor, converged, on light1..lightN "
+                        "(sshd-only sandbox hosts) for each N, e.g. 100,300,1000 (results in results/light)")
+    parser.add_argument("--light-forks", type=int, default=0,
+                        help="configurator's --forks on light hosts (default: the host count, as the floor)")
+    parser.add_argument("--out", type=Path, default=None, help="logs and results.json (default bench/results)")
     args = parser.parse_args(argv)
+    args.out = args.out or HERE / "results" / ("light" if args.light_hosts else "")
     if args.runs < 3:
         parser.error("--runs must be at least 3")
     return args
+
+
+def light_sizes(text: str) -> list[int]:
+    """`100,300,1000` -> [100, 300, 1000] (ascending, each at least 1)."""
+    try:
+        found = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        found = []
+    if not found or found[0] < 1:
+        raise argparse.ArgumentTypeError(f"light host counts must be positive numbers: {text!r}")
+    return found
 
 
 def main(argv: list[str]) -> int:
@@ -42,6 +60,10 @@ def main(argv: list[str]) -> int:
     if not venvs.inside():
         venvs.ensure()
         return venvs.rerun(Path(__file__), argv)
+    if args.light_hosts:
+        import light  # the light-host scale run, kept apart from the comparison on full hosts
+
+        return light.run(args)
     import session  # needs the virtualenv (yaml, psutil, paramiko, configurator)
 
     return session.run(args)

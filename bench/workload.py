@@ -15,6 +15,7 @@ from configurator.resources.package import UPDATE_SCRIPT
 
 HERE = Path(__file__).resolve().parent
 VARS_FILE = HERE / "workload" / "vars.yml"
+LIGHT_VARS_FILE = HERE / "workload" / "light.yml"  # for light hosts: no services, packages of the base
 ROLES_DIR = HERE / "workload" / "configurator" / "roles"
 APT = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300"
 
@@ -54,7 +55,8 @@ def floor_probe(data: dict[str, Any]) -> str:
         f"stat -c '%n %F %a %U %G %s' {files} {dirs}",
         f"sha256sum {files}",
         f"dpkg-query -W -f='${{Package}} ${{Status}} ${{Version}}\\n' {_words(data['bench_packages'])}",
-        f"systemctl show -p Id,LoadState,ActiveState,UnitFileState {_words(data['bench_services'])}",
+        *([f"systemctl show -p Id,LoadState,ActiveState,UnitFileState {_words(data['bench_services'])}"]
+          if data["bench_services"] else []),  # the light workload has none (no systemd on light hosts)
         f"getent passwd {_words(data['bench_users'])}",
         "exit 0",
     ]) + "\n"

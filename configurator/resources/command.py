@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from configurator.engine.actions import Run, command_line, quote
 from configurator.resources.base import Check, Resource, Step, change, field_lines, ok, unknown
+from configurator.resources.touch import EVERYTHING, Touches, touches
 
 GUARD_TIMEOUT = 60  # seconds for one unless/onlyif command during the probe
 # timeout(1) and sh exit codes meaning "the guard did not run to completion", not "false"
@@ -78,6 +79,14 @@ class Command(Resource[Guards]):
         """The Run that executes the command."""
         stdin = self.stdin.encode("utf-8") if self.stdin is not None else None
         return Run(self._in_dir(self.argv), stdin, self.timeout)
+
+    def touches(self) -> Touches:
+        """Reads the paths its `creates`/`removes` test (anything, with `unless`/`onlyif`, which run
+        commands; nothing without a guard); the command itself may write anything."""
+        if self.unless is not None or self.onlyif is not None:
+            return Touches()
+        tested = [p for p in (self.creates, self.removes, self.chdir) if p is not None]
+        return touches({("path", p) for p in tested}, EVERYTHING)
 
     def probe(self) -> str:
         if not self.guarded:

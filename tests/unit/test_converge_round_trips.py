@@ -13,6 +13,7 @@ from configurator.engine import chain
 from configurator.engine.actions import Run
 from configurator.resources.base import Check, Resource, Step, change
 from configurator.resources.block import Block
+from configurator.resources.command import Command
 from configurator.resources.file import Directory
 from configurator.resources.line import Line
 from configurator.resources.package import Package
@@ -98,6 +99,20 @@ def test_edits_of_one_file_are_planned_on_the_content_the_edit_before_leaves(pri
     assert round_trips == 2  # the probe and one script
     again, round_trips = apply(private_dir, plan)
     assert statuses(again) == ["ok"] * 5 and round_trips == 1
+
+
+def test_a_command_is_probed_again_only_for_the_paths_its_guards_test(private_dir):
+    log, made, later = private_dir / "log", private_dir / "made", private_dir / "later"
+    plan = catalog(entry(file(private_dir / "first", b"1\n")),
+                   entry(Command(("sh", "-c", f"echo ran >> {log}"))),  # no guard: it runs whatever it reads
+                   entry(Command(("touch", str(made)), creates=str(made))),
+                   entry(file(later, b"2\n")))
+    outcome, round_trips = apply(private_dir, plan)
+    assert outcome.error == "" and statuses(outcome) == ["changed"] * 4
+    assert log.read_text() == "ran\n" and made.exists() and later.read_bytes() == b"2\n"
+    # probe; the file and the unguarded command; the guarded one again (a command may write
+    # anything); it; the last file again; it
+    assert round_trips == 6
 
 
 @pytest.fixture

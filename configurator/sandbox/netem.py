@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import SandboxError
+from .host import is_running
 from .state import SandboxHost
 
 _TIME = re.compile(r"(\d+(?:\.\d+)?)(us|ms|s)")
@@ -77,9 +78,9 @@ def set_argv(device: str, netem: Netem | None) -> list[str]:
     return ["tc", "qdisc", "replace", "dev", device, "root", "netem", *netem.args()]
 
 
-def _in_host(host: SandboxHost, argv: Sequence[str]) -> list[str]:
-    """Run argv (the machine's tc) in the host's network namespace only."""
-    return ["nsenter", f"--net=/proc/{host.pid}/ns/net", *argv]
+def _netns(host: SandboxHost) -> list[str]:
+    """The prefix that runs the machine's tc in the host's network namespace only."""
+    return ["nsenter", f"--net=/proc/{host.pid}/ns/net"]
 
 
 def _run(argv: Sequence[str], clearing: bool) -> str:
@@ -95,16 +96,23 @@ def _run(argv: Sequence[str], clearing: bool) -> str:
 
 
 def apply(hosts: Sequence[SandboxHost], netem: Netem | None) -> None:
-    """Put `netem` on both ends of each host's link (None: take it off)."""
+    """Put `netem` on both ends of each host's link (None: take off a netem, and only a netem, that is there)."""
     for host in hosts:
-        _run(set_argv(host.veth, netem), netem is None)
-        _run(_in_host(host, set_argv("eth0", netem)), netem is None)
+        _set([], host.veth, netem)
+        _set(_netns(host), "eth0", netem)
+
+
+def _set(prefix: list[str], device: str, netem: Netem | None) -> None:
+    if netem is not None:
+        _run([*prefix, *set_argv(device, netem)], False)
+    elif parse_qdiscs(_run([*prefix, "tc", "qdisc", "show", "dev", device], False)):
+        _run([*prefix, *set_argv(device, None)], True)
 
 
 def shown(host: SandboxHost) -> str:
     """What `sandbox status` shows of a host's link: its netem each way (as tc says it), or nothing."""
     to_host = parse_qdiscs(_run(["tc", "qdisc", "show", "dev", host.veth], False))
-    from_host = parse_qdiscs(_run(_in_host(host, ["tc", "qdisc", "show", "dev", "eth0"]), False))
+    from_host = parse_qdiscs(_run([*_netns(host), "tc", "qdisc", "show", "dev", "eth0"], False))
     if not to_host and not from_host:
         return ""
     if to_host == from_host:
@@ -112,13 +120,17 @@ def shown(host: SandboxHost) -> str:
     return f"netem to the host: {to_host or 'none'}; from the host: {from_host or 'none'}"
 
 
-def chosen(all_hosts: Sequence[SandboxHost], names: str | None) -> list[SandboxHost]:
-    """The hosts `--hosts node1,node2` names (every running host when None)."""
+def chosen(all_hosts: Sequence[SandboxHost], names: str | None,
+           running: Callable[[SandboxHost], bool] = is_running) -> list[SandboxHost]:
+    """The hosts `--hosts node1,node2` names (each must run), or every running host when None."""
     if not names:
-        return list(all_hosts)
+        return [h for h in all_hosts if running(h)]
     by_name = {h.name: h for h in all_hosts}
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in by_name]
     if unknown or not wanted:
         raise SandboxError(f"no sandbox host named {', '.join(unknown) or repr(names)}")
+    stopped = [n for n in wanted if not running(by_name[n])]
+    if stopped:
+        raise SandboxError(f"not running: {', '.join(stopped)} (configure sandbox up boots it again)")
     return [by_name[n] for n in wanted]

@@ -6,6 +6,7 @@ import pytest
 
 from configurator.cli import commands as cli
 from configurator.sandbox import SandboxError
+from configurator.sandbox import netem as netem_module
 from configurator.sandbox.netem import Netem, chosen, milliseconds, parse_qdiscs, percent, set_argv
 from configurator.sandbox.state import SandboxHost
 
@@ -60,14 +61,40 @@ def test_status_reads_the_netem_back_in_tcs_words(shown, expected):
 HOSTS = tuple(SandboxHost(f"node{i}", f"198.18.0.{10 + i}", 100 + i, f"cfgv-node{i}", i) for i in (1, 2, 3))
 
 
+def running(host):
+    return host.name != "node2"
+
+
 def test_hosts_are_all_running_hosts_or_the_ones_named():
-    assert chosen(HOSTS, None) == list(HOSTS)
-    assert [h.name for h in chosen(HOSTS, "node3,node1")] == ["node3", "node1"]
+    assert [h.name for h in chosen(HOSTS, None, running)] == ["node1", "node3"]
+    assert [h.name for h in chosen(HOSTS, "node3,node1", running)] == ["node3", "node1"]
     with pytest.raises(SandboxError, match="no sandbox host named node9"):
-        chosen(HOSTS, "node1,node9")
+        chosen(HOSTS, "node1,node9", running)
+    with pytest.raises(SandboxError, match="not running: node2"):
+        chosen(HOSTS, "node2", running)
 
 
 def test_netem_needs_a_delay_or_clear_not_both(capsys):
     assert cli.main(["sandbox", "netem", "--delay", "50ms", "--clear"]) == 1
     assert cli.main(["sandbox", "netem"]) == 1
     assert capsys.readouterr().err.count("give --delay (with --jitter, --loss if wanted) or --clear") == 2
+
+
+@pytest.mark.parametrize(("present", "deleted"), [
+    ("qdisc netem 8001: root refcnt 2 limit 1000 delay 50ms\n", True),
+    ("qdisc htb 1: root refcnt 2 r2q 10 default 0\n", False),  # another tool's qdisc stays
+    ("qdisc noqueue 0: root refcnt 2\n", False),
+])
+def test_clear_takes_off_a_netem_and_nothing_else(monkeypatch, present, deleted):
+    ran = []
+
+    def run(argv, clearing):
+        ran.append(argv)
+        return present if "show" in argv else ""
+
+    monkeypatch.setattr(netem_module, "_run", run)
+    netem_module.apply(HOSTS[:1], None)
+    dels = [argv for argv in ran if "del" in argv]
+    assert dels == ([["tc", "qdisc", "del", "dev", "cfgv-node1", "root"],
+                     ["nsenter", "--net=/proc/101/ns/net", "tc", "qdisc", "del", "dev", "eth0", "root"]]
+                    if deleted else [])

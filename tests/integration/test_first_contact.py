@@ -90,6 +90,10 @@ def test_bootstrap_by_password_then_apply_as_the_admin(sandbox, tmp_path, capsys
 
         code, second = _bootstrap(inventory, tmp_path, "second")
         assert code == 0 and second["status"] == "ok" and second["changed"] == [], second
+        # as a cloud user logs in: the host's user (now ops) by key, then sudo
+        code, _ = configure("bootstrap", inventory, "--json", tmp_path / "by-key.json")
+        by_key = json.loads((tmp_path / "by-key.json").read_text())["hosts"][0]
+        assert code == 0 and by_key["changed"] == [] and by_key["key_login"], by_key
 
         code, off = _bootstrap(inventory, tmp_path, "off", "--disable-password-login")
         assert code == 0 and off["password_login_disabled"], off

@@ -76,7 +76,8 @@ def summary(label: str, outcomes: Sequence[Outcome], seconds: float) -> str:
     """`Ran `CMD` on 3 hosts: 2 ok, 0 failed, 1 unreachable (0.31 s)` (and how many were not started)."""
     count = {s: sum(1 for o in outcomes if o.state == s) for s in State}
     tail = f", {count[State.NOT_STARTED]} not started" if count[State.NOT_STARTED] else ""
-    return (f"Ran `{clip(label, 200)}` on {len(outcomes)} hosts: {count[State.OK]} ok, {count[State.FAILED]} failed, "
+    hosts = f"{len(outcomes)} host{'' if len(outcomes) == 1 else 's'}"
+    return (f"Ran `{clip(label, 200)}` on {hosts}: {count[State.OK]} ok, {count[State.FAILED]} failed, "
             f"{count[State.UNREACHABLE]} unreachable{tail} ({seconds:.2f} s)\n")
 
 

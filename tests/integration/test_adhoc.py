@@ -114,19 +114,21 @@ def peak_rss_kib(inventory: Path, command: str) -> tuple[int, dict[str, object]]
 def test_20_mb_of_output_is_cut_in_bounded_memory(inventory):
     small, _ = peak_rss_kib(inventory, "echo x")
     large, data = peak_rss_kib(inventory, "head -c 20000000 /dev/zero | tr '\\0' x; echo; echo last")
+    print(f"peak RSS: {small} KiB for 2 bytes of output, {large} KiB for 20 MB")
+    assert large - small < 12 * 1024, f"peak RSS grew by {large - small} KiB for 20 MB of output"
     stdout = data["hosts"]["node53"]["stdout"]  # type: ignore[index]
     assert "bytes cut ...]" in stdout and stdout.rstrip().endswith("last")
     assert len(stdout) < 1_100_000
-    print(f"peak RSS: {small} KiB for 2 bytes of output, {large} KiB for 20 MB")
-    assert large - small < 12 * 1024, f"peak RSS grew by {large - small} KiB for 20 MB of output"
 
 
-def interrupt(inventory: Path, presses: int, tmp_path: Path) -> tuple[int, str]:
-    """`configure run --forks 1 real -- sleep 4` in a new process, Ctrl-C `presses` times after 1 s."""
+def interrupt(sandbox, inventory: Path, presses: int) -> tuple[int, str]:
+    """`configure run --forks 1 real -- sleep 4` in a new process, Ctrl-C `presses` times once node51's sleep runs."""
     proc = subprocess.Popen(["/opt/configurator/venv/bin/python", "-m", "configurator.cli", "run", str(inventory),
                              "real", "--forks", "1", "--", "sleep", "4"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ})
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while not sh(sandbox.host("node51"), "pgrep -x sleep || true") and time.monotonic() < deadline:
+        time.sleep(0.1)
     for _ in range(presses):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
@@ -134,16 +136,59 @@ def interrupt(inventory: Path, presses: int, tmp_path: Path) -> tuple[int, str]:
     return proc.returncode, out
 
 
-def test_ctrl_c_once_finishes_the_running_host_and_starts_no_other(inventory, tmp_path):
+def test_ctrl_c_once_finishes_the_running_host_and_starts_no_other(sandbox, inventory):
     started = time.monotonic()
-    code, out = interrupt(inventory, 1, tmp_path)
+    code, out = interrupt(sandbox, inventory, 1)
     assert code == 130
     assert "node51 | exit 0" in out and "2 hosts: node52, node53 | not started" in out
     assert time.monotonic() - started >= 4  # node51's command ran to its end
 
 
-def test_ctrl_c_twice_ends_the_running_command(sandbox, inventory, tmp_path):
-    code, out = interrupt(inventory, 2, tmp_path)
+def test_ctrl_c_twice_ends_the_running_command(sandbox, inventory):
+    code, out = interrupt(sandbox, inventory, 2)
     assert code == 130
     assert "node51 | failed | interrupted: the running step was stopped on the host" in out
     assert sh(sandbox.host("node51"), "pgrep -x sleep || true") == ""
+
+
+def test_through_a_bastion(sandbox, inventory, capsys):
+    data = yaml.safe_load(inventory.read_text())
+    bastion, target = sandbox.host("node51"), sandbox.host("node52")
+    data["hosts"]["via51"] = {"address": target.address, "gateway": f"root@{bastion.address}"}
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out = run(capsys, inventory, "via51,node52", "--", "sh", "-c", 'echo "${SSH_CLIENT%% *}"')
+    assert code == 0
+    # the same host seen from two places: through node51, and straight from the bridge
+    assert f"via51 | exit 0\n    {bastion.address}\n" in out
+    assert f"node52 | exit 0\n    {target.address.rsplit('.', 1)[0]}.1\n" in out
+
+
+SUDO_PASSWORD = "Ops-Sudo-Pass-91"
+
+
+@pytest.fixture
+def ops_user(sandbox, inventory, tmp_path):
+    """A user `ops` on node52 whose sudo asks for a password; the inventory's host `ops52` logs in as ops."""
+    host = sandbox.host("node52")
+    sh(host, "id ops >/dev/null 2>&1 || useradd -m -s /bin/sh ops; "
+             f"echo 'ops:{SUDO_PASSWORD}' | chpasswd; install -d -o ops -m 0700 /home/ops/.ssh; "
+             "install -o ops -m 0600 /root/.ssh/authorized_keys /home/ops/.ssh/authorized_keys; "
+             "echo 'ops ALL=(ALL:ALL) ALL' > /etc/sudoers.d/adhoc-ops; chmod 0440 /etc/sudoers.d/adhoc-ops")
+    data = yaml.safe_load(inventory.read_text())
+    data["hosts"]["ops52"] = {"address": host.address, "user": "ops"}
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "sudo.pw").write_text(SUDO_PASSWORD + "\n")
+    yield tmp_path / "sudo.pw"
+    sh(host, "rm -f /etc/sudoers.d/adhoc-ops; pkill -u ops || true; userdel -r ops 2>/dev/null || true")
+
+
+def test_become(sandbox, inventory, ops_user, capsys):
+    code, out = run(capsys, inventory, "ops52", "--", "id", "-un")
+    assert (code, out.split("\n")[:2]) == (0, ["ops52 | exit 0", "    ops"])
+    code, out = run(capsys, inventory, "ops52", "--become", "--", "id", "-un")
+    assert code == 1 and "sudo needs a password for ops" in out
+    code, out = run(capsys, inventory, "ops52", "--become", "--become-password-file", ops_user, "--",
+                    "sh", "-c", f"id -un; echo {SUDO_PASSWORD}; touch /root/adhoc-become")
+    assert (code, out.split("\n")[:3]) == (0, ["ops52 | exit 0", "    root", "    ********"])
+    assert SUDO_PASSWORD not in out
+    assert sh(sandbox.host("node52"), "stat -c %U /root/adhoc-become; rm /root/adhoc-become") == "root\n"

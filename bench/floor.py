@@ -26,16 +26,32 @@ def split(target: str) -> tuple[str, int]:
     return address, int(port or 22)
 
 
-def connect(target: str, key: str, known_hosts: str, timeout: float = 10.0) -> paramiko.SSHClient:
-    """An SSH client for root@address[:port], checked against known_hosts (`[address]:port` off 22)."""
+def known_name(address: str, port: int) -> str:
+    """How known_hosts names a host: its address, or `[address]:port` off port 22."""
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def connect(target: str, key: str | paramiko.PKey, known_hosts: str | paramiko.HostKeys,
+            timeout: float = 10.0) -> paramiko.SSHClient:
+    """An SSH client for root@address[:port], checked against known_hosts (`[address]:port` off 22).
+
+    `on_all` passes the key and known_hosts read once: a client that reads them itself parses every
+    line of known_hosts for every host (about 16 ms a host with the 360 lines of 300 light hosts).
+    """
     address, port = split(target)
     sock = socket.create_connection((address, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client = paramiko.SSHClient()
-    client.load_host_keys(known_hosts)
+    if isinstance(known_hosts, str):
+        client.load_host_keys(known_hosts)
+    else:
+        name = known_name(address, port)
+        for key_type, host_key in (known_hosts.lookup(name) or {}).items():
+            client.get_host_keys().add(name, key_type, host_key)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(address, port=port, username="root", key_filename=key, sock=sock, look_for_keys=False,
-                   allow_agent=False, timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
+    identity = {"key_filename": key} if isinstance(key, str) else {"pkey": key}
+    client.connect(address, port=port, username="root", sock=sock, look_for_keys=False, allow_agent=False,
+                   timeout=timeout, banner_timeout=timeout, auth_timeout=timeout, **identity)  # type: ignore[arg-type]
     return client
 
 
@@ -59,11 +75,12 @@ def on_all(addresses: list[str], key: str, known_hosts: str, script: str,
     """Run `script` on every address in parallel threads (at most `limit` at once when > 0)."""
     results: dict[str, tuple[int, str]] = {}
     gate = threading.BoundedSemaphore(limit or len(addresses))
+    pkey, known = paramiko.PKey.from_path(key), paramiko.HostKeys(known_hosts)
 
     def one(address: str) -> None:
         with gate:
             try:
-                client = connect(address, key, known_hosts)
+                client = connect(address, pkey, known)
                 try:
                     results[address] = run_script(client, script)
                 finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -44,6 +45,15 @@ def test_floor_targets_carry_the_port_off_22(target: str, split: tuple[str, int]
     assert floor.split(target) == split and hostset.Host("h", address, port).target == target
 
 
+def test_the_floor_looks_a_host_up_in_known_hosts_read_once(tmp_path: Path) -> None:
+    public = "AAAAC3NzaC1lZDI1NTE5AAAAILqvoW4IRyKKNKB740p1kutFGc9JrqKVGXtVnTj/+6Ne"
+    (tmp_path / "kh").write_text(f"light1,198.18.0.160 ssh-ed25519 {public}\n"
+                                 f"light41,[198.18.0.160]:2201 ssh-ed25519 {public[:-4]}AAAA\n")
+    known = floor.paramiko.HostKeys(str(tmp_path / "kh"))
+    assert floor.known_name("198.18.0.160", 22) == "198.18.0.160"
+    assert known.lookup(floor.known_name("198.18.0.160", 2201))["ssh-ed25519"].get_base64().endswith("AAAA")
+
+
 def test_the_configurator_inventory_names_the_port_only_off_22(tmp_path: Path) -> None:
     hosts = hostset.HostSet((hostset.Host("light1", "198.18.0.160"), hostset.Host("light41", "198.18.0.160", 2201)),
                             "/k", "/kh")
@@ -56,7 +66,7 @@ def test_the_configurator_inventory_names_the_port_only_off_22(tmp_path: Path) -
 def test_light_sizes_are_sorted_and_positive() -> None:
     assert run.light_sizes("1000,100,300") == [100, 300, 1000]
     for bad in ("0", "x", ""):
-        with pytest.raises(SystemExit):
+        with pytest.raises(argparse.ArgumentTypeError):
             run.light_sizes(bad)
 
 

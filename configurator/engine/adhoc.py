@@ -20,8 +20,9 @@ from configurator.errors import ConfigureError, InputError, Unreachable
 from configurator.model.inventory import Host
 
 MAX_SCRIPT = 1024 * 1024  # bytes of a --script file: it travels inside the one round trip
-# what is kept of each output stream: people read it, so far less than a probe's bound
-KEEP = Keep(whole=1024 * 1024, head=64 * 1024, tail=192 * 1024)
+# what is kept of each output stream: people read it, so far less than a probe's bound, and many hosts'
+# outputs are held at once until they are grouped (1,000 hosts: 256 MiB at most per stream kind)
+KEEP = Keep(whole=256 * 1024, head=64 * 1024, tail=192 * 1024)
 
 
 class State(enum.Enum):

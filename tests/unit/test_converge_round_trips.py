@@ -11,6 +11,7 @@ import pytest
 
 from configurator.engine import chain
 from configurator.engine.actions import Run
+from configurator.engine.plan import decide_all
 from configurator.resources.base import Check, Resource, Step, change
 from configurator.resources.block import Block
 from configurator.resources.command import Command
@@ -180,6 +181,20 @@ def test_a_package_writes_what_every_resource_reads():
         assert overlaps(resource.touches().reads, written)
     assert written >= EVERYTHING
     assert with_parents("/srv/a/b") == {("path", "/srv"), ("path", "/srv/a"), ("path", "/srv/a/b")}
+
+
+def test_a_change_that_restarts_the_host_ends_its_script():
+    @dataclass(frozen=True)
+    class Restarting(Stamp):
+        def restarts_host(self) -> float:
+            return 60.0
+
+    planned = decide_all([entry(Stamp("a", "true")), entry(Restarting("boot", "true")), entry(Stamp("b", "true"))],
+                         ("", "", ""))
+    first = chain.gather(planned, 0)
+    assert [item.id for item in first.items] == ["stamp[a]"]  # it does not join a script begun before it
+    alone = chain.gather(planned, 1)
+    assert [item.id for item in alone.items] == ["stamp[boot]"]  # nor does anything follow it
 
 
 def test_the_failed_step_and_its_output_are_read_from_the_markers():

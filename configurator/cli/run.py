@@ -35,14 +35,14 @@ class RunParser(Parser):
 def add_parser(sub: Any, name: str, text: str) -> None:
     """Register `configure run`."""
     p = sub.add_parser(name, help=text, description=__doc__)
-    p.__class__ = RunParser
+    p.__class__ = RunParser  # add_parser builds the subcommands' one parser class; this one reads `--` itself
     p.add_argument("inventory", type=Path, help="inventory file (any kind `configure hosts` reads)")
     p.add_argument("pattern", help="hosts or groups, as --limit takes them (`all` for every host)")
     p.add_argument("command", nargs="*", help="the command and its arguments, after `--`")
     p.add_argument("--script", type=Path, metavar="FILE",
                    help=f"send FILE's content to `sh -s` on its stdin instead (at most {adhoc.MAX_SCRIPT} bytes)")
     p.add_argument("--become", "-b", action="store_true", help="run through sudo on every host")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
+    p.add_argument("--timeout", type=arguments.seconds, metavar="SECONDS",
                    help="end the command after this long (default: each host's command_timeout)")
     p.add_argument("--json", action="store_true", help="print per host: state, exit status, stdout, stderr, seconds")
     add_password_option(p)
@@ -54,10 +54,10 @@ def add_parser(sub: Any, name: str, text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the command on the matching hosts, print the grouped output, pick the exit code."""
     started = time.monotonic()
+    if args.timeout == 0:
+        raise InputError("--timeout must be more than 0 seconds")
     command = _command(args)
     hosts = _hosts(load_inventory(args), args.pattern)
-    if args.timeout is not None and args.timeout <= 0:
-        raise InputError("--timeout must be more than 0 seconds", Location("--timeout"))
     options = adhoc.Options(arguments.run_options(args), become=args.become, timeout=args.timeout)
     with ctrl_c(options.run):
         outcomes = [adhoc.redacted(o, args.redactor.redact) for o in adhoc.run(hosts, command, options)]

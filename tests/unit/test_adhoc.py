@@ -106,3 +106,10 @@ def test_cli_unknown_pattern_is_bad_input(local_inventory: Path, capsys: pytest.
 def test_cli_timeout_ends_the_command(local_inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", str(local_inventory), "a", "--timeout", "1", "--", "sleep", "30"]) == 1
     assert "a | failed | command timed out after 1s" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_zero_timeout_and_a_nan_one(local_inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(local_inventory), "a", "--timeout", "0", "--", "true"]) == exitcodes.INPUT
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", str(local_inventory), "a", "--timeout", "nan", "--", "true"])
+    assert exited.value.code == exitcodes.USAGE

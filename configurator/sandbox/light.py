@@ -21,7 +21,7 @@ from .inventory import etc_hosts_text
 from .layout import BRIDGE
 from .lifecycle import parallel
 from .light_layout import LightPlace, places, slot_address
-from .light_state import LightHost, light_dir, seed_dir
+from .light_state import LightHost, light_dir, seed_dir, seed_tree
 from .light_teardown import cgroup_dir, netns_path
 from .releases import DEFAULT, base_dir
 from .state import SandboxHost
@@ -44,14 +44,14 @@ def ensure_slot(slot: int, netns: str, link: str) -> None:
 
 def seed(state_dir: Path, place: LightPlace, client_key: str) -> None:
     """Write the host's own files (host key, login key, hostname) into its fresh seed tree."""
+    # a full host's per-host files are exactly these: its upper directory becomes the seed tree
     seeded = SandboxHost(place.name, place.address, 0, "", place.index, host_dir=seed_dir(state_dir, place.name))
     host.prepare(seeded, client_key, etc_hosts_text([(place.name, place.address)]))
 
 
 def boot_argv(state_dir: Path, place: LightPlace) -> list[str]:
     """Return the command that boots a light host: join the cgroup, enter its netns, unshare, boot."""
-    lower = f"{host.upper(SandboxHost(place.name, '', 0, '', host_dir=seed_dir(state_dir, place.name)))}"
-    lower += f":{base_dir(DEFAULT)}"
+    lower = f"{seed_tree(state_dir, place.name)}:{base_dir(DEFAULT)}"
     argv = ["sh", "-c", JOIN_CGROUP, str(cgroup_dir() / "cgroup.procs")]
     argv += ["nsenter", f"--net={netns_path(place.netns)}", "--"]
     argv += ["unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--propagation", "private", "--"]

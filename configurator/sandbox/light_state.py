@@ -94,13 +94,18 @@ def inventory_lines(hosts: Sequence[LightHost]) -> tuple[list[str], list[str]]:
 
 
 def seed_dir(state_dir: Path, name: str) -> Path:
-    """Return the seed tree of a light host: its own files, layered over the shared base."""
+    """Return the folder of a light host on the machine: its seed tree and its console.log."""
     return light_dir(state_dir) / "hosts" / name
+
+
+def seed_tree(state_dir: Path, name: str) -> Path:
+    """Return the tree of the host's own files, laid over the base (host.prepare writes it as "upper")."""
+    return seed_dir(state_dir, name) / "upper"
 
 
 def public_keys(state_dir: Path, hosts: Sequence[LightHost]) -> list[str]:
     """Return the public host key line of each light host, read from its seed tree."""
-    return [host_public_key(seed_dir(state_dir, h.name) / "upper") for h in hosts]
+    return [host_public_key(seed_tree(state_dir, h.name)) for h in hosts]
 
 
 def client_parts(state_dir: Path) -> tuple[str, tuple[list[str], list[str]]]:

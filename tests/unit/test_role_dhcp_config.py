@@ -47,7 +47,8 @@ def test_config_is_checked_with_kea_before_install_and_restarts_kea(tmp_path):
     cat = build_catalog(inv.hosts["dhcp1"], inv, parse_cli_vars([]))
     ids = [e.resource.id for e in cat.entries]
     assert ids[0].startswith("command[sh -c ") and ids[1:] == [
-        "package[kea-dhcp4-server]", "directory[/etc/kea]", "file[/etc/kea/kea-dhcp4.conf]", "service[kea-dhcp4-server]"]
+        "package[kea-dhcp4-server]", "directory[/etc/kea]", "file[/etc/kea/kea-dhcp4.conf]",
+        "service[kea-dhcp4-server]"]
     assert [e.when for e in cat.entries[:3]] == [
         "facts.os_codename not in ['bookworm', 'trixie']", None, "facts.os_codename == 'trixie'"]
     assert cat.entries[3].resource.validator == ("kea-dhcp4", "-t", "%s")  # type: ignore[attr-defined]

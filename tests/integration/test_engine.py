@@ -13,6 +13,7 @@ pytestmark = pytest.mark.integration
 
 RESET = """
 export DEBIAN_FRONTEND=noninteractive
+systemctl disable --now haproxy >/dev/null 2>&1  # the tour's balancer on node1 would hold nginx's port 80
 apt-get -y -q purge nginx-light nginx-common tree less >/dev/null 2>&1 || true
 userdel -r demo >/dev/null 2>&1; groupdel demo >/dev/null 2>&1
 rm -rf /srv/demo /etc/cron.d/demo-cleanup /etc/nginx /etc/sysctl.d/60-configurator-* /etc/motd

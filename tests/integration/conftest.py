@@ -22,15 +22,15 @@ HERE = Path(__file__).resolve().parent
 # serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift,
 # node45-48 the built-in roles on trixie (node45 base, node46-47 DNS/DHCP server and client, node48 app runtime),
 # node49-50 first contact (bootstrap, --wait), node51-53 ad-hoc commands, node54-57 sharded runs,
-# node58-59 round trips of a first run
-SANDBOX_HOSTS = 59
+# node58-59 round trips of a first run, node60-61 a fresh trixie host with every new resource (node61 serves)
+SANDBOX_HOSTS = 61
 # hosts that run another Debian release than the default (bookworm)
 SANDBOX_RELEASES = {
     "node29": "bullseye", "node30": "trixie",
     "node33": "bullseye", "node34": "trixie",
     "node36": "bullseye", "node37": "trixie",
     "node40": "bullseye", "node41": "trixie",
-    "node45": "trixie", "node46": "trixie", "node47": "trixie", "node48": "trixie",
+    "node45": "trixie", "node46": "trixie", "node47": "trixie", "node48": "trixie", "node60": "trixie",
 }
 
 

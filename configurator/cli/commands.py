@@ -10,7 +10,7 @@ import typing
 
 from configurator import __version__, vault
 from configurator.cli.vault import source_from_args
-from configurator.engine import exitcodes, shards
+from configurator.engine import exitcodes
 from configurator.errors import ConfigureError
 from configurator.model import inventory
 from configurator.model.ansible_vault import Secrets
@@ -75,7 +75,12 @@ def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:
     """Load the inventory and build every selected host's catalog; all before any connection."""
     inv = load_inventory(args)
-    hosts = shards.select(inv.select(args.limit), inv, getattr(args, "shard", None))
+    hosts = inv.select(args.limit)
+    shard = getattr(args, "shard", None)  # the commands over hosts have --shard; `facts`, say, has not
+    if shard is not None:
+        from configurator.engine import shards  # only a sharded run loads it
+
+        hosts = shards.select(hosts, inv, shard)
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
     view = inventory_view(inv)

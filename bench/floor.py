@@ -101,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--known-hosts", required=True)
     parser.add_argument("--script", required=True, help="file with the probe script")
+    parser.add_argument("--parallel", type=int, default=0, help="hosts at once (default 0: all)")
     parser.add_argument("addresses", nargs="+", metavar="ADDRESS[:PORT]")
     args = parser.parse_args(argv)
     with open(args.script, encoding="utf-8") as handle:
         script = handle.read()
     started = time.perf_counter()
-    results = on_all(args.addresses, args.key, args.known_hosts, script)
+    results = on_all(args.addresses, args.key, args.known_hosts, script, limit=args.parallel)
     failed = 0
     for address in args.addresses:
         status, output = results[address]

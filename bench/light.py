@@ -27,6 +27,7 @@ from configurator.sandbox import layout, light_state, state
 from configurator.sandbox.light_layout import NAME_PREFIX
 
 SETUP_FORKS = 50  # the untimed converging run: bounded, other work shares this machine
+DEFAULT_FORKS = 64  # configurator's own default; past it, threads on 2 cores cost more than they wait
 
 
 def ensure_up(count: int) -> None:
@@ -70,8 +71,8 @@ def setup(args: argparse.Namespace) -> session.Bench:
 
 
 def forks(args: argparse.Namespace, count: int) -> int:
-    """configurator's --forks for `count` hosts: --light-forks, else every host at once (as the floor)."""
-    return args.light_forks or count
+    """Hosts at once, for configurator (--forks) and the floor alike: --light-forks, else configurator's default."""
+    return min(count, args.light_forks or DEFAULT_FORKS)
 
 
 def converge(bench: session.Bench, hosts: hostset.HostSet) -> None:
@@ -88,9 +89,12 @@ def measured(bench: session.Bench, tool: str, hosts: hostset.HostSet) -> table.R
     """The converged runs of one tool on these hosts; tree RSS sampled on the first."""
     name = f"{tool}-{len(hosts.hosts)}light"
     row = table.Row(tool, len(hosts.hosts), workload.resource_count(bench.data))
+    parallel = forks(bench.args, len(hosts.hosts))
     cmd = session.command(bench, tool, hosts, bench.data, name)
     if tool == "configurator":
-        cmd = tools.Command([*cmd.argv, "--forks", str(forks(bench.args, len(hosts.hosts)))], cmd.env, cmd.report)
+        cmd = tools.Command([*cmd.argv, "--forks", str(parallel)], cmd.env, cmd.report)
+    else:
+        cmd = tools.floor(hosts, bench.out / "probe.sh", parallel)
     for index in range(bench.args.runs):
         result, changes = session.timed(bench, tool, cmd, f"{name}-conv{index + 1}", sample=index == 0)
         row.converged.append(result)

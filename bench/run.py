@@ -35,7 +35,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="instead of the comparison: configurator and the floor, converged, on light1..lightN "
                         "(sshd-only sandbox hosts) for each N, e.g. 100,300,1000 (results in results/light)")
     parser.add_argument("--light-forks", type=int, default=0,
-                        help="configurator's --forks on light hosts (default: the host count, as the floor)")
+                        help="hosts at once on light hosts, for configurator (--forks) and the floor alike "
+                        "(default 64, configurator's default)")
     parser.add_argument("--out", type=Path, default=None, help="logs and results.json (default bench/results)")
     args = parser.parse_args(argv)
     args.out = args.out or HERE / "results" / ("light" if args.light_hosts else "")

@@ -50,10 +50,10 @@ def pyinfra(inventory: Path, parallel: int) -> Command:
     return Command(argv, {**os.environ, "NO_COLOR": "1"})
 
 
-def floor(hosts: hostset.HostSet, script: Path) -> Command:
-    """The floor script (bench/floor.py) with the same key and known_hosts."""
+def floor(hosts: hostset.HostSet, script: Path, parallel: int = 0) -> Command:
+    """The floor script (bench/floor.py) with the same key and known_hosts; `parallel` hosts at once (0: all)."""
     argv = [str(venvs.python()), str(HERE / "floor.py"), "--key", hosts.key, "--known-hosts", hosts.known_hosts,
-            "--script", str(script), *hosts.addresses]
+            "--script", str(script), "--parallel", str(parallel), *hosts.addresses]
     return Command(argv, dict(os.environ))
 
 

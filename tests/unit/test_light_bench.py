@@ -73,7 +73,8 @@ def test_light_sizes_are_sorted_and_positive() -> None:
 def test_light_run_defaults_and_its_own_results_folder() -> None:
     args = run.parse(["--light-hosts", "10,100"])
     assert args.light_hosts == [10, 100] and args.out == BENCH / "results" / "light" and args.light_forks == 0
-    assert light.forks(args, 300) == 300 and run.parse([]).out == BENCH / "results"
+    assert (light.forks(args, 300), light.forks(args, 10)) == (64, 10) and run.parse([]).out == BENCH / "results"
+    assert light.forks(run.parse(["--light-hosts", "300", "--light-forks", "300"]), 300) == 300
 
 
 def test_figures_give_cpu_per_host_ratio_to_the_floor_and_growth() -> None:

@@ -51,7 +51,7 @@ def test(c: Context, workers: int = WORKERS) -> None:
     first = "tests/integration/test_sandbox.py"  # it takes the sandbox down and up: before anything shares it
     pytest = f"{python()} -m pytest -q -p no:cacheprovider"
     codes = [_run(c, f"{pytest} tests/unit {first}", {"CONFIGURE_SANDBOX_KEEP": "1"}),
-             _run(c, f"{pytest} tests/integration --ignore={first} -n {workers} --dist loadgroup", {})]
+             _run(c, f"{pytest} tests/integration --ignore={first} -n {workers}", {})]
     if 5 in codes:
         raise SystemExit("no tests were collected")
     if any(codes):

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,19 +37,30 @@ SANDBOX_RELEASES = {
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test below tests/integration with the ``integration`` marker."""
-    texts: dict[str, str] = {}
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.integration)
-            texts.setdefault(item.path.name, item.path.read_text(encoding="utf-8"))
-    # files that share a sandbox host run in one xdist worker (--dist loadgroup), the others side by side
-    group_of = groups.groups(texts, SANDBOX_HOSTS)
-    for item in items:
-        if item.path.name in group_of:
-            item.add_marker(pytest.mark.xdist_group(group_of[item.path.name]))
     # the crash/down test needs the machine to itself: run it before anything boots the shared sandbox
     first = [i for i in items if i.name == "test_crash_recovery_and_down_leave_nothing_behind"]
     items[:] = first + [i for i in items if i not in first]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (-n): files that share a sandbox host run in one worker, one after another.
+
+    Scheduled by scope (LoadScopeScheduling), a scope being the group of groups.py; a file outside
+    tests/integration is a scope of its own.
+    """
+    from xdist.scheduler import LoadScopeScheduling  # only a run under pytest-xdist calls this hook
+
+    group_of = groups.groups({p.name: p.read_text(encoding="utf-8") for p in HERE.glob("test_*.py")}, SANDBOX_HOSTS)
+
+    class ByHosts(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return group_of.get(Path(path).name, path) if "integration/" in path else path
+
+    return ByHosts(config, log)
 
 
 def needs_root_reason() -> str | None:

@@ -1,6 +1,6 @@
 """Which integration test files may run side by side: files that name a common sandbox host share a group.
 
-pytest-xdist (`--dist loadgroup`) runs the files of one group in one worker, one after the other, and
+Under pytest-xdist the files of one group run in one worker, one after the other (the scheduler in conftest.py), and
 different groups in parallel; two tests that converge the same host at once would fight over its lock.
 A file names a host as `"node7"` or as `sandbox.hosts[6]` / `sandbox.hosts[:3]`.
 """

@@ -13,9 +13,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 # python3-venv: the virtualenv scripts/install.sh makes (pip comes into it with the venv);
-# bind9-dnsutils: dig for the DNS tests
+# bind9-dnsutils: dig for the DNS tests; iputils-ping: round trips to a delayed host (sandbox netem)
 PACKAGES="python3 python3-venv ca-certificates debootstrap apt-cacher-ng iproute2 openssh-client util-linux
-nftables bind9-dnsutils"
+nftables bind9-dnsutils iputils-ping"
 # Only for `vagrant validate` of the Vagrantfile (a test that skips without it); not in every release.
 OPTIONAL="vagrant"
 

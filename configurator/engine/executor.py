@@ -13,6 +13,7 @@ from configurator.engine import converge as apply
 from configurator.engine import hooks as hook_runs
 from configurator.engine import rollout
 from configurator.engine.batches import Batch
+from configurator.engine.gate import BatchGate, NotStarted
 from configurator.engine.plan import Planned
 from configurator.engine.results import HostResult as HostResult  # where callers have always found it
 from configurator.engine.results import Results
@@ -25,12 +26,13 @@ from configurator.model.inventory import Host
 DEFAULT_FORKS = 64
 
 
-Work = Callable[[Connection, Catalog, bool, apply.Event, threading.Event], apply.Outcome]
+# (session, catalog, check, event, stop, the batch's gate between plan and changes, if any)
+Work = Callable[[Connection, Catalog, bool, apply.Event, threading.Event, apply.Gate | None], apply.Outcome]
 After = Callable[[Catalog, HostResult, Connection], None]
 
 
 def facts_only(session: Connection, catalog: Catalog, check: bool, event: apply.Event,
-               stop: threading.Event) -> apply.Outcome:
+               stop: threading.Event, gate: apply.Gate | None = None) -> apply.Outcome:
     """The work of a run that only looks (verify): the host's shared lock and its facts, nothing planned."""
     return apply.Outcome(facts=apply.observe(session, [], first=True, check=True).facts)
 
@@ -63,8 +65,9 @@ def connect(host: Host, accept_new: bool = False, sudo_password: str | None = No
     return ssh.connect(host, accept_new, sudo_password, abort, wait)
 
 
-def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostResult:
-    """Converge (or check) one host; every failure is caught and reported on the result."""
+def run_host(catalog: Catalog, options: RunOptions, event: apply.Event, gate: apply.Gate | None = None) -> HostResult:
+    """Converge (or check) one host, through `gate` between its plan and its changes; every failure is
+    caught and reported on the result."""
     result = HostResult(catalog.host.name, started=time.time())
     started = time.monotonic()
     session = None
@@ -72,7 +75,7 @@ def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostR
         session = connect(catalog.host, options.accept_new, options.sudo_password, options.abort,
                           options.connection, options.wait)
         result.nodelay = session.nodelay
-        result.outcome = options.work(session, catalog, options.check, event, options.stop)
+        result.outcome = options.work(session, catalog, options.check, event, options.stop, gate)
         result.error = result.outcome.error
         result.status = _status(result, options.check)
         if options.after is not None and result.status.reached:
@@ -80,6 +83,8 @@ def run_host(catalog: Catalog, options: RunOptions, event: apply.Event) -> HostR
             options.after(catalog, result, session)  # on the same connection, still holding the host lock
     except Unreachable as exc:
         result.status, result.error = HostStatus.UNREACHABLE, str(exc)
+    except NotStarted as exc:  # planned, but its batch's before-hook failed: nothing was changed on it
+        result.status, result.error = HostStatus.SKIPPED, str(exc)
     except (ConfigureError, apply.Locked) as exc:
         result.status, result.error = HostStatus.FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug or transport fault must fail this host only
@@ -116,8 +121,8 @@ def run_all(plan: rollout.Plan, options: RunOptions, event: apply.Event,
             done: Callable[[HostResult], None] = lambda r: None) -> Results:
     """Run the plan's lanes side by side, each lane's batches in order, at most --forks hosts at once;
     a lane stops when its failure budget is spent or one of its batch hooks failed."""
-    def one(catalog: Catalog, batch: Batch) -> HostResult:
-        result = run_host(catalog, options, event)
+    def one(catalog: Catalog, batch: Batch, gate: BatchGate | None) -> HostResult:
+        result = run_host(catalog, options, event, gate.planned if gate is not None else None)
         result.batch = batch
         done(result)
         return result

@@ -25,6 +25,7 @@ from configurator.model.variables import merge, plain
 OUTPUT_LINES = 10  # lines of a hook's output kept for the recap and the report
 KEEP = Keep(whole=64 * 1024, head=4 * 1024, tail=16 * 1024)  # a hook's output is read, never parsed
 Opener = Callable[[Host], Connection]
+NOT_NEEDED = "not needed"  # no host of the batch had anything to change: the hook was not run
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class HookRun:
     when: str  # before | after
     on: str
     command: str
-    status: str  # ok | failed | timeout | unreachable
+    status: str  # ok | failed | timeout | unreachable | not needed
     exit_status: int | None
     output: str
     started: float  # seconds since the epoch
@@ -44,10 +45,12 @@ class HookRun:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status in ("ok", NOT_NEEDED)
 
     def describe(self) -> str:
         """One line: which hook, how it ended."""
+        if self.status == NOT_NEEDED:
+            return f"{self.batch} {self.when}-hook on {self.on}: not needed (nothing to change on the batch's hosts)"
         how = f"exit {self.exit_status}" if self.exit_status is not None else self.status
         return f"{self.batch} {self.when}-hook on {self.on}: {self.status} ({how}, {self.ended - self.started:.2f}s)"
 
@@ -103,6 +106,11 @@ def run(hook: Hook, when: str, label: str, names: Names, inventory: Inventory, o
         if session is not None:
             session.close()
     return HookRun(names.group, label, when, hook.on, command, status, code, output, started, time.time())
+
+
+def not_needed(hook: Hook, when: str, label: str, group: str, at: float) -> HookRun:
+    """The record of a hook left out because no host of its batch had anything to change."""
+    return HookRun(group, label, when, hook.on, hook.run, NOT_NEEDED, None, "", at, at)
 
 
 def run_all(hooks: Sequence[Hook], when: str, label: str, names: Names, inventory: Inventory, opener: Opener,

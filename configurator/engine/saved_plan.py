@@ -24,7 +24,7 @@ from pathlib import Path
 
 from configurator import __version__
 from configurator.connections.base import Connection
-from configurator.engine.converge import Event, Outcome, converge
+from configurator.engine.converge import Event, Gate, Outcome, converge
 from configurator.engine.executor import HostResult, Work
 from configurator.engine.plan import Planned
 from configurator.engine.status import HostStatus
@@ -160,6 +160,11 @@ def gated(plan: SavedPlan) -> Work:
             raise HostFailed(f"refused: the host changed since the plan of {plan.created}: {reason}; "
                              "nothing was changed on it (review a new plan with `configure check --out`)")
 
-    def work(session: Connection, catalog: Catalog, check: bool, event: Event, stop: threading.Event) -> Outcome:
-        return converge(session, catalog, check, event, stop, gate)
+    def work(session: Connection, catalog: Catalog, check: bool, event: Event, stop: threading.Event,
+             batch: Gate | None = None) -> Outcome:
+        def both(catalog: Catalog, planned: list[Planned], handlers: list[str]) -> None:
+            gate(catalog, planned, handlers)  # a refused host leaves its batch's gate when its run ends
+            if batch is not None:
+                batch(catalog, planned, handlers)
+        return converge(session, catalog, check, event, stop, both)
     return work

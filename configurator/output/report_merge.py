@@ -75,7 +75,7 @@ def exit_code(report: dict[str, Any], detailed: bool = False) -> int:
     if command == "drift":
         return exitcodes.drift(DriftStatus(h["status"]) for h in hosts)
     outcomes = [Outcome(h["host"], HostStatus(h["status"])) for h in hosts]
-    hooks_failed = any(k.get("status") != "ok" for k in report.get("hooks", []))
+    hooks_failed = any(k.get("status") not in ("ok", "not needed") for k in report.get("hooks", []))
     return exitcodes.apply(outcomes, check=command == "check", detailed=detailed, hooks_failed=hooks_failed)
 
 

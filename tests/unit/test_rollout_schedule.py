@@ -10,6 +10,7 @@ from typing import Any
 
 from configurator.connections import local
 from configurator.engine import exitcodes
+from configurator.engine.gate import BatchGate
 from configurator.engine.hooks import HookRun
 from configurator.engine.results import HostResult
 from configurator.engine.rollout import Plan, lanes_of
@@ -21,30 +22,39 @@ HOSTS = "hosts:\n" + "".join(f"  {n}: {{connection: local}}\n" for n in ("dns", 
 
 
 class Fake:
-    """Each host's work: a pause, then the status asked for; records when each host ran."""
+    """Each host's work: a pause (its plan), its batch's gate if any, then the status asked for; records
+    when each host ran and when it passed the gate."""
 
     def __init__(self, statuses: dict[str, str] | None = None, pause: float = 0.05) -> None:
         self.statuses, self.pause = statuses or {}, pause
         self.ran: dict[str, tuple[float, float]] = {}
+        self.passed: dict[str, float] = {}  # host -> when it went past its batch's gate
         self.lock = threading.Lock()
 
-    def __call__(self, catalog: Any, batch: Any) -> HostResult:
+    def __call__(self, catalog: Any, batch: Any, gate: BatchGate | None = None) -> HostResult:
         started = time.monotonic()
         time.sleep(self.pause)
         name = catalog.host.name
+        status = HostStatus(self.statuses.get(name, "changed"))
+        if gate is not None and status != HostStatus.UNREACHABLE:  # failed: a change it planned failed
+            gate.arrive(name, status != HostStatus.OK)
+            if gate.refusal:
+                return HostResult(name, HostStatus.SKIPPED, error=gate.refusal, batch=batch)
+            self.passed[name] = time.time()  # as the hooks' times: seconds since the epoch
         with self.lock:
             self.ran[name] = (started, time.monotonic())
-        return HostResult(name, HostStatus(self.statuses.get(name, "changed")), batch=batch)
+        return HostResult(name, status, batch=batch)
 
 
-def run(tmp_path: Path, groups: str, fake: Fake, hooks: bool = False) -> tuple[dict[str, HostResult], list[HookRun]]:
+def run(tmp_path: Path, groups: str, fake: Fake, hooks: bool = False,
+        forks: int = 8) -> tuple[dict[str, HostResult], list[HookRun]]:
     path = tmp_path / "inventory.yml"
     path.write_text(HOSTS + "groups:\n" + groups)
     inv = inventory.load(path)
     hosts = list(inv.hosts.values())
     plan = Plan(tuple(SimpleNamespace(host=h) for h in hosts), lanes_of(hosts, inv), inv)  # type: ignore[arg-type]
     opener = (lambda host: local.connect(host)) if hooks else None
-    results = Schedule(plan, fake, 8, threading.Event(), lambda r: None, opener).run()
+    results = Schedule(plan, fake, forks, threading.Event(), lambda r: None, opener).run()
     return {r.host: r for r in results}, results.hooks
 
 
@@ -120,3 +130,50 @@ def test_a_hook_on_an_unreachable_host_fails_with_the_reason(tmp_path):
     outcome = hooks.run(Hook("lb1", "drain a1"), "before", "apps 1/2", hooks.Names("apps", ("a1",)), inv, refused)
     assert (outcome.status, outcome.exit_status, outcome.ok) == ("unreachable", None, False)
     assert outcome.output == "connect to 198.18.0.250:22 failed: Connection refused"
+
+
+LOGGED = ("    batch_hooks:\n      before: [{on: local, run: \"echo before {{ batch | join(',') }} >> %s\"}]\n"
+          "      after: [{on: local, run: \"echo after {{ succeeded | join(',') }} >> %s\"}]\n")
+
+
+def test_a_batch_with_nothing_to_change_runs_no_hook_and_says_so(tmp_path):
+    log = tmp_path / "hooks.log"
+    groups = "  apps:\n    hosts: [a1, a2]\n    serial: 2\n" + LOGGED % (log, log)
+    found, hooks = run(tmp_path, groups, Fake({"a1": "ok", "a2": "ok"}), hooks=True)
+    assert not log.exists()
+    assert [(h.when, h.status, h.ok) for h in hooks] == [("before", "not needed", True), ("after", "not needed", True)]
+    assert "apps 1/1 before-hook on local: not needed" in hooks[0].describe()
+    assert [found[n].status for n in ("a1", "a2")] == ["ok", "ok"]
+
+
+def test_hooks_run_once_for_the_batch_with_a_change_only_and_before_its_hosts_go_on(tmp_path):
+    log = tmp_path / "hooks.log"
+    groups = "  apps:\n    hosts: [a1, a2, a3]\n    serial: 2\n" + LOGGED % (log, log)
+    fake = Fake({"a1": "ok", "a3": "ok"})
+    found, hooks = run(tmp_path, groups, fake, hooks=True)
+    assert log.read_text().splitlines() == ["before a1,a2", "after a1,a2"]
+    assert [(h.batch, h.when, h.status) for h in hooks] == [
+        ("apps 1/2", "before", "ok"), ("apps 1/2", "after", "ok"),
+        ("apps 2/2", "before", "not needed"), ("apps 2/2", "after", "not needed")]
+    assert hooks[0].ended <= min(fake.passed["a1"], fake.passed["a2"])  # the hosts changed after the drain
+    assert found["a2"].status == "changed"
+
+
+def test_a_failed_before_hook_skips_the_planned_hosts_and_runs_no_after_hook(tmp_path):
+    groups = ("  apps:\n    hosts: [a1, a2]\n    serial: 1\n    batch_hooks:\n"
+              "      before: [{on: local, run: \"exit 5\"}]\n      after: [{on: local, run: \"echo after\"}]\n")
+    found, hooks = run(tmp_path, groups, Fake(), hooks=True)
+    assert [found[n].status for n in ("a1", "a2")] == ["skipped", "skipped"]
+    assert "before-hook on local: failed (exit 5" in found["a1"].error
+    assert [(h.when, h.status) for h in hooks] == [("before", "failed")]
+
+
+def test_gated_batches_of_two_groups_never_wait_for_each_other_within_forks(tmp_path):
+    log = tmp_path / "hooks.log"
+    groups = ("  apps:\n    hosts: [a1, a2]\n    serial: 2\n" + LOGGED % (log, log)
+              + "  web:\n    hosts: [w1, w2]\n    serial: 2\n" + LOGGED % (log, log))
+    started = time.monotonic()
+    found, hooks = run(tmp_path, groups, Fake(pause=0.2), hooks=True, forks=2)
+    assert time.monotonic() - started < 20
+    assert all(found[n].status == "changed" for n in ("a1", "a2", "w1", "w2"))
+    assert sorted(log.read_text().splitlines()) == ["after a1,a2", "after w1,w2", "before a1,a2", "before w1,w2"]

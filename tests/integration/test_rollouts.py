@@ -111,6 +111,11 @@ def hook_lines(host: Any) -> list[tuple[float, str]]:
     return [(float(stamp), event) for stamp, _, event in (line.partition(" ") for line in lines)]
 
 
+def changed_at(host: Any) -> float:
+    """When the stamp file was last written on the host (seconds since the epoch)."""
+    return float(sh(host, "date -r /srv/rollout/stamp +%s.%N").strip())
+
+
 def test_batch_hooks_run_before_and_after_each_batch_in_order(sandbox, hosts, tmp_path):
     node22 = hosts[0]
     log = f'echo "$(date +%s.%N) {{{{ when }}}} {{{{ batch | join(",") }}}}" >> {HOOK_LOG}'
@@ -128,8 +133,9 @@ def test_batch_hooks_run_before_and_after_each_batch_in_order(sandbox, hosts, tm
     assert [event for _, event in seen] == ["before node23", "after node23 ok=node23",
                                             "before node24", "after node24 ok=node24"]
     when = times(data)
-    for n, host in enumerate(["node23", "node24"]):
-        assert seen[2 * n][0] <= when[host][0] and when[host][1] <= seen[2 * n + 1][0], (seen, when)
+    for n, host in enumerate(["node23", "node24"]):  # each host planned, then changed between its hooks
+        changed = changed_at(hosts[n + 1])
+        assert seen[2 * n][0] <= changed <= seen[2 * n + 1][0] and when[host][1] <= seen[2 * n + 1][0], (seen, when)
     runs = [(h["batch"], h["when"], h["on"], h["status"], h["exit_status"]) for h in data["hooks"]]
     assert runs == [("apps 1/2", "before", "node22", "ok", 0), ("apps 1/2", "after", "node22", "ok", 0),
                     ("apps 1/2", "after", "local", "ok", 0), ("apps 2/2", "before", "node22", "ok", 0),
@@ -187,3 +193,47 @@ def test_after_waits_for_the_named_group_and_skips_when_it_failed(sandbox, hosts
         assert "after group infra (after_success), where dns1 unreachable" in found[name]["error"]
         assert found[name]["started"] is None
     assert [stamped(node23), stamped(node24)] == [value, value]  # the first run's, untouched
+
+
+def logged_hooks(sandbox: Any, tmp_path: Path) -> Path:
+    """apps (node23, node24) one at a time, with before- and after-hooks that log on node22."""
+    log = f'echo "$(date +%s.%N) {{{{ when }}}} {{{{ batch | join(",") }}}}" >> {HOOK_LOG}'
+    hooks = {"before": [{"on": "node22", "run": log.replace("{{ when }}", "before")}],
+             "after": [{"on": "node22", "run": log.replace("{{ when }}", "after")}]}
+    return inventory(sandbox, tmp_path / "inventory.yml", {
+        "apps": {"hosts": ["node23", "node24"], "serial": 1, "batch_hooks": hooks}})
+
+
+def test_a_converged_run_runs_no_hook_and_costs_one_round_trip_a_host(sandbox, hosts, tmp_path):
+    path = logged_hooks(sandbox, tmp_path)
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "first.json", "--var", var, "--limit", "apps")
+    assert code == 0 and len(hook_lines(hosts[0])) == 4, json.dumps(data, indent=1)
+    sh(hosts[0], f"rm -f {HOOK_LOG}")
+    code, data = apply(path, tmp_path / "again.json", "--var", var, "--limit", "apps")
+    assert code == 0, json.dumps(data, indent=1)
+    assert hook_lines(hosts[0]) == []  # nothing drained: the hook log on node22 was not even created
+    found = by_host(data)
+    assert [(found[n]["status"], found[n]["round_trips"]) for n in ("node23", "node24")] == [("ok", 1), ("ok", 1)]
+    assert [(h["batch"], h["when"], h["status"]) for h in data["hooks"]] == [
+        ("apps 1/2", "before", "not needed"), ("apps 1/2", "after", "not needed"),
+        ("apps 2/2", "before", "not needed"), ("apps 2/2", "after", "not needed")]
+
+
+def test_hooks_run_once_for_the_only_batch_with_a_change(sandbox, hosts, tmp_path):
+    node22, node23, node24 = hosts
+    path = logged_hooks(sandbox, tmp_path)
+    value, var = stamp()
+    code, data = apply(path, tmp_path / "first.json", "--var", var, "--limit", "apps")
+    assert code == 0, json.dumps(data, indent=1)
+    sh(node22, f"rm -f {HOOK_LOG}")
+    sh(node24, "rm -f /srv/rollout/stamp")  # only node24 has a change to make
+    code, data = apply(path, tmp_path / "again.json", "--var", var, "--limit", "apps")
+    assert code == 0, json.dumps(data, indent=1)
+    assert [event for _, event in hook_lines(node22)] == ["before node24", "after node24"]
+    assert stamped(node24) == value
+    found = by_host(data)
+    assert [found[n]["status"] for n in ("node23", "node24")] == ["ok", "changed"]
+    assert [(h["batch"], h["when"], h["status"]) for h in data["hooks"]] == [
+        ("apps 1/2", "before", "not needed"), ("apps 1/2", "after", "not needed"),
+        ("apps 2/2", "before", "ok"), ("apps 2/2", "after", "ok")]

@@ -8,7 +8,7 @@ from typing import Any
 
 from configurator.connections.streams import clip
 from configurator.engine.batches import AT_ONCE
-from configurator.engine.hooks import HookRun
+from configurator.engine.hooks import NOT_NEEDED, HookRun
 from configurator.engine.results import HostResult, Results
 
 Redact = Callable[[str], str]
@@ -58,6 +58,8 @@ def hook_lines(results: Sequence[HostResult], redact: Redact) -> list[str]:
     for run in runs:
         started = (stamp(run.started) or "")[11:23]
         lines.append(f"{started}  {run.describe()}")
+        if run.status == NOT_NEEDED:  # not run: its command was never rendered
+            continue
         lines.append(f"    $ {clip(redact(run.command))}")
         if run.output:
             lines += [f"    | {clip(redact(line))}" for line in run.output.splitlines()]

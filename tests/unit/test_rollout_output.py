@@ -74,3 +74,14 @@ def test_live_view_has_a_batch_column_when_there_are_batches():
     assert next(line for line in lines if line.startswith("a2")).split()[:4] == ["a2", "apps", "2/2", "waiting"]
     plain = LiveHosts(["dns"], "apply", {"dns": "at once"})
     assert text(plain)[1].split()[:2] == ["host", "state"]
+
+
+def test_recap_and_json_tell_a_hook_that_was_not_needed():
+    skipped = HookRun("apps", "apps 1/1", "before", "lb1", "drain {{ batch }}", "not needed", None, "", T0, T0)
+    runs = Results([HostResult("a1", "ok", started=T0, ended=T0 + 1, batch=Batch("apps", 1, 1, ("a1",)))], [skipped])
+    out = io.StringIO()
+    report.Console(out, redact=lambda text: text).recap(runs, 1.0)
+    lines = out.getvalue().splitlines()
+    assert lines[lines.index("BATCH HOOKS") + 1:-1] == [
+        "09:26:53.500  apps 1/1 before-hook on lb1: not needed (nothing to change on the batch's hosts)"]
+    assert not runs.hooks_failed

@@ -10,8 +10,8 @@ from pathlib import Path
 import configurator
 
 ROOT = Path(configurator.__file__).parent
-# run as its own program (`python -I boot.py` inside the host's namespaces), with its own command line
-OWN_PROGRAMS = {"configurator.sandbox.boot"}
+# run as their own programs (`python -I boot.py` or light_boot.py inside a host's namespaces), with their own command lines
+OWN_PROGRAMS = {"configurator.sandbox.boot", "configurator.sandbox.light_boot"}
 
 
 def modules(path: Path = ROOT, prefix: str = "configurator") -> Iterator[tuple[str, Path, bool]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import configurator
 
 ROOT = Path(configurator.__file__).parent
-# run as their own programs (`python -I boot.py` or light_boot.py inside a host's namespaces), with their own command lines
+# run as their own programs (boot.py, light_boot.py: `python -I` inside a host's namespaces), own command lines
 OWN_PROGRAMS = {"configurator.sandbox.boot", "configurator.sandbox.light_boot"}
 
 

@@ -63,7 +63,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         options = replace(options, after=verifier)
     verb = "check" if args.check else "apply"
     plan = rollout.batches(catalogs, inv)
-    with _ctrl_c(options), console.progress([c.host.name for c in catalogs], verb, plan.labels()) as advance:
+    with ctrl_c(options), console.progress([c.host.name for c in catalogs], verb, plan.labels()) as advance:
         results = executor.run_all(plan, options, console.step, done=advance)
         if args.check:
             console.plan_view(results)
@@ -149,7 +149,7 @@ def _write_outcome(args: argparse.Namespace, console: report.Console, results: l
 
 
 @contextlib.contextmanager
-def _ctrl_c(options: executor.RunOptions) -> Iterator[None]:
+def ctrl_c(options: executor.RunOptions) -> Iterator[None]:
     """Ctrl-C once: hosts finish their step and start nothing new; twice: the running steps are
     stopped on the hosts. Later ones change nothing (and, the run ending, raise nothing)."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only

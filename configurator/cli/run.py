@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from configurator.cli import arguments
-from configurator.cli.apply import _ctrl_c as ctrl_c
+from configurator.cli.apply import ctrl_c
 from configurator.cli.commands import Parser, load_inventory
 from configurator.cli.vault import add_password_option
 from configurator.engine import adhoc, exitcodes

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from configurator.sandbox import cgroup, layout, netem, state
+from configurator.sandbox import cgroup, delay, layout, netem, state
 from configurator.sandbox.errors import SandboxError
 from configurator.sandbox.lifecycle import down, up
 from configurator.sandbox.light import pss_kib as light_pss_kib
@@ -64,9 +64,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("no sandbox hosts")
         return 0
+    delays = _netem_columns()
     for row in rows:
         reach = "ssh ok" if row.ssh else f"ssh FAILED: {row.error}"
-        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}\t{row.kind}{_netem_column(row.name)}")
+        shown = f"\t{delays[row.name]}" if row.name in delays else ""
+        print(f"{row.name}\t{row.address}\t{row.release}\t{reach}\t{row.system_state}\t{row.kind}{shown}")
     return 0 if all(r.ssh for r in rows) else 3
 
 
@@ -74,23 +76,19 @@ def cmd_netem(args: argparse.Namespace) -> int:
     """Put a delay (jitter, loss) on the links of the chosen hosts, or take it off (--clear)."""
     if args.clear == bool(args.delay):
         raise SandboxError("give --delay (with --jitter, --loss if wanted) or --clear")
-    sandbox = state.load(layout.state_dir())
+    directory = layout.state_dir()
+    sandbox = state.load(directory)
     hosts = netem.chosen(sandbox.hosts if sandbox else (), args.hosts)
     spec = None if args.clear else netem.Netem(netem.milliseconds(args.delay),
                                                netem.milliseconds(args.jitter or "0"), netem.percent(args.loss or "0"))
-    netem.apply(hosts, spec)
-    print(f"{spec.describe() + ' each way' if spec else 'no netem'} on {', '.join(h.name for h in hosts)}")
+    print(delay.apply(directory, hosts, spec))
     return 0
 
 
-def _netem_column(name: str) -> str:
-    """The status line's netem (each way), when a host's link has one."""
+def _netem_columns() -> dict[str, str]:
+    """The status lines' netem (each way) by host name, for the hosts whose link has one."""
     sandbox = state.load(layout.state_dir())
-    try:
-        shown = netem.shown(sandbox.host(name)) if sandbox else ""
-    except (KeyError, SandboxError):
-        return ""
-    return f"\t{shown}" if shown else ""
+    return delay.columns(sandbox) if sandbox else {}
 
 
 Command = Callable[[argparse.Namespace], int]
@@ -141,7 +139,9 @@ def add_parser(subparsers: Any, name: str = "sandbox", text: str = "local Debian
     down_parser.add_argument("--light", action="store_true", help="remove only the light hosts")
     down_parser.set_defaults(func=guarded(cmd_down))
     actions.add_parser("status", help="show the hosts").set_defaults(func=guarded(cmd_status))
-    netem_parser = actions.add_parser("netem", help="tc netem on the hosts' links: a delay each way (--clear: none)")
+    netem_parser = actions.add_parser(
+        "netem", help="a delay each way on the hosts' links: tc netem, or a userspace queue where the kernel "
+        "has no netem (--clear: none)")
     netem_parser.add_argument("--delay", help="one-way delay, e.g. 50ms (a round trip waits twice as long)")
     netem_parser.add_argument("--jitter", help="random variation of the delay, e.g. 5ms")
     netem_parser.add_argument("--loss", help="packets lost each way, e.g. 0.1%%")

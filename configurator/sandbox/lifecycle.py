@@ -23,6 +23,7 @@ from .light_teardown import remove as remove_light
 from .releases import checked as checked_releases
 from .releases import parse as parse_release
 from .state import Sandbox, SandboxHost
+from .userspace_delay import down as remove_delay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -250,6 +251,7 @@ def down(state_dir: Path | None = None) -> None:
     with ownership.machine_lock():
         ownership.refuse_foreign(directory)
         light = remove_light(directory)
+        remove_delay(directory)  # the delay rules live in the machine's namespace, not the hosts'
         plan = teardown.observed_plan(recorded(directory))
         teardown.execute(plan)
         ownership.release(directory)

@@ -1,14 +1,17 @@
-"""`sandbox netem` as data: durations and percentages, the tc command lines, what status reads back."""
+"""`sandbox netem` as data: durations and percentages, the tc command lines and iptables rules, what status reads."""
 
 from __future__ import annotations
+
+import subprocess
 
 import pytest
 
 from configurator.cli import commands as cli
-from configurator.sandbox import SandboxError
+from configurator.sandbox import SandboxError, delay, delay_rules, userspace_delay
 from configurator.sandbox import netem as netem_module
 from configurator.sandbox.netem import Netem, chosen, milliseconds, parse_qdiscs, percent, set_argv
-from configurator.sandbox.state import SandboxHost
+from configurator.sandbox.process import ProcessRef
+from configurator.sandbox.state import Sandbox, SandboxHost
 
 
 @pytest.mark.parametrize(("text", "ms"), [("50ms", 50.0), ("0.2s", 200.0), ("500us", 0.5), ("75", 75.0)])
@@ -98,3 +101,117 @@ def test_clear_takes_off_a_netem_and_nothing_else(monkeypatch, present, deleted)
     assert dels == ([["tc", "qdisc", "del", "dev", "cfgv-node1", "root"],
                      ["nsenter", "--net=/proc/101/ns/net", "tc", "qdisc", "del", "dev", "eth0", "root"]]
                     if deleted else [])
+
+
+# where the kernel has no netem qdisc: iptables rules that queue a host's packets to the delay daemon
+
+LISTING = """\
+-N CFG-NETEM
+-A CFG-NETEM -d 198.18.0.64/32 -m addrtype --src-type LOCAL -j NFQUEUE --queue-num 19818 --queue-bypass
+-A CFG-NETEM -s 198.18.0.64/32 -m addrtype --dst-type LOCAL -j NFQUEUE --queue-num 19818 --queue-bypass
+-A CFG-NETEM -d 198.18.0.65/32 -m addrtype --src-type LOCAL -j NFQUEUE --queue-num 19818 --queue-bypass
+"""
+
+
+def test_a_delayed_host_has_a_rule_each_way_as_iptables_lists_it():
+    assert delay_rules.host_rules("198.18.0.64") == [line.split()[2:] for line in LISTING.splitlines()[1:3]]
+
+
+@pytest.mark.parametrize(("listing", "delayed"), [
+    (LISTING, {"198.18.0.64", "198.18.0.65"}),
+    ("-N CFG-NETEM\n", set()),
+    ("", set()),
+])
+def test_the_delayed_hosts_are_read_from_the_listing(listing, delayed):
+    assert delay_rules.delayed(listing) == delayed
+
+
+@pytest.mark.parametrize(("addresses", "deleted"), [
+    (["198.18.0.64"], [1, 2]),
+    (["198.18.0.65", "198.18.0.99"], [3]),  # a host without a delay has nothing to delete
+    ([], []),
+])
+def test_clearing_deletes_exactly_the_listed_rules_of_the_hosts(addresses, deleted):
+    lines = LISTING.splitlines()
+    assert delay_rules.deletions(LISTING, addresses) == [["-D", *lines[i].split()[1:]] for i in deleted]
+
+
+def test_without_iptables_the_error_says_which_package_to_install(monkeypatch):
+    monkeypatch.setattr(delay_rules.shutil, "which", lambda name: None)
+    with pytest.raises(SandboxError, match="install the `iptables` package"):
+        delay_rules.iptables("-S", "CFG-NETEM")
+
+
+def test_the_daemon_record_reads_back_and_a_broken_one_is_none():
+    daemon = userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50, 5, 0.1))
+    assert userspace_delay.parse_record(userspace_delay.record_text(daemon)) == daemon
+    for text in ("", "{}", '{"pid": "x"}', "[1]"):
+        assert userspace_delay.parse_record(text) is None
+
+
+def test_the_daemon_runs_from_this_interpreter_with_its_setting():
+    argv = userspace_delay.argv(Netem(50, 5, 0.1), 7)
+    assert argv[1:4] == ["-I", "-m", "configurator.sandbox.delay_daemon"]
+    assert argv[4:] == ["--queue", "19818", "--delay", "50", "--jitter", "5", "--loss", "0.1", "--ready-fd", "7"]
+
+
+def test_down_leaves_the_machine_alone_when_its_state_dir_set_no_delay(tmp_path, monkeypatch):
+    removed = []
+    monkeypatch.setattr(delay_rules, "remove_chain", lambda: removed.append("chain"))
+    monkeypatch.setattr(delay_rules, "available", lambda: True)
+    userspace_delay.down(tmp_path)
+    assert removed == []
+    (tmp_path / userspace_delay.RECORD).write_text(userspace_delay.record_text(
+        userspace_delay.Daemon(ProcessRef(2**22 + 1, 1), Netem(50))))  # no such process: nothing to stop
+    userspace_delay.down(tmp_path)
+    assert removed == ["chain"] and not (tmp_path / userspace_delay.RECORD).exists()
+
+
+@pytest.mark.parametrize(("has_netem", "used", "line"), [
+    (True, "tc", "netem delay 50ms each way on node1"),
+    (False, "userspace", "netem delay 50ms each way (userspace) on node1"),
+])
+def test_a_delay_goes_through_tc_where_the_kernel_has_netem_else_through_the_queue(
+        monkeypatch, tmp_path, has_netem, used, line):
+    calls = []
+    monkeypatch.setattr(delay, "kernel_has_netem", lambda: has_netem)
+    monkeypatch.setattr(delay.netem, "apply", lambda hosts, spec: calls.append("tc"))
+    monkeypatch.setattr(delay.userspace_delay, "apply", lambda d, hosts, spec: calls.append("userspace") or set())
+    assert delay.apply(tmp_path, HOSTS[:1], Netem(50)) == line
+    assert calls == [used]
+
+
+def test_clear_takes_off_either_kind_of_delay(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(delay.netem, "apply", lambda hosts, spec: calls.append(("tc", spec)))
+    monkeypatch.setattr(delay.userspace_delay, "clear", lambda d, hosts: calls.append(("userspace", d)))
+    assert delay.apply(tmp_path, HOSTS[:2], None) == "no netem on node1, node2"
+    assert calls == [("tc", None), ("userspace", tmp_path)]
+
+
+@pytest.mark.parametrize(("code", "stderr", "expected"), [
+    (0, "", True),
+    (2, "Error: Specified qdisc kind is unknown.\n", False),
+])
+def test_the_kernel_is_asked_once_in_a_throwaway_namespace(monkeypatch, code, stderr, expected):
+    ran = []
+
+    def run(argv, **kwargs):
+        ran.append(argv)
+        return subprocess.CompletedProcess(argv, code, "", stderr)
+
+    monkeypatch.setattr(delay.subprocess, "run", run)
+    assert delay.kernel_has_netem() is expected
+    assert ran == [["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]]
+
+
+def test_status_shows_the_userspace_delay_of_the_delayed_hosts_only(monkeypatch, tmp_path):
+    monkeypatch.setattr(delay_rules, "available", lambda: True)
+    monkeypatch.setattr(delay_rules, "listing", lambda: LISTING.replace("198.18.0.64", HOSTS[0].address))
+    monkeypatch.setattr(userspace_delay, "running",
+                        lambda d: userspace_delay.Daemon(ProcessRef(1, 1), Netem(50, 5)))
+    monkeypatch.setattr(delay.netem, "shown", lambda host: "")
+    sandbox = Sandbox(HOSTS, tmp_path, tmp_path / "key", tmp_path / "known_hosts", tmp_path / "inventory.yml")
+    assert delay.columns(sandbox) == {"node1": "netem delay 50ms jitter 5ms each way (userspace)"}
+    monkeypatch.setattr(userspace_delay, "running", lambda d: None)
+    assert delay.columns(sandbox) == {"node1": "netem rules but no delay daemon: undelayed"}

@@ -1,0 +1,173 @@
+"""The userspace delay: a program that holds each queued packet for its delay, then lets it go (or drops it).
+
+Run as `python -I -m configurator.sandbox.delay_daemon --queue Q --delay MS --jitter MS --loss PCT
+--ready-fd FD` (see userspace_delay.py, which starts and stops it). It binds nfnetlink_queue Q, reads each
+packet's id, draws its wait (delay ± jitter, uniform) or its loss, and gives the verdict when the time
+comes: a heap of due times beside the socket in one selector loop. With jitter, verdicts go out of order,
+as netem's packets do. On SIGTERM it lets every held packet go at once and exits.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import random
+import selectors
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import nfqueue
+from .netem import Netem
+
+MAXLEN = 65536  # packets held at once; a full queue fails open (see nfqueue.bind)
+RECEIVE_BUFFER = 16 << 20  # bursts of packet messages wait here while a verdict goes out
+BATCH = 256  # verdicts per send
+OPTIONS = ("--queue", "--delay", "--jitter", "--loss", "--ready-fd")
+
+
+def wait(setting: Netem, draw: random.Random) -> float | None:
+    """How long (seconds) one packet waits, or None when it is lost."""
+    if setting.loss and draw.random() * 100.0 < setting.loss:
+        return None
+    spread = draw.uniform(-setting.jitter, setting.jitter) if setting.jitter else 0.0
+    return max(0.0, setting.delay + spread) / 1000.0
+
+
+@dataclass
+class Schedule:
+    """Held packets by due time (monotonic seconds); the count keeps equal times in arrival order."""
+
+    held: list[tuple[float, int, int]] = field(default_factory=list)
+    count: int = 0
+
+    def hold(self, due: float, packet_id: int) -> None:
+        """Hold a packet until `due`."""
+        self.count += 1
+        heapq.heappush(self.held, (due, self.count, packet_id))
+
+    def due(self, now: float) -> list[int]:
+        """The ids whose time has come, earliest first; they are no longer held."""
+        ready = []
+        while self.held and self.held[0][0] <= now:
+            ready.append(heapq.heappop(self.held)[2])
+        return ready
+
+    def timeout(self, now: float) -> float | None:
+        """Seconds until the next packet is due (None: nothing held)."""
+        return max(0.0, self.held[0][0] - now) if self.held else None
+
+    def release_all(self) -> list[int]:
+        """Every held id, earliest first (at exit)."""
+        ready = [entry[2] for entry in sorted(self.held)]
+        self.held.clear()
+        return ready
+
+
+def parse_options(argv: Sequence[str]) -> dict[str, str]:
+    """`--name value` pairs of the fixed command line (every option required, nothing else)."""
+    pairs = dict(zip(argv[::2], argv[1::2], strict=False))
+    if len(argv) % 2 or sorted(pairs) != sorted(OPTIONS):
+        raise SystemExit(f"usage: delay_daemon {' '.join(o + ' VALUE' for o in OPTIONS)}")
+    return pairs
+
+
+def open_queue(queue: int) -> socket.socket:
+    """A netfilter netlink socket bound to `queue`, with a large receive buffer (raises OSError on refusal)."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, nfqueue.NETLINK_NETFILTER)
+    sock.setsockopt(socket.SOL_SOCKET, nfqueue.SO_RCVBUFFORCE, RECEIVE_BUFFER)
+    sock.setsockopt(nfqueue.SOL_NETLINK, nfqueue.NETLINK_NO_ENOBUFS, 1)
+    sock.bind((0, 0))
+    sock.sendto(nfqueue.bind(queue, MAXLEN, sequence=1), (0, 0))
+    for _ in range(MAXLEN):  # packets may come before the acknowledgement: they go on at once
+        found = list(nfqueue.messages(sock.recv(65536)))
+        send(sock, queue, [p for p in map(nfqueue.packet_id, found) if p is not None])
+        codes = [c for c in map(nfqueue.error, found) if c is not None]
+        if codes and codes[0]:
+            raise OSError(codes[0], f"binding nfnetlink queue {queue}: {os.strerror(codes[0])}")
+        if codes:
+            break
+    sock.setblocking(False)
+    return sock
+
+
+def send(sock: socket.socket, queue: int, ids: Sequence[int], accept: bool = True) -> None:
+    """Give the verdicts, BATCH to a datagram."""
+    for start in range(0, len(ids), BATCH):
+        sock.sendto(nfqueue.verdicts(queue, ids[start : start + BATCH], accept), (0, 0))
+
+
+def read(sock: socket.socket, queue: int, setting: Netem, schedule: Schedule, draw: random.Random) -> None:
+    """Take every packet message waiting on the socket into the schedule (lost ones dropped at once)."""
+    lost = []
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            break
+        now = time.monotonic()
+        for found in nfqueue.messages(data):
+            packet = nfqueue.packet_id(found)
+            if packet is None:
+                report(found)
+                continue
+            pause = wait(setting, draw)
+            if pause is None:
+                lost.append(packet)
+            else:
+                schedule.hold(now + pause, packet)
+    send(sock, queue, lost, accept=False)
+
+
+def report(found: nfqueue.Message) -> None:
+    """Say in the log what an unexpected message was (a verdict the kernel refused, mostly)."""
+    code = nfqueue.error(found)
+    if code:
+        print(f"kernel error {code} ({os.strerror(code)}) for message {found.sequence}", file=sys.stderr, flush=True)
+
+
+def serve(sock: socket.socket, queue: int, setting: Netem, stop: socket.socket) -> None:
+    """Hold and release packets until a byte arrives on `stop`, then release the held ones."""
+    schedule, draw = Schedule(), random.Random()
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        selector.register(stop, selectors.EVENT_READ)
+        while True:
+            events = selector.select(schedule.timeout(time.monotonic()))
+            if any(key.fileobj is stop for key, _ in events):
+                break
+            if events:
+                read(sock, queue, setting, schedule, draw)
+            send(sock, queue, schedule.due(time.monotonic()))
+    send(sock, queue, schedule.release_all())
+
+
+def main(argv: Sequence[str]) -> int:
+    """Bind the queue, say ready on the given descriptor, serve until SIGTERM or SIGINT."""
+    options = parse_options(argv)
+    queue = int(options["--queue"])
+    setting = Netem(float(options["--delay"]), float(options["--jitter"]), float(options["--loss"]))
+    stop, wake = socket.socketpair()
+    wake.setblocking(False)
+    signal.set_wakeup_fd(wake.fileno())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)  # the wakeup byte ends the loop
+    try:
+        sock = open_queue(queue)
+    except OSError as exc:
+        print(f"delay daemon: {exc}", file=sys.stderr, flush=True)
+        return 1
+    ready = int(options["--ready-fd"])
+    os.write(ready, b"ready\n")
+    os.close(ready)
+    print(f"queue {queue}: delay {setting.delay:g} ms, jitter {setting.jitter:g} ms, loss {setting.loss:g}%",
+          flush=True)
+    serve(sock, queue, setting, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -13,9 +13,11 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 # python3-venv: the virtualenv scripts/install.sh makes (pip comes into it with the venv);
-# bind9-dnsutils: dig for the DNS tests; iputils-ping: round trips to a delayed host (sandbox netem)
+# bind9-dnsutils: dig for the DNS tests; iputils-ping: round trips to a delayed host (sandbox netem);
+# iptables: sandbox netem on a kernel without the netem qdisc queues packets to its userspace delay with
+# iptables' NFQUEUE target (nft's own `queue` statement needs CONFIG_NFT_QUEUE, which such kernels may lack)
 PACKAGES="python3 python3-venv ca-certificates debootstrap apt-cacher-ng iproute2 openssh-client util-linux
-nftables bind9-dnsutils iputils-ping"
+nftables bind9-dnsutils iputils-ping iptables"
 # Only for `vagrant validate` of the Vagrantfile (a test that skips without it); not in every release.
 OPTIONAL="vagrant"
 

@@ -100,8 +100,8 @@ def send(sock: socket.socket, queue: int, ids: Sequence[int], accept: bool = Tru
         sock.sendto(nfqueue.verdicts(queue, ids[start : start + BATCH], accept), (0, 0))
 
 
-def read(sock: socket.socket, queue: int, setting: Netem, schedule: Schedule, draw: random.Random) -> None:
-    """Take every packet message waiting on the socket into the schedule (lost ones dropped at once)."""
+def read(sock: socket.socket, queue: int, setting: Netem, schedule: Schedule, draw: random.Random) -> int:
+    """Take every packet message waiting on the socket into the schedule; drop the lost ones and count them."""
     lost = []
     while True:
         try:
@@ -120,6 +120,7 @@ def read(sock: socket.socket, queue: int, setting: Netem, schedule: Schedule, dr
             else:
                 schedule.hold(now + pause, packet)
     send(sock, queue, lost, accept=False)
+    return len(lost)
 
 
 def report(found: nfqueue.Message) -> None:
@@ -131,7 +132,7 @@ def report(found: nfqueue.Message) -> None:
 
 def serve(sock: socket.socket, queue: int, setting: Netem, stop: socket.socket) -> None:
     """Hold and release packets until a byte arrives on `stop`, then release the held ones."""
-    schedule, draw = Schedule(), random.Random()
+    schedule, draw, lost = Schedule(), random.Random(), 0
     with selectors.DefaultSelector() as selector:
         selector.register(sock, selectors.EVENT_READ)
         selector.register(stop, selectors.EVENT_READ)
@@ -140,9 +141,11 @@ def serve(sock: socket.socket, queue: int, setting: Netem, stop: socket.socket) 
             if any(key.fileobj is stop for key, _ in events):
                 break
             if events:
-                read(sock, queue, setting, schedule, draw)
+                lost += read(sock, queue, setting, schedule, draw)
             send(sock, queue, schedule.due(time.monotonic()))
-    send(sock, queue, schedule.release_all())
+    held = schedule.release_all()
+    send(sock, queue, held)
+    print(f"stopped: {schedule.count} packets delayed ({len(held)} let go early at the stop), {lost} lost", flush=True)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -26,6 +26,7 @@ from .netem import Netem
 MAXLEN = 65536  # packets held at once; a full queue fails open (see nfqueue.bind)
 RECEIVE_BUFFER = 16 << 20  # bursts of packet messages wait here while a verdict goes out
 BATCH = 256  # verdicts per send
+READS = 1024  # packet messages read before the due verdicts go out again, so a flood cannot starve them
 OPTIONS = ("--queue", "--delay", "--jitter", "--loss", "--ready-fd")
 
 
@@ -95,15 +96,19 @@ def open_queue(queue: int) -> socket.socket:
 
 
 def send(sock: socket.socket, queue: int, ids: Sequence[int], accept: bool = True) -> None:
-    """Give the verdicts, BATCH to a datagram."""
+    """Give the verdicts, BATCH to a datagram (a refused send is logged: the daemon carries on)."""
     for start in range(0, len(ids), BATCH):
-        sock.sendto(nfqueue.verdicts(queue, ids[start : start + BATCH], accept), (0, 0))
+        batch = ids[start : start + BATCH]
+        try:
+            sock.sendto(nfqueue.verdicts(queue, batch, accept), (0, 0))
+        except OSError as exc:
+            print(f"verdicts for {len(batch)} packets not sent: {exc}", file=sys.stderr, flush=True)
 
 
 def read(sock: socket.socket, queue: int, setting: Netem, schedule: Schedule, draw: random.Random) -> int:
     """Take every packet message waiting on the socket into the schedule; drop the lost ones and count them."""
     lost = []
-    while True:
+    for _ in range(READS):
         try:
             data = sock.recv(65536)
         except BlockingIOError:

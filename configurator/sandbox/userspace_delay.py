@@ -23,7 +23,9 @@ from pathlib import Path
 
 from . import delay_rules, process
 from .errors import SandboxError
+from .layout import RUN_DIR
 from .netem import Netem
+from .ownership import machine_lock
 from .process import ProcessRef
 from .state import SandboxHost
 
@@ -31,6 +33,7 @@ PROGRAM = "configurator.sandbox.delay_daemon"
 RECORD = "netem-daemon.json"
 LOG = "netem-daemon.log"
 READY_SECONDS = 10.0
+LOCK = RUN_DIR / "netem.lock"  # not the sandbox's own lock, which `up` holds while it boots hosts
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def start(state_dir: Path, netem: Netem) -> Daemon:
     log = os.open(state_dir / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         child = subprocess.Popen(argv(netem, ready_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True, pass_fds=(ready_write,))
+                                 cwd="/", start_new_session=True, pass_fds=(ready_write,))
     finally:
         os.close(log)
         os.close(ready_write)
@@ -132,19 +135,21 @@ def stop(state_dir: Path) -> None:
 
 def apply(state_dir: Path, hosts: Sequence[SandboxHost], netem: Netem) -> set[str]:
     """Delay these hosts with `netem`; return the addresses of other hosts now delayed with it too."""
-    current = running(state_dir)
-    if current is None or current.netem != netem:
-        stop(state_dir)
-        start(state_dir, netem)
-    delay_rules.add(h.address for h in hosts)
-    return delay_rules.delayed(delay_rules.listing()) - {h.address for h in hosts}
+    with machine_lock(LOCK):  # two commands at once would start two daemons for one queue
+        current = running(state_dir)
+        if current is None or current.netem != netem:
+            stop(state_dir)
+            start(state_dir, netem)
+        delay_rules.add(h.address for h in hosts)
+        return delay_rules.delayed(delay_rules.listing()) - {h.address for h in hosts}
 
 
 def clear(state_dir: Path, hosts: Sequence[SandboxHost]) -> None:
     """Take the delay off these hosts; with none left, remove the chain and stop the daemon."""
-    if delay_rules.available() and delay_rules.remove(h.address for h in hosts):
-        return
-    clear_all(state_dir)
+    with machine_lock(LOCK):
+        if delay_rules.available() and delay_rules.remove(h.address for h in hosts):
+            return
+        clear_all(state_dir)
 
 
 def clear_all(state_dir: Path) -> None:

@@ -110,3 +110,12 @@ def test_loss_drops_some_packets_each_way_but_not_all(sandbox, netem):
     assert "loss 50%" in netem("--delay", "1ms", "--loss", "50%")
     answered, _ = ping(address, 40, interval=0.05)
     assert 0 < answered < 40  # a round trip survives two draws of 50%: about 10 of 40
+
+
+def test_what_sandbox_down_removes_of_the_delay(sandbox, netem):
+    netem("--delay", "50ms")
+    daemon = userspace_delay.read(sandbox.state_dir)
+    userspace_delay.down(sandbox.state_dir)  # the part of `configure sandbox down` that the delay is
+    assert daemon is None or not process.alive(daemon.process)
+    assert "CFG-NETEM" not in mangle_rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
+    assert fastest_ms(sandbox.host(HOST).address) < 20.0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from contextlib import nullcontext
 
 import pytest
 
 from configurator.cli import commands as cli
-from configurator.sandbox import SandboxError, delay, delay_rules, userspace_delay
+from configurator.sandbox import SandboxError, delay, delay_rules, lifecycle, userspace_delay
 from configurator.sandbox import netem as netem_module
 from configurator.sandbox.netem import Netem, chosen, milliseconds, parse_qdiscs, percent, set_argv
 from configurator.sandbox.process import ProcessRef
@@ -215,3 +216,19 @@ def test_status_shows_the_userspace_delay_of_the_delayed_hosts_only(monkeypatch,
     assert delay.columns(sandbox) == {"node1": "netem delay 50ms jitter 5ms each way (userspace)"}
     monkeypatch.setattr(userspace_delay, "running", lambda d: None)
     assert delay.columns(sandbox) == {"node1": "netem rules but no delay daemon: undelayed"}
+
+
+def test_sandbox_down_removes_the_userspace_delay_before_the_hosts(monkeypatch, tmp_path):
+    done = []
+    monkeypatch.setattr(lifecycle, "require_root", lambda: None)
+    monkeypatch.setattr(lifecycle.ownership, "machine_lock", nullcontext)
+    for name in ("refuse_foreign", "release"):
+        monkeypatch.setattr(lifecycle.ownership, name, lambda d: None)
+    monkeypatch.setattr(lifecycle, "remove_light", lambda d: ())
+    monkeypatch.setattr(lifecycle, "light_leftovers", lambda d, hosts: [])
+    monkeypatch.setattr(lifecycle, "remove_delay", lambda d: done.append(("delay", d)))
+    monkeypatch.setattr(lifecycle.teardown, "observed_plan", lambda s: done.append(("hosts", s.state_dir)))
+    monkeypatch.setattr(lifecycle.teardown, "execute", lambda p: None)
+    monkeypatch.setattr(lifecycle.teardown, "leftovers", lambda p: [])
+    lifecycle.down(tmp_path)
+    assert done == [("delay", tmp_path), ("hosts", tmp_path)]

@@ -1,11 +1,16 @@
-"""The iptables rules that send a delayed host's packets to the userspace delay (chain CFG-NETEM, table mangle).
+"""The iptables rules that send a delayed host's packets to the userspace delay (chain CFG-NETEM, table raw).
 
-In the machine's own network namespace, mangle OUTPUT and PREROUTING jump to CFG-NETEM, which holds two
+In the machine's own network namespace, raw OUTPUT and PREROUTING jump to CFG-NETEM, which holds two
 rules per delayed host: what this machine sends to it (`-d ADDR`, from a local address) and what it sends
 to this machine (`-s ADDR`, to a local address). Both go to NFQUEUE with `--queue-bypass`: when no daemon
 reads the queue, packets pass undelayed instead of being dropped. The address-type matches keep out what
 one sandbox host sends another across the bridge (br_netfilter shows bridged packets to PREROUTING too):
 host-to-host traffic is not delayed.
+
+The raw table, not mangle: raw comes before conntrack, so a packet is held before conntrack sees it. Held
+after it (in mangle), each packet of a new flow sent while the flow's first packet is still held gets a
+conntrack entry of its own, which clashes with the first one's when both are let go and is dropped (a ping
+every 10 ms lost the 2nd to 4th replies at 50 ms).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from .errors import SandboxError
 
 CHAIN = "CFG-NETEM"
+TABLE = "raw"
 HOOKS = ("OUTPUT", "PREROUTING")
 QUEUE = 19818  # the sandbox's own queue number (198.18), away from the 0 other tools default to
 _TARGET = ["-j", "NFQUEUE", "--queue-num", str(QUEUE), "--queue-bypass"]
@@ -51,7 +57,7 @@ def delayed(listing: str) -> set[str]:
 
 
 def deletions(listing: str, addresses: Iterable[str]) -> list[list[str]]:
-    """The `-D` commands (after `iptables -t mangle`) that remove every rule of these addresses, as listed."""
+    """The `-D` commands (after `iptables -t raw`) that remove every rule of these addresses, as listed."""
     wanted = set(addresses)
     return [["-D", CHAIN, *rule] for rule in _rules(listing) if _address(rule) in wanted]
 
@@ -62,19 +68,19 @@ def available() -> bool:
 
 
 def iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `iptables -t mangle ARGS` on the machine (SandboxError when it fails and `check`)."""
+    """Run `iptables -t raw ARGS` on the machine (SandboxError when it fails and `check`)."""
     if not available():
         raise SandboxError("iptables is missing: this kernel has no netem qdisc, so `sandbox netem` delays "
                            "packets in userspace through iptables' NFQUEUE; install the `iptables` package "
                            "(scripts/install-system-deps.sh does)")
-    done = subprocess.run(["iptables", "-w", "5", "-t", "mangle", *args], capture_output=True, text=True)
+    done = subprocess.run(["iptables", "-w", "5", "-t", TABLE, *args], capture_output=True, text=True)
     if check and done.returncode != 0:
-        raise SandboxError(f"iptables -t mangle {' '.join(args)}: {done.stderr.strip()}")
+        raise SandboxError(f"iptables -t {TABLE} {' '.join(args)}: {done.stderr.strip()}")
     return done
 
 
 def listing() -> str:
-    """`iptables -t mangle -S CFG-NETEM` (empty when the chain is not there)."""
+    """`iptables -t raw -S CFG-NETEM` (empty when the chain is not there)."""
     done = iptables("-S", CHAIN, check=False)
     return done.stdout if done.returncode == 0 else ""
 

@@ -45,9 +45,10 @@ def fastest_ms(address: str) -> float:
     return times[0]
 
 
-def mangle_rules() -> str:
-    """The machine's mangle table as iptables lists it."""
-    return subprocess.run(["iptables", "-t", "mangle", "-S"], capture_output=True, text=True, timeout=30).stdout
+def rules() -> str:
+    """The machine's raw and mangle tables as iptables lists them."""
+    return "".join(subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, timeout=30).stdout
+                   for table in ("raw", "mangle"))
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_a_delay_each_way_doubles_in_the_round_trip_and_clear_restores_it(sandbo
     assert cli.main(["sandbox", "netem", "--clear", "--hosts", HOST]) == 0
     assert fastest_ms(address) < 20.0
     assert daemon is None or not process.alive(daemon.process)  # the daemon ended with the last delayed host
-    assert "CFG-NETEM" not in mangle_rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
+    assert "CFG-NETEM" not in rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
 
 
 def test_loss_drops_some_packets_each_way_but_not_all(sandbox, netem):
@@ -117,5 +118,11 @@ def test_what_sandbox_down_removes_of_the_delay(sandbox, netem):
     daemon = userspace_delay.read(sandbox.state_dir)
     userspace_delay.down(sandbox.state_dir)  # the part of `configure sandbox down` that the delay is
     assert daemon is None or not process.alive(daemon.process)
-    assert "CFG-NETEM" not in mangle_rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
+    assert "CFG-NETEM" not in rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
     assert fastest_ms(sandbox.host(HOST).address) < 20.0
+
+
+def test_packets_of_one_flow_sent_faster_than_the_delay_all_arrive(sandbox, netem):
+    netem("--delay", "50ms")
+    answered, times = ping(sandbox.host(HOST).address, 30, interval=0.01)  # 5 pings sent within one delay
+    assert answered == 30 and times[0] >= 100.0  # none lost as a second new flow of the same ping (conntrack)

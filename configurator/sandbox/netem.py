@@ -3,7 +3,9 @@
 netem delays only what leaves an interface. The machine's end of the veth (cfgv-nodeN, on the bridge)
 delays what goes to the host; the host's own eth0, inside its network namespace, delays what the host
 sends. With `--delay 50ms` a packet waits 50 ms each way: a round trip takes 100 ms more, as between two
-datacenters 50 ms apart. Jitter and loss apply to each direction on its own too.
+datacenters 50 ms apart. Jitter and loss apply to each direction on its own too. On a kernel without the
+netem qdisc, delay.py takes the userspace path instead (userspace_delay.py); this module still parses the
+command line's durations and percentages for both.
 """
 
 from __future__ import annotations

@@ -126,3 +126,10 @@ def test_packets_of_one_flow_sent_faster_than_the_delay_all_arrive(sandbox, nete
     netem("--delay", "50ms")
     answered, times = ping(sandbox.host(HOST).address, 30, interval=0.01)  # 5 pings sent within one delay
     assert answered == 30 and times[0] >= 100.0  # none lost as a second new flow of the same ping (conntrack)
+
+
+def test_jitter_spreads_the_round_trips_around_the_delay(sandbox, netem):
+    assert "jitter 10ms" in netem("--delay", "50ms", "--jitter", "10ms")
+    answered, (low, _, high) = ping(sandbox.host(HOST).address, 20, interval=0.05)
+    assert answered == 20 and low >= 80.0  # 40 ms at the least each way
+    assert high - low > 5.0  # two uniform draws of ±10 ms: 20 round trips that close together would be a fluke

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from configurator.cli.vault import add_password_option
+from configurator.cli.password import add_password_option
 from configurator.engine import executor
 from configurator.errors import InputError
 from configurator.model import tags

@@ -8,18 +8,19 @@ import logging
 import sys
 import typing
 
-from configurator import __version__, vault
-from configurator.cli.vault import source_from_args
+from configurator import __version__
+from configurator.cli.password import source_from_args
 from configurator.engine import exitcodes
 from configurator.errors import ConfigureError
 from configurator.model import inventory
-from configurator.model.ansible_vault import Secrets
 from configurator.model.catalog import Catalog, build_catalog
 from configurator.model.context import inventory_view
 from configurator.model.roles import Role
 from configurator.model.variables import parse_cli_vars
+from configurator.model.vault_secrets import Secrets
 from configurator.output import redaction
 from configurator.resources import plugins
+from configurator.vault.files import load_vars_file
 
 # every subcommand, in the order of `configure --help`: name -> (its module, help); a module loads only
 # when its command runs (`configure apply` must not pay for testinfra, sqlite or the sandbox at start-up)
@@ -69,7 +70,7 @@ def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
     """The inventory, with vault-encrypted vars files decrypted and their values registered as secrets."""
     source = source_from_args(args)
     ansible = Secrets(source.get, lambda data: args.redactor.add(redaction.secret_values(data)))  # ansible-vault
-    return inventory.load(args.inventory, lambda path: vault.load_vars_file(path, source, args.redactor), ansible)
+    return inventory.load(args.inventory, lambda path: load_vars_file(path, source, args.redactor), ansible)
 
 
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from configurator.cli.commands import load_inventory
-from configurator.cli.vault import add_password_option
+from configurator.cli.password import add_password_option
 from configurator.connections import hostkeys
 from configurator.connections.route import Hop, route
 from configurator.errors import InputError, Unreachable

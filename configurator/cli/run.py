@@ -11,7 +11,7 @@ from typing import Any
 from configurator.cli import arguments
 from configurator.cli.apply import ctrl_c
 from configurator.cli.commands import Parser, load_inventory
-from configurator.cli.vault import add_password_option
+from configurator.cli.password import add_password_option
 from configurator.engine import adhoc, exitcodes
 from configurator.errors import InputError, Location
 from configurator.model.inventory import Host, Inventory

@@ -1,4 +1,4 @@
-"""`configure vault encrypt|decrypt|edit|view FILE`, and the vault passphrase option of every command."""
+"""`configure vault encrypt|decrypt|edit|view FILE` (the passphrase option itself is configurator.cli.password)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configurator.vault import ENV_VAR, PassphraseSource, VaultError, decrypt, edit, encrypt, is_vault
+from configurator.cli.password import add_password_option, source_from_args
+from configurator.vault.cipher import decrypt, encrypt, is_vault
+from configurator.vault.editing import edit
+from configurator.vault.errors import VaultError
 from configurator.vault.files import mode_of, read_file, write_atomic
 
 ACTIONS = (("encrypt", "encrypt a plain file"),
            ("decrypt", "decrypt a vault file (writes plaintext, mode 0600)"),
            ("edit", "edit a vault file in $EDITOR; plaintext only on tmpfs"),
            ("view", "print a vault file's plaintext"))
-
-
-def add_password_option(parser: argparse.ArgumentParser) -> None:
-    """The --vault-password-file option (for `vault` and for every command that loads vars files)."""
-    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
-                        help=f"read the vault passphrase from FILE (before ${ENV_VAR}, before the prompt)")
-
-
-def source_from_args(args: argparse.Namespace) -> PassphraseSource:
-    """The passphrase source chosen on the command line."""
-    return PassphraseSource(getattr(args, "vault_password_file", None))
 
 
 def cmd_encrypt(args: argparse.Namespace) -> int:

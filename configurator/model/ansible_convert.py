@@ -15,8 +15,8 @@ from typing import Any
 from configurator.errors import InputError, Location
 from configurator.model import ansible_vars
 from configurator.model.ansible_draft import Draft, DraftGroup, Placed, Written, from_mapping, placed
-from configurator.model.ansible_vault import Secrets
 from configurator.model.loader import Mapping
+from configurator.model.vault_secrets import Secrets
 
 CONNECTION_VARS = {
     "ansible_host": "address", "ansible_ssh_host": "address",

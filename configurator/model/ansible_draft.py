@@ -10,12 +10,12 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from configurator.errors import InputError, Location
-from configurator.model.loader import Mapping
+from configurator.model.loader import Mapping, Placed, Written, placed
 
-Written = tuple[Any, Location]  # a value and where it was set
+__all__ = ["Draft", "DraftGroup", "Placed", "Written", "expand", "from_mapping", "placed"]
+
 MAX_HOSTS = 100_000  # one range, or a whole inventory, expands to at most this many hosts
 _RANGE = re.compile(r"\[([^\[\]:]*):([^\[\]:]*)(?::([^\[\]:]*))?\]")
 
@@ -60,23 +60,6 @@ class Draft:
             self.hosts[name] = at
         self.group(group, at).add_host(name, at)
         return self.host_vars.setdefault(name, {})
-
-
-class Placed(Mapping):
-    """A mapping whose keys each keep their own file:line (Ansible vars may come from several files)."""
-
-    places: dict[str, Location]
-
-    def where_of(self, key: str) -> Location:
-        return self.places.get(key, self.where)
-
-
-def placed(values: dict[str, Written], where: Location) -> Placed:
-    """A `Placed` mapping from (value, location) pairs."""
-    result = Placed((k, v) for k, (v, _) in values.items())
-    result.where, result.key_lines = where, {}
-    result.places = {k: at for k, (_, at) in values.items()}
-    return result
 
 
 def from_mapping(data: Mapping) -> dict[str, Written]:

@@ -13,9 +13,8 @@ from typing import Any
 import yaml
 
 from configurator.errors import InputError, Location
-from configurator.model import ansible_vault
-from configurator.model.ansible_vault import Secrets
 from configurator.model.loader import Loader, Mapping, Sequence, load_text, read_text
+from configurator.model.vault_secrets import Secrets
 
 EXTENSIONS = ("", ".yml", ".yaml", ".json")  # what Ansible reads in these folders; the rest is skipped
 MAX_FILES = 1000  # in one group's or host's folder
@@ -42,6 +41,8 @@ _VaultLoader.add_constructor("!vault", _VaultLoader.construct_vault)
 def reveal(value: Any, secrets: Secrets) -> Any:
     """`value` with every `Vaulted` leaf decrypted (in place for containers, keeping their line numbers)."""
     if isinstance(value, Vaulted):
+        from configurator.model import ansible_vault  # the cipher loads only when a value is vaulted
+
         plain = ansible_vault.decrypt(value.text, secrets.passphrase(), value.where)
         secrets.reveal(plain)
         return plain
@@ -69,6 +70,8 @@ def refuse_vaulted(value: Any) -> None:
 
 def load_vars(path: Path, secrets: Secrets) -> Mapping:
     """One vars file as a mapping; a whole-file vault is decrypted and all its values are secrets."""
+    from configurator.model import ansible_vault  # vars folders exist only in Ansible inventories
+
     text = read_text(path)
     source = str(path)
     secret = ansible_vault.is_vault(text)

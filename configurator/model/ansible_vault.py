@@ -15,8 +15,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -26,23 +24,6 @@ from configurator.errors import InputError, Location
 MAGIC = "$ANSIBLE_VAULT"
 ITERATIONS = 10000
 KEY_SIZE, IV_SIZE = 32, 16
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """What reading Ansible vault values needs: the passphrase (asked once, lazily) and where to report secrets."""
-
-    passphrase: Callable[[], str]
-    reveal: Callable[[Iterable[str]], None] = lambda values: None
-
-
-def no_passphrase() -> str:
-    """The passphrase source of a load that was given none."""
-    raise InputError("an ansible-vault value needs the vault passphrase",
-                     hint="use --vault-password-file or $CONFIGURE_VAULT_PASSWORD")
-
-
-NO_SECRETS = Secrets(no_passphrase)
 
 
 def is_vault(text: str) -> bool:

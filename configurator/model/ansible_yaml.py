@@ -9,15 +9,8 @@ from configurator.errors import InputError, Location
 from configurator.model.ansible_draft import Draft, expand, from_mapping
 from configurator.model.loader import Mapping
 
-GROUP_KEYS = ("hosts", "children", "vars")
+GROUP_KEYS = ("hosts", "children", "vars")  # configurator.model.inventory_sources tells the format by them
 MAX_DEPTH = 50  # nested children; deeper is refused rather than recursed into
-
-
-def looks_like(data: Any, own_keys: set[str]) -> bool:
-    """Whether loaded YAML is an Ansible inventory: a mapping of groups, none of configurator's own top keys."""
-    if not isinstance(data, Mapping) or not data or own_keys & set(data):
-        return False
-    return all(spec is None or (isinstance(spec, dict) and set(spec) <= set(GROUP_KEYS)) for spec in data.values())
 
 
 def parse(data: Mapping, path: Path) -> Draft:

@@ -12,11 +12,11 @@ from typing import Any
 from configurator.errors import InputError, Location
 from configurator.model import inventory_values as values
 from configurator.model import rolling
-from configurator.model.ansible_vault import NO_SECRETS, Secrets
 from configurator.model.inventory_sources import load_source
 from configurator.model.loader import Mapping, Sequence, load_file
 from configurator.model.rolling import Percent, Rolling, Size
 from configurator.model.variables import Layer, layer
+from configurator.model.vault_secrets import NO_SECRETS, Secrets
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles", "resource_paths"}

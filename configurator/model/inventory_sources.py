@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from configurator.errors import InputError, Location
-from configurator.model import ansible_vars, ansible_yaml
-from configurator.model.ansible_convert import convert
-from configurator.model.ansible_draft import Placed, placed
-from configurator.model.ansible_vault import Secrets
-from configurator.model.loader import Mapping, read_text
+from configurator.model import ansible_vars
+from configurator.model.loader import Mapping, Placed, placed, read_text
+from configurator.model.vault_secrets import Secrets
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json")
 MAX_INCLUDES = 8  # nested `include:` levels
 LISTS = ("hosts", "children", "roles")  # in a host or group: the included names, then the added ones
+ANSIBLE_GROUP_KEYS = {"hosts", "children", "vars"}  # all an Ansible YAML inventory's group may hold
 _YAML_LINE = re.compile(r"^[^\s\[#;=][^=]*:(\s|$)")  # `key:` or `key: value`, not an INI line
 
 
@@ -55,6 +54,28 @@ def load_source(path: Path, secrets: Secrets, own_keys: Collection[str]) -> Any:
 
 def _load(path: Path, secrets: Secrets, own_keys: set[str], chain: tuple[Path, ...]) -> Any:
     kind = kind_of(path)
+    if kind != "yaml":
+        return _converted(kind, path, None, secrets)
+    data = ansible_vars.load_yaml(path)
+    if is_ansible_yaml(data, own_keys | {"include"}):
+        return _converted(kind, path, ansible_vars.reveal(data, secrets), secrets)
+    ansible_vars.refuse_vaulted(data)
+    if isinstance(data, Mapping) and "include" in data:
+        return _include(data, path, secrets, own_keys, chain)
+    return data
+
+
+def is_ansible_yaml(data: Any, own_keys: set[str]) -> bool:
+    """Whether loaded YAML is an Ansible inventory: a mapping of groups, none of configurator's own top keys."""
+    if not isinstance(data, Mapping) or not data or own_keys & set(data):
+        return False
+    return all(spec is None or (isinstance(spec, dict) and set(spec) <= ANSIBLE_GROUP_KEYS) for spec in data.values())
+
+
+def _converted(kind: str, path: Path, data: Mapping | None, secrets: Secrets) -> Mapping:
+    """Another tool's inventory in configurator's shape; its reader loads only for a file of its kind."""
+    from configurator.model.ansible_convert import convert
+
     if kind == "script":
         from configurator.model import dynamic_inventory
 
@@ -67,13 +88,10 @@ def _load(path: Path, secrets: Secrets, own_keys: set[str], chain: tuple[Path, .
         from configurator.model import ansible_ini
 
         return convert(ansible_ini.parse(read_text(path), path), secrets)
-    data = ansible_vars.load_yaml(path)
-    if ansible_yaml.looks_like(data, own_keys | {"include"}):
-        return convert(ansible_yaml.parse(ansible_vars.reveal(data, secrets), path), secrets)
-    ansible_vars.refuse_vaulted(data)
-    if isinstance(data, Mapping) and "include" in data:
-        return _include(data, path, secrets, own_keys, chain)
-    return data
+    from configurator.model import ansible_yaml
+
+    assert data is not None  # an Ansible YAML inventory, already read
+    return convert(ansible_yaml.parse(data, path), secrets)
 
 
 def _include(data: Mapping, path: Path, secrets: Secrets, own_keys: set[str], chain: tuple[Path, ...]) -> Placed:

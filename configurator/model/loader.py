@@ -151,3 +151,23 @@ _Dumper.add_multi_representer(tuple, _Dumper.represent_list)
 def dump(value: Any) -> str:
     """`value` as block-style YAML, keys in their order (the templates' `to_yaml` filter)."""
     return str(yaml.dump(value, Dumper=_Dumper, default_flow_style=False, sort_keys=False))
+
+
+Written = tuple[Any, Location]  # a value and where it was set
+
+
+class Placed(Mapping):
+    """A mapping whose keys each keep their own file:line (Ansible vars may come from several files)."""
+
+    places: dict[str, Location]
+
+    def where_of(self, key: str) -> Location:
+        return self.places.get(key, self.where)
+
+
+def placed(values: dict[str, Written], where: Location) -> Placed:
+    """A `Placed` mapping from (value, location) pairs."""
+    result = Placed((k, v) for k, (v, _) in values.items())
+    result.where, result.key_lines = where, {}
+    result.places = {k: at for k, (_, at) in values.items()}
+    return result

@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .errors import VaultError
+from .header import MAGIC, is_vault
 
-MAGIC = b"$CONFIGURATOR_VAULT"
+__all__ = ["MAGIC", "Envelope", "ScryptParams", "decrypt", "derive_key", "encrypt", "forget_keys", "is_vault",
+           "open_vault", "parse"]
 WIDTH = 76
 SALT_SIZE, NONCE_SIZE, TAG_SIZE = 16, 12, 16
 _HEADER = re.compile(rb"\$CONFIGURATOR_VAULT;(\d{1,3});(\w{1,16});(\w{1,16});n=(\d{1,9}),r=(\d{1,3}),p=(\d{1,3})\n")
@@ -69,12 +71,6 @@ class Envelope:
         body = base64.b64encode(self.salt + self.nonce + self.ciphertext)
         lines = [body[i:i + WIDTH] + b"\n" for i in range(0, len(body), WIDTH)]
         return self.header() + b"".join(lines)
-
-
-def is_vault(data: bytes) -> bool:
-    """Whether `data` claims to be a vault file (a damaged header still counts, so it is not read as YAML)."""
-    first = data.split(b"\n", 1)[0]
-    return b"CONFIGURATOR_VAULT" in first or (first.startswith(b"$") and b";" in first)
 
 
 def parse(data: bytes, where: str = "<vault>") -> Envelope:

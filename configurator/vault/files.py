@@ -12,8 +12,8 @@ from configurator.errors import InputError, Location
 from configurator.model.loader import Mapping, load_text
 from configurator.output.redaction import Redactor, secret_values
 
-from .cipher import decrypt, is_vault
 from .errors import VaultError
+from .header import is_vault
 from .passphrase import PassphraseSource
 
 
@@ -61,6 +61,8 @@ def load_vars_file(path: Path, passphrase_source: PassphraseSource, redactor: Re
     data = read_file(path)
     secret = is_vault(data)
     if secret:
+        from .cipher import decrypt  # only a vault file needs the cipher (and its start-up cost)
+
         data = decrypt(data, passphrase_source.get(), str(path), passphrase_source.origin)
     try:
         text = data.decode("utf-8")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import vault
+from configurator.vault.cipher import encrypt
+from configurator.vault.passphrase import ENV_VAR
 from tests.integration.engine_helpers import configure, sh, write_inventory
 
 pytestmark = pytest.mark.integration
@@ -29,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def inventory(sandbox, tmp_path: Path, monkeypatch) -> Path:
     secrets = tmp_path / "secrets.vault"
-    secrets.write_bytes(vault.encrypt(yaml.safe_dump({"adhoc_token": SECRET}).encode(), PASSPHRASE))
-    monkeypatch.setenv(vault.ENV_VAR, PASSPHRASE)
+    secrets.write_bytes(encrypt(yaml.safe_dump({"adhoc_token": SECRET}).encode(), PASSPHRASE))
+    monkeypatch.setenv(ENV_VAR, PASSPHRASE)
     groups = {"real": {"hosts": list(HOSTS)}, "apps": {"hosts": list(HOSTS)}}
     path = write_inventory(sandbox, tmp_path / "inventory.yml", groups, vars_files=[str(secrets)])
     data = yaml.safe_load(path.read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator import vault
+from configurator.vault.passphrase import ENV_VAR
 from tests.integration.engine_helpers import HERE, changed_steps, configure, sh
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def test_an_ansible_inventory_converges_a_host_with_its_vault_value(sandbox, tmp
     host = sandbox.host(HOST)
     sh(host, f"rm -rf {SECRET_DIR}")
     site = _lab(sandbox, tmp_path / "lab")
-    monkeypatch.setenv(vault.ENV_VAR, PASSPHRASE)
+    monkeypatch.setenv(ENV_VAR, PASSPHRASE)
     shown = subprocess.run([sys.executable, "-m", "configurator.cli", "apply", str(site), "--diff"],
                            capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300,
                            check=False)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import vault
+from configurator.vault.cipher import encrypt
+from configurator.vault.passphrase import ENV_VAR
 from tests.integration.engine_helpers import changed_steps, configure, sh, write_inventory
 
 pytestmark = pytest.mark.integration
@@ -43,8 +44,8 @@ def host(sandbox):
 
 def secret_inventory(sandbox, tmp_path: Path, monkeypatch) -> Path:
     vault_file = tmp_path / "secrets.vault"
-    vault_file.write_bytes(vault.encrypt(yaml.safe_dump({"secret_token": SECRET}).encode(), PASSPHRASE))
-    monkeypatch.setenv(vault.ENV_VAR, PASSPHRASE)
+    vault_file.write_bytes(encrypt(yaml.safe_dump({"secret_token": SECRET}).encode(), PASSPHRASE))
+    monkeypatch.setenv(ENV_VAR, PASSPHRASE)
     groups = {"demo": {"hosts": [HOST], "roles": ["secret_file_demo"]}}
     return write_inventory(sandbox, tmp_path / "inventory.yml", groups, vars_files=[str(vault_file)])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import vault
+from configurator.vault.cipher import encrypt
 from tests.integration.engine_helpers import sh
 from tests.integration.faults_helpers import address_of, host_cmdlines, inventory
 
@@ -35,7 +35,7 @@ def target(sandbox):
 
 def secure_inventory(sandbox, target, tmp_path: Path, canary: str) -> Path:
     secret_file = tmp_path / "secrets.vault"
-    secret_file.write_bytes(vault.encrypt(yaml.safe_dump({"secret_token": canary}).encode(), PASSPHRASE))
+    secret_file.write_bytes(encrypt(yaml.safe_dump({"secret_token": canary}).encode(), PASSPHRASE))
     path = inventory(sandbox, tmp_path / "inv.yml", {target.name: address_of(sandbox, target.name)})
     data = yaml.safe_load(path.read_text())
     data["groups"]["faults"]["roles"] = ["security_demo"]

@@ -16,8 +16,8 @@ from configurator.cli import commands as cli
 from configurator.cli import hosts as hosts_cli
 from configurator.errors import InputError, Location
 from configurator.model import ansible_vault, inventory
-from configurator.model.ansible_vault import Secrets
 from configurator.model.variables import merge
+from configurator.model.vault_secrets import Secrets
 from configurator.output import redaction
 
 DATA = Path(__file__).parent / "data" / "ansible_vault"

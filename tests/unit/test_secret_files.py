@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configurator import vault
 from configurator.engine.actions import Run, Upload
 from configurator.model import inventory
 from configurator.model.catalog import build_catalog
@@ -15,6 +14,9 @@ from configurator.model.variables import parse_cli_vars
 from configurator.output.redaction import Redactor
 from configurator.resources.base import decide
 from configurator.resources.file import File
+from configurator.vault.cipher import encrypt
+from configurator.vault.files import load_vars_file
+from configurator.vault.passphrase import ENV_VAR, PassphraseSource
 
 SECRET = "s3cret-Value-42"
 NOTE = "content holds a vault secret; set `mode` to choose"
@@ -35,13 +37,13 @@ def resources(tmp_path: Path) -> dict[str, File]:
     (role / "templates").mkdir(parents=True)
     (role / "role.yml").write_text(yaml.safe_dump(ROLE))
     (role / "templates" / "secret.conf.j2").write_text("[db]\npassword = {{ token }}\n")
-    (tmp_path / "secrets.vault").write_bytes(vault.encrypt(yaml.safe_dump({"token": SECRET}).encode(), "pw"))
+    (tmp_path / "secrets.vault").write_bytes(encrypt(yaml.safe_dump({"token": SECRET}).encode(), "pw"))
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({
         "roles_path": ["roles"], "vars_files": ["secrets.vault"],
         "hosts": {"h": {"address": "198.18.0.99"}}, "groups": {"g": {"hosts": ["h"], "roles": ["secret_files"]}}}))
     redactor = Redactor()
-    source = vault.PassphraseSource(environ={vault.ENV_VAR: "pw"})
-    inv = inventory.load(tmp_path / "inventory.yml", lambda p: vault.load_vars_file(p, source, redactor))
+    source = PassphraseSource(environ={ENV_VAR: "pw"})
+    inv = inventory.load(tmp_path / "inventory.yml", lambda p: load_vars_file(p, source, redactor))
     catalog = build_catalog(inv.hosts["h"], inv, parse_cli_vars([]), secrets=redactor)
     return {e.resource.path: e.resource for e in catalog.entries}  # type: ignore[attr-defined]
 

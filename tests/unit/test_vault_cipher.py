@@ -7,10 +7,11 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from configurator import vault
 from configurator.errors import InputError
-from configurator.vault import ScryptParams, VaultError, decrypt, encrypt
 from configurator.vault import cipher as cipher_module
+from configurator.vault import cipher as vault  # the module's own names: vault.parse, vault.is_vault
+from configurator.vault.cipher import ScryptParams, decrypt, encrypt
+from configurator.vault.errors import VaultError
 
 FAST = ScryptParams(n=2**10, r=8, p=1)  # cheap for tests; the default is n=2**15
 PASSPHRASE = "correct horse battery staple"

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from configurator.errors import ConfigureError
-from configurator.vault import PassphraseSource, ScryptParams, VaultError, decrypt, edit, encrypt, parse, private_dir
-from configurator.vault.editing import PREFIX, TMPFS, sweep
+from configurator.vault.cipher import ScryptParams, decrypt, encrypt, parse
+from configurator.vault.editing import PREFIX, TMPFS, edit, private_dir, sweep
+from configurator.vault.errors import VaultError
+from configurator.vault.passphrase import PassphraseSource
 
 FAST = ScryptParams(n=2**10, r=8, p=1)
 PASSPHRASE = "edit-me-passphrase"
@@ -158,7 +160,8 @@ def test_sigterm_while_editing_removes_the_plaintext(tmp_path: Path, secrets_fil
     script = editor(tmp_path, 'kill -TERM "$PPID"; sleep 30')
     program = textwrap.dedent(f"""
         from pathlib import Path
-        from configurator.vault import PassphraseSource, edit
+        from configurator.vault.editing import edit
+        from configurator.vault.passphrase import PassphraseSource
         edit(Path({str(secrets_file)!r}), PassphraseSource(None, {{"CONFIGURE_VAULT_PASSWORD": {PASSPHRASE!r}}}),
              {script!r}, root={str(tmp_path)!r})
     """)

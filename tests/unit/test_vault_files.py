@@ -13,16 +13,10 @@ from configurator.cli.vault import add_parser
 from configurator.errors import InputError
 from configurator.model.loader import Mapping
 from configurator.output.redaction import Redactor
-from configurator.vault import (
-    ENV_VAR,
-    PassphraseSource,
-    ScryptParams,
-    VaultError,
-    decrypt,
-    encrypt,
-    load_vars_file,
-    write_atomic,
-)
+from configurator.vault.cipher import ScryptParams, decrypt, encrypt
+from configurator.vault.errors import VaultError
+from configurator.vault.files import load_vars_file, write_atomic
+from configurator.vault.passphrase import ENV_VAR, PassphraseSource
 
 FAST = ScryptParams(n=2**10, r=8, p=1)
 PASSPHRASE = "files-passphrase"

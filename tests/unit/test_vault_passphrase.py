@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from configurator.cli.vault import add_password_option, source_from_args
-from configurator.vault import ENV_VAR, PassphraseSource, VaultError
+from configurator.cli.password import add_password_option, source_from_args
+from configurator.vault.errors import VaultError
+from configurator.vault.passphrase import ENV_VAR, PassphraseSource
 
 
 def prompter(*answers: str) -> tuple[Callable[[str], str], list[str]]:

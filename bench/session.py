@@ -86,20 +86,23 @@ def timed(bench: Bench, tool: str, cmd: tools.Command, name: str, sample: bool) 
     """Run one command, measured; return the measurement and the changes it reported."""
     result = measure.run(cmd.argv, bench.log(name), env=cmd.env, sample=sample)
     changes = tools.changes(tool, cmd, result.output())
+    if cmd.report is not None and cmd.report.exists():  # each run's own report (round trips of the first run)
+        shutil.copyfile(cmd.report, cmd.report.with_name(f"{name}.json"))
     state = "ok" if result.ok else f"EXIT {result.code} (see {result.log})"
     say(f"  {name}: {result.seconds:.3f}s cpu {result.cpu:.2f}s changes {changes} {state}")
     return result, changes
 
 
 def measure_tool(bench: Bench, tool: str, hosts: hostset.HostSet, data: dict[str, Any],
-                 first: bool, label: str = "") -> table.Row:
-    """Optionally a first (converging) run, then the converged runs; tree RSS sampled on the first."""
+                 first: bool, label: str = "", runs: int | None = None) -> table.Row:
+    """Optionally a first (converging) run, then the converged runs (`runs`, default --runs); tree RSS
+    sampled on the first."""
     name = f"{tool}-{len(hosts.hosts)}h-{workload.resource_count(data)}r{label}"
     row = table.Row(tool, len(hosts.hosts), workload.resource_count(data))
     cmd = command(bench, tool, hosts, data, name)
     if first:
         row.first, row.first_changes = timed(bench, tool, cmd, f"{name}-first", sample=True)
-    for index in range(bench.args.runs):
+    for index in range(bench.args.runs if runs is None else runs):
         result, changes = timed(bench, tool, cmd, f"{name}-conv{index + 1}", sample=index == 0 and not first)
         row.converged.append(result)
         row.converged_changes.append(changes)

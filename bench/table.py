@@ -45,7 +45,7 @@ class Row:
         return max((m.tree_rss_mb for m in self.runs), default=float("nan"))
 
     def changes(self) -> str:
-        if self.tool == "floor":
+        if self.tool in ("floor", "manual"):  # neither reports changes
             return "-"
         first = "-" if self.first is None else _count(self.first_changes)
         later = sorted({_count(c) for c in self.converged_changes}) or ["-"]

@@ -14,11 +14,13 @@ def find(rows: list[Row], tool: str, hosts: int, resources: int) -> Row | None:
     return next((r for r in rows if (r.tool, r.hosts, r.resources) == (tool, hosts, resources)), None)
 
 
-def _conv(row: Row | None) -> float:
+def conv_time(row: Row | None) -> float:
+    """The median converged time of a row that ran and never failed (NaN otherwise)."""
     return row.conv if row is not None and row.converged and not row.failed else NAN
 
 
-def _first(row: Row | None) -> float:
+def first_time(row: Row | None) -> float:
+    """The time of a row's first run when it succeeded (NaN otherwise)."""
     return row.first.seconds if row is not None and row.first is not None and row.first.ok else NAN
 
 
@@ -26,14 +28,14 @@ def per_resource(small: Row | None, big: Row | None) -> float:
     """Seconds per extra resource between two converged runs of different sizes."""
     if small is None or big is None or big.resources == small.resources:
         return NAN
-    return (_conv(big) - _conv(small)) / (big.resources - small.resources)
+    return (conv_time(big) - conv_time(small)) / (big.resources - small.resources)
 
 
 def per_host(few: Row | None, many: Row | None) -> float:
     """Seconds per extra host between two converged runs of the same workload."""
     if few is None or many is None or many.hosts == few.hosts:
         return NAN
-    return (_conv(many) - _conv(few)) / (many.hosts - few.hosts)
+    return (conv_time(many) - conv_time(few)) / (many.hosts - few.hosts)
 
 
 def compute(rows: list[Row], hosts: int, resources: int, big_resources: int, big_hosts: int) -> list[Target]:
@@ -46,20 +48,20 @@ def compute(rows: list[Row], hosts: int, resources: int, big_resources: int, big
     memory = max((r.max_rss for r in rows if r.tool == "configurator"), default=NAN)
     return [
         Target(f"converged, {hosts} hosts: pyinfra / configurator",
-               ratio(_conv(find(rows, "pyinfra", hosts, resources)), _conv(conf)), 5, "×", True),
+               ratio(conv_time(find(rows, "pyinfra", hosts, resources)), conv_time(conf)), 5, "×", True),
         Target(f"converged, {hosts} hosts: ansible / configurator",
-               ratio(_conv(find(rows, "ansible", hosts, resources)), _conv(conf)), 50, "×", True),
+               ratio(conv_time(find(rows, "ansible", hosts, resources)), conv_time(conf)), 50, "×", True),
         Target(f"converged, {hosts} hosts: configurator / floor",
-               ratio(_conv(conf), _conv(find(rows, "floor", hosts, resources))), 1.5, "×"),
+               ratio(conv_time(conf), conv_time(find(rows, "floor", hosts, resources))), 1.5, "×"),
         Target(f"converged, {hosts} hosts: time per extra resource ({resources} -> {big_resources})",
                per_resource(conf, find(rows, "configurator", hosts, big_resources)) * 1000, 1, " ms"),
-        Target(f"converged, {big_hosts} hosts: configurator / floor", ratio(_conv(big_conf), _conv(big_floor)),
+        Target(f"converged, {big_hosts} hosts: configurator / floor", ratio(conv_time(big_conf), conv_time(big_floor)),
                1.5, "×"),
         Target(f"control CPU per host (converged, {cpu_row.hosts if cpu_row else hosts} hosts)", cpu * 1000, 30,
                " ms"),
         Target("peak memory of configurator (largest RSS, any run)", memory, 200, " MB"),
         Target(f"first run, {hosts} hosts: configurator / pyinfra",
-               ratio(_first(conf), _first(find(rows, "pyinfra", hosts, resources))), 1, "×"),
+               ratio(first_time(conf), first_time(find(rows, "pyinfra", hosts, resources))), 1, "×"),
     ]
 
 

@@ -57,6 +57,13 @@ def floor(hosts: hostset.HostSet, script: Path, parallel: int = 0) -> Command:
     return Command(argv, dict(os.environ))
 
 
+def manual(hosts: hostset.HostSet, packages: list[str]) -> Command:
+    """The manual baseline (bench/manual.py): one `ssh HOST apt-get install` per host, all at once."""
+    argv = [str(venvs.python()), str(HERE / "manual.py"), "--key", hosts.key, "--known-hosts", hosts.known_hosts,
+            "--packages", ",".join(packages), *hosts.addresses]
+    return Command(argv, dict(os.environ))
+
+
 def configurator_changes(report: dict[str, Any]) -> int:
     """Changed steps over every host of a configurator JSON report."""
     return sum(1 for h in report["hosts"] for s in h["steps"] if s["status"] == "changed")

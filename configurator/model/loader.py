@@ -114,19 +114,28 @@ def load_file(path: Path) -> Any:
 def read_text(path: Path) -> str:
     """A file's text, with a clear error when it is missing, too large or not UTF-8."""
     try:
-        size = path.stat().st_size
-        if size > MAX_SIZE:
-            raise _too_large(size, Location(str(path)))
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path).decode("utf-8")
     except FileNotFoundError:
         raise InputError("file not found", Location(str(path))) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", Location(str(path))) from None
     return text
 
 
-def _too_large(size: int, at: Location) -> InputError:
-    return InputError(f"file is larger than {MAX_SIZE // 2**20} MiB ({size} bytes)", at,
+def read_bounded(path: Path, limit: int = MAX_SIZE) -> bytes:
+    """At most `limit` bytes of a file: a larger one is refused after `limit + 1` bytes, never read whole
+    (its size may change after a stat, and a device such as /dev/zero has none)."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(len(data), Location(str(path)), limit)
+    return data
+
+
+def _too_large(size: int, at: Location, limit: int = MAX_SIZE) -> InputError:
+    return InputError(f"file is larger than {limit // 2**20} MiB (at least {size} bytes)", at,
                       "keep large data in files a role ships, not in variables")
 
 

@@ -9,18 +9,21 @@ import tempfile
 from pathlib import Path
 
 from configurator.errors import InputError, Location
-from configurator.model.loader import Mapping, load_text
+from configurator.model.loader import MAX_SIZE, Mapping, load_text, read_bounded
 from configurator.output.redaction import Redactor, secret_values
 
 from .errors import VaultError
 from .header import is_vault
 from .passphrase import PassphraseSource
 
+# an envelope holds base64 (4/3 of the plaintext, plus line ends): room for the largest vars file
+MAX_VAULT_SIZE = 2 * MAX_SIZE
+
 
 def read_file(path: Path) -> bytes:
-    """A file's bytes; a missing or unreadable file is a VaultError naming it."""
+    """A file's bytes (refused past MAX_VAULT_SIZE, unread); a missing or unreadable file is a VaultError naming it."""
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_VAULT_SIZE)
     except OSError as exc:
         raise VaultError(f"cannot read: {exc.strerror or exc}", path) from None
 

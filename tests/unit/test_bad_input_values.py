@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,6 +181,19 @@ def test_files_above_the_size_limit_are_refused(which, tmp_path, capsys):
     code, err = check(path, capsys)
     assert code == 65 and len(err.splitlines()) == 1, err
     assert f"{big.name}: " in err and "larger than 10 MiB" in err, err
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
+def test_an_endless_vars_file_is_refused_after_the_limit_not_read_whole(target, tmp_path):
+    path = write_case(tmp_path, WEB1)
+    path.write_text(path.read_text() + "vars_files: [endless.yml]\n")
+    (tmp_path / "endless.yml").symlink_to(target)
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "  # reading it whole fails
+    done = subprocess.run([sys.executable, "-c", limit + "from configurator.cli import commands as cli; "
+                           f"raise SystemExit(cli.main(['check', {str(path)!r}]))"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 65 and len(done.stderr.splitlines()) == 1, done.stderr[-2000:]
+    assert f"{target}: " in done.stderr and "larger than 20 MiB" in done.stderr, done.stderr  # the link resolved
 
 
 def failed(host: str, status: str) -> HostResult:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Self
 from configurator.engine.actions import Run, Upload, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.batchstat import parse_stat_many, parse_sums, stat_many, sums_many
-from configurator.resources.private import noted, private_mode
+from configurator.resources.private import WHY, noted, private_mode
 from configurator.resources.touch import Touches, owners, touches, with_parents
 
 DIFF_LIMIT = 256 * 1024  # larger changed files are reported without a content diff
@@ -210,6 +210,8 @@ class File(Resource[FileState]):
         assert f.sha256sum == self.sha256, f"{self.path} content differs (sha256 {f.sha256sum})"
         if self.mode is not None:
             assert f.mode == int(self.mode, 8), f"{self.path} mode is {f.mode:o}, expected {self.mode}"
+        elif self.private:
+            assert not f.mode & 0o077, f"{self.path} mode is {f.mode:o}: readable by group or others ({WHY})"
         if self.owner is not None:
             assert f.user == self.owner, f"{self.path} owner is {f.user}, expected {self.owner}"
         if self.group is not None:

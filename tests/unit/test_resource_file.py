@@ -190,3 +190,18 @@ def test_checks_on_the_local_host(tmp_path: Path) -> None:
     Link(str(tmp_path / "l"), "f").checks()[0].test(host)
     with pytest.raises(AssertionError, match="points elsewhere"):
         Link(str(tmp_path / "l"), "g").checks()[0].test(host)
+
+
+def test_verify_holds_a_file_with_a_vault_secret_to_its_private_mode(tmp_path: Path) -> None:
+    testinfra = pytest.importorskip("testinfra")
+    host = testinfra.get_host("local://")
+    path = tmp_path / "secret.conf"
+    path.write_bytes(NEW)
+    private = File(str(path), NEW).guarding(lambda text: True)  # no `mode`: kept 0600 by apply
+    path.chmod(0o640)  # a group bit set by hand since: drift verify must report
+    with pytest.raises(AssertionError, match="readable by group or others"):
+        private.checks()[0].test(host)
+    path.chmod(0o600)
+    private.checks()[0].test(host)
+    path.chmod(0o644)
+    File(str(path), NEW).checks()[0].test(host)  # no secret and no `mode`: any mode is fine

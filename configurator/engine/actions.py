@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from configurator.engine import hostpaths
 
 _REFUSED = "'validation refused the new content; the file was left unchanged'"
-_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+REFUSED = 65  # the exit status of a write its validator refused (EX_DATAERR): the live file is untouched
+_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+\Z")
 
 
 def quote(arg: str) -> str:
@@ -109,7 +110,7 @@ def _write(action: Upload, fill: str) -> str:
     ]
     if action.validate:
         check = " ".join(_with_temp(arg) for arg in action.validate)
-        lines.append(f"timeout -k 5 300 {check} </dev/null 1>&2 || {{ echo {_REFUSED} >&2; exit 1; }}")
+        lines.append(f"timeout -k 5 300 {check} </dev/null 1>&2 || {{ echo {_REFUSED} >&2; exit {REFUSED}; }}")
     lines.append(f"mv -fT \"$t\" {quote(action.path)} && trap - EXIT")
     return "\n".join(lines)
 
@@ -145,3 +146,10 @@ def _with_temp(arg: str) -> str:
 def snippet(action: Action, token: str) -> str:
     """The sh text for any action."""
     return run_snippet(action, token) if isinstance(action, Run) else upload_snippet(action, token)
+
+
+def changed_nothing(actions: list[Action], status: int) -> bool:
+    """Whether a step that failed with `status` left the host as it was: its first action is a write
+    that its validator refused."""
+    first = actions[0] if actions else None
+    return status == REFUSED and isinstance(first, Upload) and bool(first.validate)

@@ -15,7 +15,7 @@ from configurator.connections.shell import LOCKED
 from configurator.connections.streams import Keep, last_lines
 from configurator.connections.transfer import Stager
 from configurator.engine import chain, hostpaths, probe
-from configurator.engine.actions import Action, Run, Upload, quote, snippet
+from configurator.engine.actions import Action, Run, Upload, changed_nothing, quote, snippet
 from configurator.engine.plan import Planned, applies, decide_all
 from configurator.engine.status import StepStatus
 from configurator.errors import HostFailed
@@ -169,6 +169,8 @@ def _run_chain(session: Connection, stager: Stager, catalog: Catalog, rest: list
         _record(outcome, catalog, item, StepStatus.CHANGED if id(item) in ran else StepStatus.OK, event)
     if result.status == 0:
         return True
+    if changed_nothing(steps[done], result.status):  # a refused write: its handlers have nothing to act on
+        session.run(_pending(queued), timeout=60.0)
     failure = _failure(chain.output_of(result.stdout, token, done), chain.output_of(result.stderr, token, done),
                        result.status)
     outcome.error = f"{run.groups[done][0].id}: {failure}"
@@ -211,6 +213,12 @@ def step_script(actions: list[Action], notify: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pending(names: list[str]) -> str:
+    """Sh that leaves exactly `names` pending on the host, in this order."""
+    keep = "".join(f"{n}\n" for n in names)
+    return f"printf %s {quote(keep)} > {probe.PENDING}\n"
+
+
 def _timeout(actions: list[Action]) -> float:
     return 60.0 + sum(float(a.timeout if isinstance(a, Run) else 300) for a in actions)
 
@@ -242,8 +250,7 @@ def _run_each_handler(session: Connection, stager: Stager, catalog: Catalog, nam
     for name, item in zip(names, planned, strict=True):
         actions = stager.staged(list(item.step.actions))
         rest = [n for n in names if n != name and n not in outcome.handlers]
-        keep = "".join(f"{n}\n" for n in rest)
-        script = step_script(actions, []) + f"printf %s {quote(keep)} > {probe.PENDING}\n"
+        script = step_script(actions, []) + _pending(rest)
         result = session.run(script, timeout=_timeout(actions), keep=STEP_OUTPUT)
         handler = replace(item, step=replace(item.step, summary=f"handler {name}: {item.step.summary}"))
         if result.status != 0:

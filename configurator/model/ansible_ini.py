@@ -15,8 +15,8 @@ from typing import Any
 from configurator.errors import InputError, Location
 from configurator.model.ansible_draft import Draft, expand
 
-_SECTION = re.compile(r"^\[([^\[\]:]+)(?::(vars|children))?\]\s*(?:[#;].*)?$")
-_HOST_PORT = re.compile(r"^(.*[^:\]]):(\d+)$")  # name:port (not an IPv6 address)
+_SECTION = re.compile(r"^\[([^\[\]:]+)(?::(vars|children))?\]\s*(?:[#;].*)?\Z")
+_HOST_PORT = re.compile(r"^(.*[^:\]]):(\d+)\Z")  # name:port (not an IPv6 address)
 
 
 def parse(text: str, path: Path) -> Draft:

@@ -18,7 +18,7 @@ from configurator.model.rolling import Percent, Rolling, Size
 from configurator.model.variables import Layer, layer
 from configurator.model.vault_secrets import NO_SECRETS, Secrets
 
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 TOP_KEYS = {"ssh", "vars", "vars_files", "hosts", "groups", "roles_path", "roles", "resource_paths"}
 SSH_KEYS = {"user", "port", "identity", "known_hosts", "accept_new", "connect_timeout",
             "command_timeout", "become", "gateway", "lock_wait", "host_key"}
@@ -288,7 +288,7 @@ def _load_hosts(data: Mapping, base_ssh: Ssh, inv_vars: Layer, groups: dict[str,
     return hosts
 
 
-_PATTERN = re.compile(r"^!?[A-Za-z0-9_.*?\[\]-]+$")
+_PATTERN = re.compile(r"^!?[A-Za-z0-9_.*?\[\]-]+\Z")
 
 
 def select_names(inventory: Inventory, pattern: str | None) -> list[str]:

@@ -14,12 +14,12 @@ from typing import Any
 
 from configurator.errors import InputError, Location
 
-LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")  # RFC 1123: letters, digits, '-' inside
+LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")  # RFC 1123: letters, digits, '-' inside
 HOST_HINT = "a host name (letters, digits and '-' between dots) or an IP address"
-USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$")  # POSIX names, user@domain, a trailing $ (Samba)
+USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?\Z")  # POSIX names, user@domain, a trailing $ (Samba)
 SECONDS = {"connect_timeout", "command_timeout", "lock_wait"}
 CONNECTIONS = ("ssh", "local")
-FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")  # a host key as `ssh-keygen -lf` names it
+FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}\Z")  # a host key as `ssh-keygen -lf` names it
 
 
 def is_host(text: str) -> bool:

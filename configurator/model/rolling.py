@@ -22,7 +22,7 @@ HOOK_KEYS = {"on", "run", "timeout"}
 YAML_ON = {"True": "on"}  # YAML 1.1 reads an unquoted `on:` key as true, which the loader turns into "True"
 HOOK_WHEN = ("before", "after")
 HOOK_TIMEOUT = 300.0
-_PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
+_PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*\Z")
 SERIAL_HINT = 'a whole number, a percentage such as "30%", or a list of them (a ramp: [1, "10%", "50%"])'
 
 

@@ -45,7 +45,7 @@ What this role does, in one paragraph.
 
 def new_role(name: str, parent: Path) -> Path:
     """Create roles/NAME with role.yml, a template, a testinfra test and a README; never overwrite."""
-    if not re.match(r"^[a-z][a-z0-9_]*$", name):
+    if not re.match(r"^[a-z][a-z0-9_]*\Z", name):
         raise InputError(f"role name {name!r} must be lowercase letters, digits and '_'", Location("role new"))
     folder = parent / name
     if folder.exists():

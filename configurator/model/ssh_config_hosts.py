@@ -15,7 +15,7 @@ from configurator.model.ansible_draft import Draft, Written
 
 SETTINGS = {"hostname": "ansible_host", "port": "ansible_port", "user": "ansible_user",
             "identityfile": "ansible_ssh_private_key_file"}
-_LINE = re.compile(r"^\s*([A-Za-z]+)(?:\s*=\s*|\s+)(.*?)\s*$")
+_LINE = re.compile(r"^\s*([A-Za-z]+)(?:\s*=\s*|\s+)(.*?)\s*\Z")
 _FIRST = re.compile(r"^\s*(Host|Match)(\s|=)", re.IGNORECASE)
 
 

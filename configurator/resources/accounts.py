@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from configurator.engine.actions import quote
 
 # What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
-ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?\Z")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from configurator.resources.touch import Touches, touches
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
 KEYRINGS = "/etc/apt/keyrings"  # not there before apt 2.4 (bullseye): made when a key is written
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # what apt reads in sources.list.d (others are ignored)
-URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")
-WORD = re.compile(r"^\S+$")
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")  # what apt reads in sources.list.d (others are ignored)
+URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+\Z")
+WORD = re.compile(r"^\S+\Z")
 REGULAR = "regular file"
 
 

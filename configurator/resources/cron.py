@@ -12,10 +12,10 @@ from configurator.resources.file import File, FileState
 from configurator.resources.touch import Touches
 
 CRON_DIR = "/etc/cron.d"
-FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # cron ignores names with dots or other characters
+FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+\Z")  # cron ignores names with dots or other characters
 MACROS = ("@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FIELD = re.compile(r"^[0-9A-Za-z*/,-]+\Z")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 HEADER = "# managed by configurator: local changes are overwritten\n"
 
 

@@ -17,7 +17,7 @@ from configurator.resources.base import Check, Resource, Step, change, field_lin
 from configurator.resources.file import STAT, FileState, file_state, metadata_step
 from configurator.resources.touch import Touches, owners, touches
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 # Positional: URL PATH SHA256 MODE OWNER GROUP TIMEOUT. A temp file beside PATH, filled by curl or
 # wget, kept only when its checksum is SHA256, then given its owner and mode and renamed over PATH.

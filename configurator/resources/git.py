@@ -11,8 +11,8 @@ from configurator.resources.base import Check, Resource, Step, change, field_lin
 from configurator.resources.schema import SAFE_NAME
 from configurator.resources.touch import Touches, owners, touches, with_parents
 
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
-REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
+COMMIT = re.compile(r"^[0-9a-f]{40}\Z")
+REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*\Z")
 REMOTE_TIMEOUT = 30  # seconds for `git ls-remote` during the probe
 
 # sh run as the checkout's owner (root never runs git in a tree another user controls: hooks and

@@ -16,7 +16,7 @@ SUPER_FLAGS = frozenset({"sync", "dirsync", "lazytime", "mand"})  # shown in the
 # set when a filesystem is mounted and kept by a remount (tmpfs, vfat): a change needs a fresh mount
 FIXED_AT_MOUNT = frozenset({"mode", "uid", "gid"})
 OCTAL_KEYS = frozenset({"mode", "umask", "dmode", "fmode", "dmask", "fmask"})
-SIZED = re.compile(r"^(\d+)([kmgtpe]?)$", re.I)
+SIZED = re.compile(r"^(\d+)([kmgtpe]?)\Z", re.I)
 _ESCAPE = {" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}
 
 

@@ -18,7 +18,7 @@ END = "-----END PGP PUBLIC KEY BLOCK-----"
 HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 PUBLIC_KEY, PUBLIC_SUBKEY = 6, 14
 SECRET_KEYS = (5, 7)
-FINGERPRINT = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
+FINGERPRINT = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})\Z")
 
 
 class BadKey(ValueError):

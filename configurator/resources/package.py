@@ -27,10 +27,10 @@ __all__ = ["APT_ENV", "APT_OPTS", "LIST_MAX_AGE", "LISTS_AGE", "STAMP", "UPDATE"
 APT_OPTS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold")
 HELD_OK = "--allow-change-held-packages"  # only for a package the role itself holds
-DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$")
+DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?\Z")
 # [epoch:]upstream[-revision] (Debian policy 5.6.12): upstream starts with a digit and holds a colon
 # only after an epoch; the revision (after the last '-') is letters, digits, + . ~
-DEB_VERSION = re.compile(r"^(?:[0-9]+:[0-9][A-Za-z0-9.+~:-]*|[0-9][A-Za-z0-9.+~-]*)(?<![-:])$")
+DEB_VERSION = re.compile(r"^(?:[0-9]+:[0-9][A-Za-z0-9.+~:-]*|[0-9][A-Za-z0-9.+~-]*)(?<![-:])\Z")
 GONE = ("", "not-installed")  # dpkg's current state when nothing of the package is left
 REMOVED = (*GONE, "config-files")  # ... when at most its configuration files are
 

@@ -25,7 +25,7 @@ from configurator.resources import TYPES, Registry
 from configurator.resources.base import Resource
 
 GROUP = "configurator.resources"
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 # model.catalog.META_KEYS: keys role.yml sets beside a type
 RESERVED = {"notify", "when", "for_each", "tags", "checkable"}
 

@@ -13,8 +13,8 @@ from typing import Any
 from configurator.errors import InputError, Location
 from configurator.resources.base import Resource
 
-MODE = re.compile(r"^0?[0-7]{3,4}$")
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*$")
+MODE = re.compile(r"^0?[0-7]{3,4}\Z")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]*\Z")
 
 
 def build(cls: type, args: dict[str, Any], where: Location, what: str,

@@ -11,7 +11,7 @@ from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
 
-UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*$")
+UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\Z")
 PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
 STATES = ("running", "stopped", "reloaded", "restarted")
 

@@ -11,7 +11,7 @@ from configurator.resources.base import Check, PlanStatus, Resource, Step, chang
 from configurator.resources.file import File, FileState
 from configurator.resources.touch import Touches, touches
 
-KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
+KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+\Z")
 PERSIST_DIR = "/etc/sysctl.d"
 
 # Reads $f in one go: /proc/sys files answer only a read at offset 0, so the byte-by-byte

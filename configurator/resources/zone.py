@@ -36,9 +36,9 @@ SERIAL_SED = r"0,/^[[:blank:]]*[0-9]\{1,10\} ; serial$/s//SERIAL ; serial/"
 PLACEHOLDER = b"SERIAL ; serial"
 LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 HOST_NAME = re.compile(rf"^{LABEL}(\.{LABEL})*\.?$")  # what check-names accepts for A/AAAA owners
-DOMAIN = re.compile(r"^[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?$")
+DOMAIN = re.compile(r"^[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?\Z")
 OWNER = re.compile(r'^[^\s;"()\\]+$')  # record names: no blanks, comments, quotes or parentheses
-RR_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+RR_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}\Z")
 RECORD_KEYS = {"name", "type", "value", "ttl"}
 
 

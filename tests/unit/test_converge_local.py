@@ -12,6 +12,7 @@ import os
 import pwd
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,28 @@ def test_a_handler_notified_before_a_failure_runs_once_on_the_next_run(private_d
     assert (private_dir / "state" / "handlers.pending").read_text() == ""
     outcome, _ = apply(private_dir, fixed)
     assert outcome.handlers == [] and log.read_text() == "ran\n"
+
+
+def test_a_write_its_validator_refused_leaves_no_handler_pending(private_dir):
+    log, conf, other = private_dir / "handler.log", private_dir / "conf", private_dir / "other"
+    handlers = {"reload": entry(Command(("sh", "-c", f"echo ran >> {log}"))),
+                "restart": entry(Command(("sh", "-c", f"echo restarted >> {log}")))}
+    refused = replace(file(conf, b"v=bad\n"), validator=("sh", "-c", "grep -q good \"$1\"", "check", "%s"))
+    plan = catalog(entry(file(other, b"1\n"), "restart"), entry(refused, "reload"), handlers=handlers)
+    outcome, _ = apply(private_dir, plan)
+    assert statuses(outcome) == ["changed", "failed"] and "validation refused" in outcome.error
+    assert not conf.exists() and not log.exists()
+    # the refused file changed nothing, so nothing is left to reload; the earlier change's handler stays
+    assert (private_dir / "state" / "handlers.pending").read_text() == "restart\n"
+
+
+def test_a_handler_that_fails_after_another_ran_stays_pending(private_dir):
+    log, conf = private_dir / "handler.log", private_dir / "conf"
+    handlers = {"first": entry(Command(("sh", "-c", f"echo first >> {log}"))), "second": entry(Command(("false",)))}
+    outcome, _ = apply(private_dir, catalog(entry(file(conf, b"v=1\n"), "first", "second"), handlers=handlers))
+    assert outcome.handlers == ["first"] and "handler 'second'" in outcome.error
+    assert log.read_text() == "first\n"
+    assert (private_dir / "state" / "handlers.pending").read_text() == "second\n"  # replayed by the next run
 
 
 def test_a_second_session_cannot_take_the_host_lock(private_dir):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from configurator.engine import hostpaths, probe
-from configurator.engine.actions import Run, Upload, snippet
+from configurator.engine.actions import Run, Upload, quote, snippet
 from configurator.engine.converge import step_script
 from configurator.resources.base import decide
 from configurator.resources.block import Block
@@ -220,3 +221,22 @@ def test_every_batched_kind_in_one_script_decides_like_one_by_one(tmp_path):
     assert decided[0] == decided[1]
     assert [status for status, _ in decided[0]][:8] == ["ok", "change", "change", "ok", "change", "ok", "change",
                                                         "unknown"]
+
+
+@pytest.mark.parametrize("value", ["a\n", "reload\n", "a\nb", "\n", "x\n; touch pwned"])
+def test_a_value_with_a_newline_stays_one_argument(value, tmp_path):
+    done = subprocess.run(["sh", "-c", f"printf %s {quote(value)}"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout == value and not (tmp_path / "pwned").exists()
+
+
+def test_no_anchored_validator_accepts_a_trailing_newline():
+    """`$` also matches before a final newline: a validator written `^...$` and used with .match() lets
+    "name\\n" through (into a command line, an fstab or a crontab line). Every one ends in \\Z."""
+    import configurator
+
+    found = []
+    for path in Path(configurator.__file__).parent.rglob("*.py"):
+        for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"""re\.(compile|match)\(r?b?"\^[^"]*\$"(\)|, re\.I)""", line):
+                found.append(f"{path.name}:{line_number}")
+    assert not found, found

@@ -49,6 +49,10 @@ class Mount(Resource[MountState]):
     or a `mode`, `uid` or `gid` that a remount keeps (tmpfs), with an unmount and a mount (the
     content of a tmpfs is then lost; an unmount of a busy filesystem fails the step). A bind
     mount's source is compared through fstab only (the kernel names the underlying device).
+    The fstab line is written only after the mount or remount succeeded (mounted with device, type
+    and options named, so mount(8) reads nothing from fstab): one the kernel refuses fails the step
+    with mount's own message and leaves /etc/fstab as it was, so no line that cannot mount waits
+    for the next boot. An unmount likewise comes before the line is removed or changed.
     fstab is not followed by a daemon-reload: systemd reads it again at boot.
     """
 
@@ -135,8 +139,8 @@ class Mount(Resource[MountState]):
         notes, actions = mounting
         if not edit.actions and not actions:
             return ok(self._summary(observed.mounted))
-        unmount_first = self.state in ("absent", "unmounted")
-        steps = [*actions, *edit.actions] if unmount_first else [*edit.actions, *actions]
+        # fstab last: a mount the kernel refuses fails the step before fstab holds a line that cannot mount
+        steps = [*actions, *edit.actions]
         summary = ", ".join(s for s in (edit.summary, *notes) if s)
         kind: Literal["create", "remove", "modify"] = "remove" if self.state == "absent" else (
             "create" if before is None else "modify")
@@ -156,7 +160,8 @@ class Mount(Resource[MountState]):
             return ([f"unmount {self.path}"], [umount]) if mounted else ([], [])
         if self.state == "present":
             return [], []
-        mount = Run(("mount", "--target", self.path), at=self.path)
+        # source and target both given: mount(8) reads nothing from fstab, which is written after it
+        mount = Run(("mount", "-t", self.fstype, "-o", self.opts, "--", self.device, self.path), at=self.path)
         if mounted is None:
             if seen.point == "other":
                 return f"{self.path} exists and is not a directory"
@@ -173,7 +178,7 @@ class Mount(Resource[MountState]):
             return [f"mount {self.path} again ({', '.join(fixed)} cannot change on a remount)"], [umount, mount]
         opts = mounttab.remount_options(mounttab.options(self.opts), mounted)
         return [f"remount {self.path} ({', '.join(wrong)})"], [
-            Run(("mount", "-o", opts, "--target", self.path), at=self.path)]
+            Run(("mount", "-o", opts, "--", self.device, self.path), at=self.path)]
 
     def _elsewhere(self, mounted: Mounted, before: Entry | None) -> bool:
         """Whether what is mounted is another filesystem than the one asked for (a remount cannot fix it)."""

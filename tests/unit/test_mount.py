@@ -33,8 +33,13 @@ def tmpfs(**args: Any) -> Mount:
     return Mount(**{"path": T, "device": "tmpfs", "fstype": "tmpfs", "opts": "size=16m,mode=0755,nosuid", **args})
 
 
+def mount_t(opts: str = "size=16m,mode=0755,nosuid", device: str = "tmpfs") -> Run:
+    """The mount of /mnt/t with its source, type and options given (mount(8) then reads no fstab)."""
+    return Run(("mount", "-t", "tmpfs", "-o", opts, "--", device, T), at=T)
+
+
 LINE = b"tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n"
-MOUNT = Run(("mount", "--target", T), at=T)
+MOUNT = mount_t()
 UMOUNT = Run(("umount", "--", T), at=T)
 
 # (resource, fstab before, mountinfo, mount point, fstab after or None, the other actions, summary)
@@ -48,17 +53,17 @@ CASES = [
     (tmpfs(), FSTAB + LINE, "", "d", None, (MOUNT,), "mount /mnt/t"),
     (tmpfs(opts="size=8m,mode=0755,nosuid,noexec"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=8m,mode=0755,nosuid,noexec 0 0\n",
-     (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--target", T), at=T),),
+     (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--", "tmpfs", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (noexec, size=8m)"),
     (tmpfs(opts="size=16m,mode=0700,nosuid"), FSTAB + LINE, TMPFS, "d",
-     FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0700,nosuid 0 0\n", (UMOUNT, MOUNT),
+     FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0700,nosuid 0 0\n", (UMOUNT, mount_t("size=16m,mode=0700,nosuid")),
      "update /mnt/t in /etc/fstab, mount /mnt/t again (mode=0700 cannot change on a remount)"),
     (tmpfs(opts="size=16m,mode=0755"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0755 0 0\n",
-     (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--target", T), at=T),),
+     (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--", "tmpfs", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (suid)"),
     (tmpfs(device="scratch"), FSTAB + LINE, TMPFS, "d",
-     FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n", (UMOUNT, MOUNT),
+     FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n", (UMOUNT, mount_t(device="scratch")),
      "update /mnt/t in /etc/fstab, mount scratch on /mnt/t again (tmpfs tmpfs is mounted)"),
     (tmpfs(state="present"), FSTAB + LINE, "", "a", None, (), ""),
     (tmpfs(state="present"), FSTAB, TMPFS, "d", FSTAB + LINE, (), "add /mnt/t to /etc/fstab"),
@@ -73,7 +78,7 @@ CASES = [
      None, (), ""),
     (Mount("/mnt/b", "/srv/a", "none", "bind"), FSTAB + b"/srv/a /mnt/b none bind,ro 0 0\n", BIND, "d",
      FSTAB + b"/srv/a /mnt/b none bind 0 0\n",
-     (Run(("mount", "-o", "remount,bind,rw", "--target", "/mnt/b"), at="/mnt/b"),),
+     (Run(("mount", "-o", "remount,bind,rw", "--", "/srv/a", "/mnt/b"), at="/mnt/b"),),
      "update /mnt/b in /etc/fstab, remount /mnt/b (rw)"),
 ]
 
@@ -93,11 +98,36 @@ def test_plan(mount: Mount, before: bytes | None, info: str, point: str, after: 
     assert runs == actions
 
 
-def test_fstab_is_written_before_a_mount_and_after_an_unmount() -> None:
-    mounting = decide(tmpfs(), observed(FSTAB, "", "a")).actions
-    assert isinstance(mounting[0], Upload) and mounting[-1] == MOUNT
-    removing = decide(tmpfs(state="absent"), observed(FSTAB + LINE, TMPFS)).actions
-    assert removing[0] == UMOUNT and isinstance(removing[1], Upload)
+def kinds(actions: tuple[Run | Upload, ...]) -> list[str]:
+    """Each action as a word: the command's name and a remount told apart, or "fstab" for the upload."""
+    return ["fstab" if isinstance(a, Upload) else "remount" if "remount" in a.argv[2] else a.argv[0]
+            for a in actions]
+
+
+# (resource, fstab before, mountinfo, mount point, the actions in order): fstab is always written last, so a
+# refused mount, remount or unmount fails the step before /etc/fstab changes
+@pytest.mark.parametrize(("mount", "before", "info", "point", "order"), [
+    (tmpfs(), FSTAB, "", "a", ["mkdir", "mount", "fstab"]),
+    (tmpfs(), None, "", "d", ["mount", "fstab"]),
+    (tmpfs(opts="size=8m,mode=0755,nosuid"), FSTAB + LINE, TMPFS, "d", ["remount", "fstab"]),
+    (tmpfs(opts="size=16m,mode=0700,nosuid"), FSTAB + LINE, TMPFS, "d", ["umount", "mount", "fstab"]),
+    (tmpfs(device="scratch"), FSTAB + LINE, TMPFS, "d", ["umount", "mount", "fstab"]),
+    (tmpfs(opts="size=8m"), FSTAB + LINE, "", "d", ["mount", "fstab"]),
+    (tmpfs(state="present"), FSTAB, TMPFS, "d", ["fstab"]),
+    (tmpfs(state="unmounted"), FSTAB, TMPFS, "d", ["umount", "fstab"]),
+    (tmpfs(state="absent"), FSTAB + LINE, TMPFS, "d", ["umount", "fstab"]),
+])
+def test_fstab_is_written_after_the_mount_or_unmount(mount: Mount, before: bytes | None, info: str, point: str,
+                                                     order: list[str]) -> None:
+    assert kinds(decide(mount, observed(before, info, point)).actions) == order
+
+
+def test_a_remount_names_source_and_target_so_the_old_fstab_line_is_not_merged() -> None:
+    """With the target alone, mount(8) adds the options of the fstab line, still the old one at that time."""
+    old = FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid,sync 0 0\n"
+    step = decide(tmpfs(opts="size=8m,mode=0755"), observed(old, TMPFS))
+    remount = step.actions[0]
+    assert isinstance(remount, Run) and remount.argv[-3:] == ("--", "tmpfs", T) and "--target" not in remount.argv
 
 
 @pytest.mark.parametrize(("point", "why"), [("o", "exists and is not a directory")])
@@ -108,7 +138,7 @@ def test_unknown_when_the_mount_point_is_not_a_directory(point: str, why: str) -
 
 def test_missing_fstab_is_created() -> None:
     step = decide(tmpfs(), observed(None))
-    assert step.kind == "create" and step.actions[0] == Upload("/etc/fstab", LINE, "0644", "", "")
+    assert step.kind == "create" and step.actions[-1] == Upload("/etc/fstab", LINE, "0644", "", "")
 
 
 @pytest.mark.parametrize(("opts", "line", "wrong"), [
@@ -143,8 +173,8 @@ def test_mountinfo_escapes_and_the_topmost_mount() -> None:
 
 def test_a_path_with_a_space_is_escaped_in_fstab() -> None:
     step = decide(tmpfs(path="/mnt/a b"), observed(FSTAB, "", "d"))
-    upload = step.actions[0]
-    assert isinstance(upload, Upload)
+    mount, upload = step.actions
+    assert isinstance(mount, Run) and mount.argv[-1] == "/mnt/a b" and isinstance(upload, Upload)
     assert upload.content.endswith(b"tmpfs /mnt/a\\040b tmpfs size=16m,mode=0755,nosuid 0 0\n")
     assert mounttab.fstab_entry(upload.content.decode().splitlines(), "/mnt/a b") == tmpfs(path="/mnt/a b").entry
 

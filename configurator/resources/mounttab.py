@@ -11,6 +11,9 @@ USERSPACE = frozenset({"defaults", "auto", "noauto", "user", "nouser", "users", 
 USERSPACE_PREFIXES = ("x-", "X-", "comment=", "loop=", "offset=", "sizelimit=", "encryption=")
 # per-mount flags (mountinfo field 6) with the option that clears each
 FLAGS = {"nosuid": "suid", "nodev": "dev", "noexec": "exec", "ro": "rw"}
+# what these options set, as mount(8) says (a later option still wins: `user,exec`)
+IMPLIED = {"user": ("noexec", "nosuid", "nodev"), "users": ("noexec", "nosuid", "nodev"),
+           "owner": ("nosuid", "nodev"), "group": ("nosuid", "nodev"), "defaults": ("rw", "suid", "dev", "exec")}
 ATIME = ("noatime", "relatime", "strictatime")  # the kernel shows the first two; strictatime shows neither
 SUPER_FLAGS = frozenset({"sync", "dirsync", "lazytime", "mand"})  # shown in the super block options
 # set when a filesystem is mounted and kept by a remount (tmpfs, vfat): a change needs a fresh mount
@@ -110,10 +113,10 @@ def _userspace(option: str) -> bool:
 
 
 def wanted_flags(opts: list[str]) -> dict[str, bool]:
-    """Each per-mount flag (nosuid, nodev, noexec, ro) the options ask for, the last mention winning;
-    unmentioned ones are off, as mount(8) leaves them."""
+    """Each per-mount flag (nosuid, nodev, noexec, ro) the options ask for, the last mention winning
+    (`user` and the like count as the flags they imply); unmentioned ones are off, as mount(8) leaves them."""
     wanted = dict.fromkeys(FLAGS, False)
-    for option in opts:
+    for option in (each for given in opts for each in IMPLIED.get(given, (given,))):
         for flag, clear in FLAGS.items():
             if option in (flag, clear):
                 wanted[flag] = option == flag

@@ -157,6 +157,13 @@ def test_missing_fstab_is_created() -> None:
     ("size=8m", "rw - tmpfs tmpfs rw,size=16384k", ["size=8m"]),
     ("mode=0700", "rw - tmpfs tmpfs rw,mode=755", ["mode=0700"]),
     ("sync", "rw - tmpfs tmpfs rw", ["sync"]),
+    # mount(8): user and users imply noexec, nosuid, nodev; owner and group nosuid, nodev; a later option wins
+    ("user", "rw,nosuid,nodev,noexec - tmpfs tmpfs rw", []),
+    ("users,exec", "rw,nosuid,nodev - tmpfs tmpfs rw", []),
+    ("owner", "rw,nosuid,nodev - tmpfs tmpfs rw", []),
+    ("group,dev", "rw,nosuid - tmpfs tmpfs rw", []),
+    ("user", "rw - tmpfs tmpfs rw", ["nosuid", "nodev", "noexec"]),
+    ("nosuid,defaults", "rw,nosuid - tmpfs tmpfs rw", ["suid"]),
 ])
 def test_options_compared_as_the_kernel_shows_them(opts: str, line: str, wrong: list[str]) -> None:
     seen = mounttab.mounted_at(f"1 2 0:1 / /m {line}\n", "/m")

@@ -54,3 +54,19 @@ def test_drain_tool_is_installed(host, role_vars):
     assert (tool.user, tool.mode) == ("root", 0o755)
     result = host.run("/usr/local/sbin/lb-server")
     assert result.rc == 2 and "usage" in result.stderr
+
+
+def test_server_state_is_saved_by_root_where_only_root_writes(host, role_vars):
+    state = host.file(role_vars["lb_state_file"])
+    assert state.is_file and (state.user, state.group, state.mode) == ("root", "root", 0o600)
+    assert host.check_output("head -n 1 %s", state.path) == "1"  # the format of `show servers state`
+    folder = host.file(state.path.rsplit("/", 1)[0])
+    assert folder.user == "root" and not folder.mode & 0o022, (folder.user, oct(folder.mode))
+
+
+def test_reloads_and_stops_save_the_server_state_first(host, role_vars):
+    shown = host.check_output("systemctl show -p ExecReload -p ExecStop -p NeedDaemonReload haproxy")
+    assert "NeedDaemonReload=no" in shown
+    reload = [line for line in shown.splitlines() if line.startswith("ExecReload=")]
+    assert ["haproxy-save-state" in line for line in reload] == [False, True, False], reload  # check, save, signal
+    assert "haproxy-save-state" in next(line for line in shown.splitlines() if line.startswith("ExecStop="))

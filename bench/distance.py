@@ -83,16 +83,16 @@ def report(bench: Bench, rows: list[Row], header: str) -> tuple[str, dict[str, l
     return "\n".join(lines) + "\n", found
 
 
-def heading(measured_ms: float, started: str, args: argparse.Namespace) -> str:
-    """What was measured, where, and the round trip as a TCP connect saw it."""
+def heading(revision: str, measured_ms: float, started: str, args: argparse.Namespace) -> str:
+    """What was measured (the commit as the run began), where, and the round trip as a TCP connect saw it."""
     way = f"{delay.each_way(args.delay)} each way, `configure sandbox netem`" if args.delay else "no delay"
-    return (f"{session.revision()}; at start: {started}; at the end: {session.load()} ({os.cpu_count()} cores)\n"
+    return (f"{revision}; at start: {started}; at the end: {session.load()} ({os.cpu_count()} cores)\n"
             f"delay: {args.delay:g} ms round trip ({way}); TCP connect to the first host: {measured_ms:.1f} ms "
             f"(median of 5)")
 
 
 def run(args: argparse.Namespace) -> int:
-    started = session.load()
+    started, revision = session.load(), session.revision()  # others may commit while it runs
     bench = session.setup(args)
     hosts = bench.hosts.first(args.hosts)
     names = [h.name for h in hosts.hosts]
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     say("delay cleared")
     session.reset(bench, hosts)
     tools.stop_ansible_masters(bench.out)
-    text, found = report(bench, rows, heading(measured, started, args))
+    text, found = report(bench, rows, heading(revision, measured, started, args))
     session.save(bench, rows, text)
     save_trips(bench.out, found)
     print("\n" + text)

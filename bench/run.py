@@ -98,7 +98,11 @@ def main(argv: list[str]) -> int:
     if args.delay is not None:
         import distance  # the comparison at a distance, kept apart from the one on the LAN
 
-        return distance.run(args)
+        try:
+            return distance.run(args)
+        except KeyboardInterrupt:
+            print("bench: interrupted; the delay is cleared, the next run resets the hosts", flush=True)
+            return 130
     if args.light_hosts:
         import light  # the light-host scale run, kept apart from the comparison on full hosts
 

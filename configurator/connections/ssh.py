@@ -20,7 +20,7 @@ from configurator.connections.base import Result
 from configurator.connections.hostkeys import HostKeys
 from configurator.connections.route import Hop, Route, route
 from configurator.connections.shell import LOCKED, SUDO_PROMPT, SUDO_READY, Shell
-from configurator.connections.ssh_channel import SftpStage, end_over, finish
+from configurator.connections.ssh_channel import SftpStage, end_over, exec_at_once, finish
 from configurator.connections.streams import KEEP, Keep, Stream
 from configurator.connections.waiting import Transient, cloud_init_wait, retry
 from configurator.engine import hostpaths
@@ -187,8 +187,8 @@ class Session(Shell):
         channel = transport.open_session(timeout=self.host.ssh.connect_timeout)
         if prompted:
             channel.exec_command(f"sudo -H -S -p {SUDO_PROMPT} sh -c 'echo {SUDO_READY}; exec sh'")
-        else:
-            channel.exec_command("sudo -H -n sh" if self.become else "sh")
+        else:  # no prompt to answer: the first script need not wait for the shell to be confirmed
+            exec_at_once(channel, "sudo -H -n sh" if self.become else "sh")
         return channel
 
     def _sudo(self, password: str) -> None:

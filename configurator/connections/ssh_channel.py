@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from typing import Protocol, cast
 
 import paramiko
 
@@ -33,6 +34,30 @@ def end_over(client: paramiko.SSHClient, token: str, become: bool, password: str
             channel.sendall((password + "\n").encode())
         channel.status_event.wait(STOP_WAIT)
         channel.close()
+
+
+def exec_at_once(channel: paramiko.Channel, command: str) -> None:
+    """Ask the server to run `command` and return without waiting for its answer (what
+    `Channel.exec_command` waits for), so that the first script follows in the same round trip: sshd
+    starts the command before it reads the data behind the request. A refused request closes the
+    channel, which the first read reports."""
+    request = paramiko.Message()
+    request.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    request.add_int(channel.remote_chanid)
+    request.add_string("exec")
+    request.add_boolean(True)  # the answer still comes, and paramiko still handles it when it does
+    request.add_string(command)
+    # paramiko's own two steps of exec_command, without its wait (private: no public call sends alone)
+    cast(_Waiting, channel)._event_pending()  # the answer sets (or fails) the channel's event
+    cast(_Sending, channel.transport)._send_user_message(request)
+
+
+class _Waiting(Protocol):
+    def _event_pending(self) -> None: ...
+
+
+class _Sending(Protocol):
+    def _send_user_message(self, data: paramiko.Message) -> None: ...
 
 
 def finish(channel: paramiko.Channel) -> None:

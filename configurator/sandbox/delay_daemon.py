@@ -1,10 +1,12 @@
 """The userspace delay: a program that holds each queued packet for its delay, then lets it go (or drops it).
 
 Run as `python -I -m configurator.sandbox.delay_daemon --queue Q --delay MS --jitter MS --loss PCT
---ready-fd FD` (see userspace_delay.py, which starts and stops it). It binds nfnetlink_queue Q, reads each
-packet's id, draws its wait (delay ± jitter, uniform) or its loss, and gives the verdict when the time
-comes: a heap of due times beside the socket in one selector loop. With jitter, verdicts go out of order,
-as netem's packets do. On SIGTERM it lets every held packet go at once and exits.
+--netns PID,PID --ready-fd FD` (see userspace_delay.py, which starts and stops it). It binds
+nfnetlink_queue Q in its own network namespace and in that of each PID (queues are per namespace: what
+the machine sends to a host is held in the host's; delay_rules.py says why), reads each packet's id,
+draws its wait (delay ± jitter, uniform) or its loss, and gives the verdict, on the socket the packet
+came from, when the time comes: a heap of due times beside each socket, all in one selector loop. With
+jitter, verdicts go out of order, as netem's packets do. On SIGTERM it lets every held packet go at once and exits.
 """
 
 from __future__ import annotations
@@ -17,17 +19,17 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import nfqueue
+from . import delay_netns, nfqueue
 from .netem import Netem
 
 MAXLEN = 65536  # packets held at once; a full queue fails open (see nfqueue.bind)
 RECEIVE_BUFFER = 16 << 20  # bursts of packet messages wait here while a verdict goes out
 BATCH = 256  # verdicts per send
 READS = 1024  # packet messages read before the due verdicts go out again, so a flood cannot starve them
-OPTIONS = ("--queue", "--delay", "--jitter", "--loss", "--ready-fd")
+OPTIONS = ("--queue", "--delay", "--jitter", "--loss", "--netns", "--ready-fd")
 
 
 def wait(setting: Netem, draw: random.Random) -> float | None:
@@ -66,6 +68,17 @@ class Schedule:
         ready = [entry[2] for entry in sorted(self.held)]
         self.held.clear()
         return ready
+
+
+def next_timeout(schedules: Iterable[Schedule], now: float) -> float | None:
+    """Seconds until the next packet of any schedule is due (None: nothing held anywhere)."""
+    found = [t for t in (s.timeout(now) for s in schedules) if t is not None]
+    return min(found) if found else None
+
+
+def namespaces(text: str) -> list[int]:
+    """The PIDs of `--netns 101,102` (empty: the daemon's own namespace only)."""
+    return [int(pid) for pid in text.split(",") if pid.strip()]
 
 
 def parse_options(argv: Sequence[str]) -> dict[str, str]:
@@ -135,22 +148,38 @@ def report(found: nfqueue.Message) -> None:
         print(f"kernel error {code} ({os.strerror(code)}) for message {found.sequence}", file=sys.stderr, flush=True)
 
 
-def serve(sock: socket.socket, queue: int, setting: Netem, stop: socket.socket) -> None:
+def serve(socks: Sequence[socket.socket], queue: int, setting: Netem, stop: socket.socket) -> None:
     """Hold and release packets until a byte arrives on `stop`, then release the held ones."""
-    schedule, draw, lost = Schedule(), random.Random(), 0
+    schedules, draw, lost = {sock: Schedule() for sock in socks}, random.Random(), 0
     with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_READ)
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ, sock)
         selector.register(stop, selectors.EVENT_READ)
         while True:
-            events = selector.select(schedule.timeout(time.monotonic()))
+            events = selector.select(next_timeout(schedules.values(), time.monotonic()))
             if any(key.fileobj is stop for key, _ in events):
                 break
-            if events:
-                lost += read(sock, queue, setting, schedule, draw)
-            send(sock, queue, schedule.due(time.monotonic()))
-    held = schedule.release_all()
-    send(sock, queue, held)
-    print(f"stopped: {schedule.count} packets delayed ({len(held)} let go early at the stop), {lost} lost", flush=True)
+            for key, _ in events:
+                lost += read(key.data, queue, setting, schedules[key.data], draw)
+            now = time.monotonic()
+            for sock, schedule in schedules.items():
+                send(sock, queue, schedule.due(now))
+    held = [(sock, schedule.release_all()) for sock, schedule in schedules.items()]
+    for sock, ids in held:
+        send(sock, queue, ids)
+    print(f"stopped: {sum(s.count for s in schedules.values())} packets delayed "
+          f"({sum(len(ids) for _, ids in held)} let go early at the stop), {lost} lost", flush=True)
+
+
+def open_queues(queue: int, pids: Sequence[int]) -> list[socket.socket]:
+    """The queue's socket in the daemon's own namespace, then one in each namespace still there."""
+    socks = [open_queue(queue)]
+    for pid in pids:
+        try:
+            socks.append(delay_netns.inside(delay_netns.path(pid), lambda: open_queue(queue)))
+        except FileNotFoundError:  # the host went down since the command looked
+            print(f"no network namespace of PID {pid} any more: skipped", file=sys.stderr, flush=True)
+    return socks
 
 
 def main(argv: Sequence[str]) -> int:
@@ -164,16 +193,16 @@ def main(argv: Sequence[str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)  # the wakeup byte ends the loop
     try:
-        sock = open_queue(queue)
+        socks = open_queues(queue, namespaces(options["--netns"]))
     except OSError as exc:
         print(f"delay daemon: {exc}", file=sys.stderr, flush=True)
         return 1
     ready = int(options["--ready-fd"])
     os.write(ready, b"ready\n")
     os.close(ready)
-    print(f"queue {queue}: delay {setting.delay:g} ms, jitter {setting.jitter:g} ms, loss {setting.loss:g}%",
-          flush=True)
-    serve(sock, queue, setting, stop)
+    print(f"queue {queue} in {len(socks)} namespace(s): delay {setting.delay:g} ms, jitter {setting.jitter:g} ms, "
+          f"loss {setting.loss:g}%", flush=True)
+    serve(socks, queue, setting, stop)
     return 0
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import delay_rules, process
+from . import delay_netns, delay_rules, process
 from .errors import SandboxError
 from .layout import RUN_DIR
 from .netem import Netem
@@ -38,23 +38,25 @@ LOCK = RUN_DIR / "netem.lock"  # not the sandbox's own lock, which `up` holds wh
 
 @dataclass(frozen=True)
 class Daemon:
-    """The running delay daemon as recorded: its process and the setting it applies."""
+    """The running delay daemon as recorded: its process, the setting it applies, the hosts' namespaces it reads."""
 
     process: ProcessRef
     netem: Netem
+    netns: tuple[int, ...] = ()  # PIDs of hosts in whose network namespace it has a queue
 
 
-def argv(netem: Netem, ready_fd: int) -> list[str]:
+def argv(netem: Netem, netns: Sequence[int], ready_fd: int) -> list[str]:
     """The daemon's command line."""
     return [sys.executable, "-I", "-m", PROGRAM, "--queue", str(delay_rules.QUEUE), "--delay", f"{netem.delay:g}",
-            "--jitter", f"{netem.jitter:g}", "--loss", f"{netem.loss:g}", "--ready-fd", str(ready_fd)]
+            "--jitter", f"{netem.jitter:g}", "--loss", f"{netem.loss:g}", "--netns", ",".join(map(str, netns)),
+            "--ready-fd", str(ready_fd)]
 
 
 def record_text(daemon: Daemon) -> str:
     """The record file's JSON."""
     found, netem = daemon.process, daemon.netem
     return json.dumps({"pid": found.pid, "start": found.start, "delay": netem.delay, "jitter": netem.jitter,
-                       "loss": netem.loss}) + "\n"
+                       "loss": netem.loss, "netns": list(daemon.netns)}) + "\n"
 
 
 def parse_record(text: str) -> Daemon | None:
@@ -62,7 +64,8 @@ def parse_record(text: str) -> Daemon | None:
     try:
         data = json.loads(text)
         return Daemon(ProcessRef(int(data["pid"]), int(data["start"])),
-                      Netem(float(data["delay"]), float(data["jitter"]), float(data["loss"])))
+                      Netem(float(data["delay"]), float(data["jitter"]), float(data["loss"])),
+                      tuple(int(pid) for pid in data.get("netns", [])))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -99,13 +102,13 @@ def running(state_dir: Path) -> Daemon | None:
     return daemon if daemon is not None and ours(daemon.process) else None
 
 
-def start(state_dir: Path, netem: Netem) -> Daemon:
-    """Start the daemon detached and wait until it has bound the queue."""
+def start(state_dir: Path, netem: Netem, netns: Sequence[int]) -> Daemon:
+    """Start the daemon detached and wait until it has bound the queue in each namespace."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ready_read, ready_write = os.pipe()
     log = os.open(state_dir / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        child = subprocess.Popen(argv(netem, ready_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        child = subprocess.Popen(argv(netem, netns, ready_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                  cwd="/", start_new_session=True, pass_fds=(ready_write,))
     finally:
         os.close(log)
@@ -116,7 +119,7 @@ def start(state_dir: Path, netem: Netem) -> Daemon:
         child.kill()
         child.wait()
         raise SandboxError(f"the delay daemon did not start: {_last_line(state_dir / LOG)}")
-    daemon = Daemon(process.ref(child.pid), netem)
+    daemon = Daemon(process.ref(child.pid), netem, tuple(netns))
     _write(state_dir, daemon)
     return daemon
 
@@ -133,28 +136,48 @@ def stop(state_dir: Path) -> None:
         process.stop(daemon.process)
 
 
+def serves(current: Daemon, netem: Netem, hosts: Sequence[SandboxHost]) -> bool:
+    """Whether the running daemon serves these hosts as asked: the same setting, a queue in each namespace."""
+    return current.netem == netem and {h.pid for h in hosts} <= set(current.netns)
+
+
+def wanted(recorded: Daemon | None, hosts: Sequence[SandboxHost]) -> list[int]:
+    """The namespaces a new daemon reads: those of these hosts and of the hosts still there the last one read."""
+    before = [pid for pid in (recorded.netns if recorded else ()) if Path(delay_netns.path(pid)).exists()]
+    return sorted({*before, *(h.pid for h in hosts)})
+
+
 def apply(state_dir: Path, hosts: Sequence[SandboxHost], netem: Netem) -> set[str]:
     """Delay these hosts with `netem`; return the addresses of other hosts now delayed with it too."""
     with machine_lock(LOCK):  # two commands at once would start two daemons for one queue
         current = running(state_dir)
-        if current is None or current.netem != netem:
+        if current is None or not serves(current, netem, hosts):
             stop(state_dir)
-            start(state_dir, netem)
+            start(state_dir, netem, wanted(read(state_dir), hosts))
         delay_rules.add(h.address for h in hosts)
+        for host in hosts:
+            delay_rules.add_host_side(host.pid)
         return delay_rules.delayed(delay_rules.listing()) - {h.address for h in hosts}
 
 
 def clear(state_dir: Path, hosts: Sequence[SandboxHost]) -> None:
     """Take the delay off these hosts; with none left, remove the chain and stop the daemon."""
     with machine_lock(LOCK):
-        if delay_rules.available() and delay_rules.remove(h.address for h in hosts):
+        if not delay_rules.available():
+            clear_all(state_dir)
             return
-        clear_all(state_dir)
+        for host in hosts:
+            delay_rules.remove_host_side(host.pid)
+        if not delay_rules.remove(h.address for h in hosts):
+            clear_all(state_dir)
 
 
 def clear_all(state_dir: Path) -> None:
-    """No rule, no chain, no daemon, no record (without iptables there can be no rule)."""
+    """No rule on either side, no chain, no daemon, no record (without iptables there can be no rule)."""
     if delay_rules.available():
+        daemon = read(state_dir)
+        for pid in daemon.netns if daemon else ():
+            delay_rules.remove_host_side(pid)
         delay_rules.remove_chain()
     stop(state_dir)
     (state_dir / RECORD).unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """`configure sandbox netem` on node54: a delay each way doubles in the round trip, a converged apply still
-makes one round trip, a bulk transfer gets through, loss drops some packets each way, `--clear` takes it
-all off (and is always run at the end). On a kernel without the netem qdisc (this machine's) the delay is
-the userspace one: its daemon and its iptables rules must be gone after `--clear` too."""
+makes one round trip, a bulk transfer gets through either way at the speed of its window, loss drops some
+packets each way, `--clear` takes it all off (and is always run at the end). On a kernel without the netem
+qdisc (this machine's) the delay is the userspace one: its daemon and its iptables rules, the machine's and
+the host's, must be gone after `--clear` too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from configurator.cli import commands as cli
-from configurator.sandbox import Sandbox, delay, process, userspace_delay
+from configurator.sandbox import Sandbox, delay, delay_rules, process, userspace_delay
 from tests.integration.engine_helpers import configure, write_inventory
 
 HOST = "node54"
@@ -45,10 +46,16 @@ def fastest_ms(address: str) -> float:
     return times[0]
 
 
-def rules() -> str:
-    """The machine's raw and mangle tables as iptables lists them."""
-    return "".join(subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, timeout=30).stdout
-                   for table in ("raw", "mangle"))
+def rules(where: list[str] | None = None) -> str:
+    """The raw and mangle tables as iptables lists them: the machine's, or those behind the `where` prefix."""
+    return "".join(subprocess.run([*(where or []), "iptables", "-t", table, "-S"], capture_output=True, text=True,
+                                  timeout=30).stdout for table in ("raw", "mangle"))
+
+
+def no_rules_left(sandbox: Sandbox) -> bool:
+    """Whether neither the machine nor node54's namespace has a CFG-NETEM chain any more."""
+    inside = rules(delay_rules.netns(sandbox.host(HOST).pid))
+    return "CFG-NETEM" not in rules() and "CFG-NETEM" not in inside and "-P PREROUTING" in inside
 
 
 @pytest.fixture
@@ -72,6 +79,23 @@ def transferred(sandbox: Sandbox, address: str, size: str = "10M") -> int:
     argv = ["ssh", "-i", str(sandbox.key_path), "-o", f"UserKnownHostsFile={sandbox.known_hosts}",
             "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", f"root@{address}", f"head -c {size} /dev/zero"]
     return len(subprocess.run(argv, capture_output=True, timeout=120, check=True).stdout)
+
+
+def pushed(sandbox: Sandbox, address: str, size: int, timeout: float) -> int:
+    """Bytes the host counted of `size` pushed to it over ssh within `timeout` seconds (TimeoutExpired past it)."""
+    argv = ["ssh", "-i", str(sandbox.key_path), "-o", f"UserKnownHostsFile={sandbox.known_hosts}",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", f"root@{address}", "wc -c"]
+    done = subprocess.run(argv, input=bytes(size), capture_output=True, timeout=timeout, check=True)
+    return int(done.stdout.split()[0])
+
+
+def test_a_push_to_the_host_is_not_throttled_by_the_delay(sandbox, netem):
+    netem("--delay", "50ms")
+    inside = rules(delay_rules.netns(sandbox.host(HOST).pid))
+    assert ("-s 198.18.0.1/32 -i eth0 -j NFQUEUE" in inside) is not delay.kernel_has_netem()  # held on the host
+    # held in the machine's own OUTPUT, TCP small queues let ssh have ~2 packets per delay below it: 4 MB
+    # would take 76 s at ~55 kB/s; held on the host's side, the window is the limit, as over a real WAN
+    assert pushed(sandbox, sandbox.host(HOST).address, 4 << 20, timeout=60) == 4 << 20
 
 
 def test_a_delay_each_way_doubles_in_the_round_trip_and_clear_restores_it(sandbox, netem, tmp_path: Path, capsys):
@@ -103,7 +127,7 @@ def test_a_delay_each_way_doubles_in_the_round_trip_and_clear_restores_it(sandbo
     assert cli.main(["sandbox", "netem", "--clear", "--hosts", HOST]) == 0
     assert fastest_ms(address) < 20.0
     assert daemon is None or not process.alive(daemon.process)  # the daemon ended with the last delayed host
-    assert "CFG-NETEM" not in rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
+    assert no_rules_left(sandbox) and not (sandbox.state_dir / userspace_delay.RECORD).exists()
 
 
 def test_loss_drops_some_packets_each_way_but_not_all(sandbox, netem):
@@ -118,7 +142,7 @@ def test_what_sandbox_down_removes_of_the_delay(sandbox, netem):
     daemon = userspace_delay.read(sandbox.state_dir)
     userspace_delay.down(sandbox.state_dir)  # the part of `configure sandbox down` that the delay is
     assert daemon is None or not process.alive(daemon.process)
-    assert "CFG-NETEM" not in rules() and not (sandbox.state_dir / userspace_delay.RECORD).exists()
+    assert no_rules_left(sandbox) and not (sandbox.state_dir / userspace_delay.RECORD).exists()
     assert fastest_ms(sandbox.host(HOST).address) < 20.0
 
 

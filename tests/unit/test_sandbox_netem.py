@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from contextlib import nullcontext
 
@@ -143,17 +144,81 @@ def test_without_iptables_the_error_says_which_package_to_install(monkeypatch):
         delay_rules.iptables("-S", "CFG-NETEM")
 
 
+def test_what_the_machine_sends_a_host_is_queued_in_the_hosts_namespace_as_iptables_lists_it():
+    listed = "-A CFG-NETEM -s 198.18.0.1/32 -i eth0 -j NFQUEUE --queue-num 19818 --queue-bypass"
+    assert delay_rules.gateway_rule() == listed.split()[2:]
+    assert delay_rules.netns(154) == ["nsenter", "--net=/proc/154/ns/net"]
+    assert delay_rules.HOOKS == ("PREROUTING",)  # not OUTPUT: held there, a socket sends ~2 packets per delay
+
+
+def test_a_host_side_is_added_in_the_hosts_namespace_once(monkeypatch):
+    ran = []
+
+    def run(*args, check=True, where=()):
+        ran.append([*where, *args])
+        listed = "-N CFG-NETEM\n" + ("-A CFG-NETEM " + " ".join(delay_rules.gateway_rule()) if len(ran) > 3 else "")
+        return subprocess.CompletedProcess(args, 0, listed, "")
+
+    monkeypatch.setattr(delay_rules, "iptables", run)
+    delay_rules.add_host_side(154)
+    delay_rules.add_host_side(154)
+    prefix = ["nsenter", "--net=/proc/154/ns/net"]
+    assert ran == [[*prefix, "-S", "CFG-NETEM"], [*prefix, "-C", "PREROUTING", "-j", "CFG-NETEM"],
+                   [*prefix, "-A", "CFG-NETEM", *delay_rules.gateway_rule()],
+                   [*prefix, "-S", "CFG-NETEM"], [*prefix, "-C", "PREROUTING", "-j", "CFG-NETEM"]]
+
+
+@pytest.mark.parametrize("pid", [2**22 + 1, os.getpid()])  # gone; a reused PID in the machine's own namespace
+def test_the_host_side_of_a_host_that_is_gone_is_skipped(monkeypatch, pid):
+    monkeypatch.setattr(delay_rules, "remove_chain", lambda where=(): pytest.fail(f"removed in {where}"))
+    delay_rules.remove_host_side(pid)
+
+
+RECORDED = userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50), (101, 102))
+
+
+@pytest.mark.parametrize(("netem", "hosts", "serves"), [
+    (Netem(50), HOSTS[:2], True),
+    (Netem(50), HOSTS[1:2], True),  # a host cleared and delayed again: its queue is still bound
+    (Netem(50), HOSTS, False),  # node3's namespace has no queue yet
+    (Netem(60), HOSTS[:1], False),
+])
+def test_the_daemon_is_restarted_for_a_new_setting_or_a_new_namespace(netem, hosts, serves):
+    assert userspace_delay.serves(RECORDED, netem, hosts) is serves
+
+
+def test_a_new_daemon_reads_the_namespaces_of_the_new_hosts_and_of_those_still_there(monkeypatch):
+    monkeypatch.setattr(userspace_delay.delay_netns, "path", lambda pid: "/" if pid == 101 else "/no/such/netns")
+    assert userspace_delay.wanted(RECORDED, HOSTS[2:]) == [101, 103]
+    assert userspace_delay.wanted(None, HOSTS[:1]) == [101]
+
+
+def test_clearing_the_last_host_removes_both_sides_of_every_recorded_host(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(delay_rules, "available", lambda: True)
+    monkeypatch.setattr(delay_rules, "remove_host_side", lambda pid: calls.append(("host", pid)))
+    monkeypatch.setattr(delay_rules, "remove", lambda addresses: calls.append(("machine", list(addresses))) or set())
+    monkeypatch.setattr(delay_rules, "remove_chain", lambda: calls.append(("chain",)))
+    monkeypatch.setattr(userspace_delay, "machine_lock", lambda path: nullcontext())
+    (tmp_path / userspace_delay.RECORD).write_text(userspace_delay.record_text(RECORDED))
+    userspace_delay.clear(tmp_path, HOSTS[:1])
+    assert calls == [("host", 101), ("machine", ["198.18.0.11"]), ("host", 101), ("host", 102), ("chain",)]
+
+
 def test_the_daemon_record_reads_back_and_a_broken_one_is_none():
-    daemon = userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50, 5, 0.1))
+    daemon = userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50, 5, 0.1), (101, 102))
     assert userspace_delay.parse_record(userspace_delay.record_text(daemon)) == daemon
+    before = '{"pid": 4242, "start": 99, "delay": 50, "jitter": 0, "loss": 0}'  # written before the namespaces
+    assert userspace_delay.parse_record(before) == userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50))
     for text in ("", "{}", '{"pid": "x"}', "[1]"):
         assert userspace_delay.parse_record(text) is None
 
 
 def test_the_daemon_runs_from_this_interpreter_with_its_setting():
-    argv = userspace_delay.argv(Netem(50, 5, 0.1), 7)
+    argv = userspace_delay.argv(Netem(50, 5, 0.1), [101, 102], 7)
     assert argv[1:4] == ["-I", "-m", "configurator.sandbox.delay_daemon"]
-    assert argv[4:] == ["--queue", "19818", "--delay", "50", "--jitter", "5", "--loss", "0.1", "--ready-fd", "7"]
+    assert argv[4:] == ["--queue", "19818", "--delay", "50", "--jitter", "5", "--loss", "0.1", "--netns", "101,102",
+                        "--ready-fd", "7"]
 
 
 def test_down_leaves_the_machine_alone_when_its_state_dir_set_no_delay(tmp_path, monkeypatch):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
 
-from configurator.sandbox import nfqueue
-from configurator.sandbox.delay_daemon import Schedule, parse_options, wait
+from configurator.sandbox import delay_netns, nfqueue
+from configurator.sandbox.delay_daemon import Schedule, namespaces, next_timeout, parse_options, wait
 from configurator.sandbox.netem import Netem
 
 # read from the kernel (6.18) in a throwaway network namespace: a ping queued by mangle OUTPUT to queue 19818,
@@ -115,8 +116,30 @@ def test_held_packets_go_when_due_earliest_first_even_out_of_arrival_order():
 
 
 def test_the_daemon_takes_exactly_its_options():
-    argv = ["--queue", "19818", "--delay", "50", "--jitter", "0", "--loss", "0", "--ready-fd", "3"]
+    argv = ["--queue", "19818", "--delay", "50", "--jitter", "0", "--loss", "0", "--netns", "", "--ready-fd", "3"]
     assert parse_options(argv)["--delay"] == "50"
     for wrong in (argv[:-2], [*argv, "--extra", "1"], argv[:-1]):
         with pytest.raises(SystemExit, match="usage"):
             parse_options(wrong)
+
+
+@pytest.mark.parametrize(("text", "pids"), [("", []), ("101", [101]), ("101,102", [101, 102])])
+def test_the_namespaces_the_daemon_reads_besides_its_own(text, pids):
+    assert namespaces(text) == pids
+
+
+def test_the_loop_wakes_for_the_earliest_packet_of_any_namespace():
+    root, host, idle = Schedule(), Schedule(), Schedule()
+    assert next_timeout([root, host, idle], 0.0) is None
+    root.hold(0.050, 1)
+    host.hold(0.030, 1)  # ids are per queue, so per namespace: the same id in two is two packets
+    assert next_timeout([root, host, idle], 0.010) == pytest.approx(0.020)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="entering a network namespace needs root")
+def test_a_call_made_inside_a_namespace_and_the_failures_to_enter_one():
+    assert delay_netns.inside("/proc/self/ns/net", lambda: 42) == 42
+    with pytest.raises(OSError):
+        delay_netns.inside("/proc/self/ns/uts", lambda: 42)  # not a network namespace: setns says EINVAL
+    with pytest.raises(FileNotFoundError):
+        delay_netns.inside("/proc/4194305/ns/net", lambda: 42)

@@ -12,7 +12,10 @@ from configurator.resources.base import Check, Resource, Step, Unreadable, chang
 from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\Z")
-PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload"
+PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,DropInPaths"
+# where admins and roles put drop-ins; a new drop-in folder is not one systemd watches (NeedDaemonReload
+# stays "no" on bookworm), so the probe lists their files and compares them with what the unit loaded
+DROPIN_ROOTS = ("/etc/systemd/system", "/run/systemd/system")
 STATES = ("running", "stopped", "reloaded", "restarted")
 
 
@@ -27,11 +30,32 @@ class ServiceState:
     needs_daemon_reload: bool = False
 
 
-def service_state(text: str) -> ServiceState:
-    """A unit's state from its `systemctl show` block."""
+def service_state(text: str, dropins: Sequence[str] = (), name: str = "") -> ServiceState:
+    """A unit's state from its `systemctl show` block; `dropins`: the drop-in files found on disk."""
     seen = field_lines(text)
+    folders = tuple(f"{root}/{unit_name(name)}.d/" for root in DROPIN_ROOTS) if name else ()
+    loaded = {p for p in seen.get("DropInPaths", "").split() if p.startswith(folders)}
+    found = {p for p in dropins if p.startswith(folders)}
     return ServiceState(seen.get("LoadState", ""), seen.get("ActiveState", ""), seen.get("SubState", ""),
-                        seen.get("UnitFileState", ""), seen.get("NeedDaemonReload") == "yes")
+                        seen.get("UnitFileState", ""), seen.get("NeedDaemonReload") == "yes" or found != loaded)
+
+
+def unit_name(name: str) -> str:
+    """`nginx` as systemd names it: `nginx.service`."""
+    return name if "." in name else f"{name}.service"
+
+
+def dropins_script(names: Sequence[str], mark: str) -> str:
+    """Sh (builtins only) that prints a marker, then every drop-in file of these units in DROPIN_ROOTS."""
+    globs = " ".join(f"{quote(f'{root}/{unit_name(n)}.d')}/*.conf" for n in names for root in DROPIN_ROOTS)
+    return (f"printf '\\n@@{mark} dropins\\n'; for __cfg_d in {globs}; do "
+            '[ -e "$__cfg_d" ] && printf \'%s\\n\' "$__cfg_d"; done; true\n')
+
+
+def split_dropins(text: str, mark: str) -> tuple[str, list[str]]:
+    """The `systemctl show` part of a probe's output, and the drop-in files listed after the marker."""
+    head, _, tail = text.partition(f"@@{mark} dropins\n")
+    return head, [line for line in tail.splitlines() if line.startswith("/")]
 
 
 @dataclass(frozen=True)
@@ -67,21 +91,28 @@ class Service(Resource[ServiceState]):
         return touches({("unit", unit), *systemd}, written)
 
     def probe(self) -> str:
-        return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n"
+        return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n" + dropins_script([self.name], "one")
 
     @classmethod
     def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
-        """One `systemctl show` for many units: one block each, in order, blank lines between."""
-        return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(s.name) for s in items) + "\n"
+        """One `systemctl show` for many units (one block each, in order, blank lines between), then
+        their drop-in files."""
+        names = [s.name for s in items]
+        return f"systemctl show -p Id,{PROPS} -- " + " ".join(quote(n) for n in names) + "\n" + \
+            dropins_script(names, mark)
 
     @classmethod
     def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[ServiceState | Unreadable]:
         """Each unit's state; if the blocks do not line up with the units, each is unreadable (unknown)."""
-        blocks = [b for b in text.strip("\n").split("\n\n") if b.strip()]
-        return [service_state(b) for b in blocks] if len(blocks) == len(items) else [ServiceState()] * len(items)
+        shown, dropins = split_dropins(text, mark)
+        blocks = [b for b in shown.strip("\n").split("\n\n") if b.strip()]
+        if len(blocks) != len(items):
+            return [ServiceState()] * len(items)
+        return [service_state(b, dropins, s.name) for b, s in zip(blocks, items, strict=True)]
 
     def parse(self, text: str) -> ServiceState:
-        return service_state(text)
+        shown, dropins = split_dropins(text, "one")
+        return service_state(shown, dropins, self.name)
 
     def plan(self, observed: ServiceState) -> Step:
         seen = observed
@@ -90,7 +121,7 @@ class Service(Resource[ServiceState]):
         actions: list[Run] = []
         notes: list[str] = []
         if seen.needs_daemon_reload:
-            notes.append("daemon-reload (unit file changed)")
+            notes.append("daemon-reload (unit file or drop-in changed)")
             actions.append(Run(("systemctl", "daemon-reload")))
         # a unit waiting to be restarted after a crash is "activating" but not running
         active = seen.active in ("active", "reloading") or (

@@ -18,6 +18,14 @@ def show(active: str = "active", unit_file: str = "enabled", load: str = "loaded
     return f"LoadState={load}\nActiveState={active}\nUnitFileState={unit_file}\nNeedDaemonReload={reload}\n"
 
 
+DROPIN = "/etc/systemd/system/nginx.service.d/50-limits.conf"
+
+
+def dropins(*paths: str) -> str:
+    """The drop-in section of a lone probe's output."""
+    return "\n@@one dropins\n" + "".join(f"{p}\n" for p in paths)
+
+
 def ctl(verb: str, name: str = "nginx") -> Run:
     return Run(("systemctl", verb, "--", name))
 
@@ -42,9 +50,21 @@ def ctl(verb: str, name: str = "nginx") -> Run:
      (ctl("enable"),)),
     (Service("nginx", "stopped", enabled=False), show("active", "enabled"), "change",
      "stop nginx, disable nginx", (ctl("stop"), ctl("disable"))),
-    (Service("nginx"), show("inactive", reload="yes"), "change", "daemon-reload (unit file changed), start nginx",
-     (RELOAD, ctl("start"))),
-    (Service("nginx"), show(reload="yes"), "change", "daemon-reload (unit file changed)", (RELOAD,)),
+    (Service("nginx"), show("inactive", reload="yes"), "change",
+     "daemon-reload (unit file or drop-in changed), start nginx", (RELOAD, ctl("start"))),
+    (Service("nginx"), show(reload="yes"), "change", "daemon-reload (unit file or drop-in changed)", (RELOAD,)),
+    # a new drop-in folder is not watched by systemd (NeedDaemonReload stays "no"): the files on disk tell
+    (Service("nginx"), show() + dropins(DROPIN), "change", "daemon-reload (unit file or drop-in changed)", (RELOAD,)),
+    (Service("nginx", "restarted"), show() + dropins(DROPIN), "change",
+     "daemon-reload (unit file or drop-in changed), restart nginx", (RELOAD, ctl("restart"))),
+    (Service("nginx"), show() + f"DropInPaths={DROPIN}\n" + dropins(DROPIN), "ok", "nginx active", ()),
+    (Service("nginx"), show() + f"DropInPaths={DROPIN}\n" + dropins(), "change",
+     "daemon-reload (unit file or drop-in changed)", (RELOAD,)),  # a loaded drop-in removed since
+    # drop-ins elsewhere (a type-wide service.d, packages' in /usr/lib) are systemd's to watch
+    (Service("nginx"), show() + "DropInPaths=/usr/lib/systemd/system/service.d/10-timeout-abort.conf\n" + dropins(),
+     "ok", "nginx active", ()),
+    (Service("sshd"), show() + "DropInPaths=/etc/systemd/system/ssh.service.d/x.conf\n" + dropins(), "ok",
+     "sshd active", ()),  # an alias: its drop-ins are its unit's
     (Service("nginx", enabled=True), show(unit_file="static"), "ok", "nginx active", ()),
     (Service("nginx"), show("activating") + "SubState=auto-restart\n", "change", "start nginx", (ctl("start"),)),
     (Service("nginx"), show(load="not-found"), "unknown", "unit nginx is not-found", ()),

@@ -168,10 +168,10 @@ def test_a_host_side_is_added_in_the_hosts_namespace_once(monkeypatch):
                    [*prefix, "-S", "CFG-NETEM"], [*prefix, "-C", "PREROUTING", "-j", "CFG-NETEM"]]
 
 
-@pytest.mark.parametrize("pid", [2**22 + 1, os.getpid()])  # gone; a reused PID in the machine's own namespace
-def test_the_host_side_of_a_host_that_is_gone_is_skipped(monkeypatch, pid):
+@pytest.mark.parametrize("which", ["gone", "reused"])  # a reused PID: a process in the machine's own namespace
+def test_the_host_side_of_a_host_that_is_gone_is_skipped(monkeypatch, which):
     monkeypatch.setattr(delay_rules, "remove_chain", lambda where=(): pytest.fail(f"removed in {where}"))
-    delay_rules.remove_host_side(pid)
+    delay_rules.remove_host_side(2**22 + 1 if which == "gone" else os.getpid())
 
 
 RECORDED = userspace_delay.Daemon(ProcessRef(4242, 99), Netem(50), (101, 102))

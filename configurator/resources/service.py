@@ -60,7 +60,9 @@ def split_dropins(text: str, mark: str) -> tuple[str, list[str]]:
 
 @dataclass(frozen=True)
 class Service(Resource[ServiceState]):
-    """A systemd unit's state; `reloaded`/`restarted` are for handlers.
+    """A systemd unit's state; `reloaded`/`restarted` are for handlers. A changed unit file, or a drop-in
+    added, changed or removed in /etc/systemd/system/NAME.d or /run/systemd/system/NAME.d, is loaded
+    (`daemon-reload`) before the unit is started or restarted.
 
     Example: `service: {name: nginx, state: running, enabled: true}`
     """

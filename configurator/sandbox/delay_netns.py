@@ -23,6 +23,11 @@ def path(pid: int) -> str:
     return f"/proc/{pid}/ns/net"
 
 
+def nsenter(pid: int) -> list[str]:
+    """The prefix that runs a machine's command (tc, iptables) in the network namespace of `pid` only."""
+    return ["nsenter", f"--net={path(pid)}"]
+
+
 def _setns(fd: int) -> None:
     """Move the calling thread into the network namespace open on `fd`."""
     if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:

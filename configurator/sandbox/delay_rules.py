@@ -25,6 +25,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 
+from . import delay_netns
 from .errors import SandboxError
 from .layout import GATEWAY
 
@@ -46,11 +47,6 @@ def host_rules(address: str) -> list[list[str]]:
 def gateway_rule() -> list[str]:
     """The one rule spec of CFG-NETEM in a delayed host's namespace: what the machine sends to the host."""
     return ["-s", f"{GATEWAY}/32", "-i", "eth0", *_TARGET]
-
-
-def netns(pid: int) -> list[str]:
-    """The prefix that runs the machine's iptables in the network namespace of process `pid` only."""
-    return ["nsenter", f"--net=/proc/{pid}/ns/net"]
 
 
 def _rules(listing: str) -> list[list[str]]:
@@ -123,7 +119,7 @@ def add(addresses: Iterable[str]) -> None:
 
 def add_host_side(pid: int) -> None:
     """Send what the machine sends to the host of process `pid` to the queue of that host's namespace."""
-    where = netns(pid)
+    where = delay_netns.nsenter(pid)
     if gateway_rule() not in _chain(where):
         iptables("-A", CHAIN, *gateway_rule(), where=where)
 
@@ -154,4 +150,4 @@ def remove_host_side(pid: int) -> None:
     except FileNotFoundError:
         return
     if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):  # a reused PID may be a process of ours
-        remove_chain(netns(pid))
+        remove_chain(delay_netns.nsenter(pid))

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import delay_netns
 from .errors import SandboxError
 from .host import is_running
 from .state import SandboxHost
@@ -80,11 +81,6 @@ def set_argv(device: str, netem: Netem | None) -> list[str]:
     return ["tc", "qdisc", "replace", "dev", device, "root", "netem", *netem.args()]
 
 
-def _netns(host: SandboxHost) -> list[str]:
-    """The prefix that runs the machine's tc in the host's network namespace only."""
-    return ["nsenter", f"--net=/proc/{host.pid}/ns/net"]
-
-
 def _run(argv: Sequence[str], clearing: bool) -> str:
     result = subprocess.run(list(argv), capture_output=True, text=True)
     # deleting a qdisc that is not there is what --clear wants: nothing to undo
@@ -101,7 +97,7 @@ def apply(hosts: Sequence[SandboxHost], netem: Netem | None) -> None:
     """Put `netem` on both ends of each host's link (None: take off a netem, and only a netem, that is there)."""
     for host in hosts:
         _set([], host.veth, netem)
-        _set(_netns(host), "eth0", netem)
+        _set(delay_netns.nsenter(host.pid), "eth0", netem)
 
 
 def _set(prefix: list[str], device: str, netem: Netem | None) -> None:
@@ -114,7 +110,7 @@ def _set(prefix: list[str], device: str, netem: Netem | None) -> None:
 def shown(host: SandboxHost) -> str:
     """What `sandbox status` shows of a host's link: its netem each way (as tc says it), or nothing."""
     to_host = parse_qdiscs(_run(["tc", "qdisc", "show", "dev", host.veth], False))
-    from_host = parse_qdiscs(_run([*_netns(host), "tc", "qdisc", "show", "dev", "eth0"], False))
+    from_host = parse_qdiscs(_run([*delay_netns.nsenter(host.pid), "tc", "qdisc", "show", "dev", "eth0"], False))
     if not to_host and not from_host:
         return ""
     if to_host == from_host:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from configurator.cli import commands as cli
-from configurator.sandbox import Sandbox, delay, delay_rules, process, userspace_delay
+from configurator.sandbox import Sandbox, delay, delay_netns, process, userspace_delay
 from tests.integration.engine_helpers import configure, write_inventory
 
 HOST = "node54"
@@ -54,7 +54,7 @@ def rules(where: list[str] | None = None) -> str:
 
 def no_rules_left(sandbox: Sandbox) -> bool:
     """Whether neither the machine nor node54's namespace has a CFG-NETEM chain any more."""
-    inside = rules(delay_rules.netns(sandbox.host(HOST).pid))
+    inside = rules(delay_netns.nsenter(sandbox.host(HOST).pid))
     return "CFG-NETEM" not in rules() and "CFG-NETEM" not in inside and "-P PREROUTING" in inside
 
 
@@ -91,7 +91,7 @@ def pushed(sandbox: Sandbox, address: str, size: int, timeout: float) -> int:
 
 def test_a_push_to_the_host_is_not_throttled_by_the_delay(sandbox, netem):
     netem("--delay", "50ms")
-    inside = rules(delay_rules.netns(sandbox.host(HOST).pid))
+    inside = rules(delay_netns.nsenter(sandbox.host(HOST).pid))
     assert ("-s 198.18.0.1/32 -i eth0 -j NFQUEUE" in inside) is not delay.kernel_has_netem()  # held on the host
     # held in the machine's own OUTPUT, TCP small queues let ssh have ~2 packets per delay below it: 4 MB
     # would take 76 s at ~55 kB/s; held on the host's side, the window is the limit, as over a real WAN

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 import pytest
 
 from configurator.cli import commands as cli
-from configurator.sandbox import SandboxError, delay, delay_rules, lifecycle, userspace_delay
+from configurator.sandbox import SandboxError, delay, delay_netns, delay_rules, lifecycle, userspace_delay
 from configurator.sandbox import netem as netem_module
 from configurator.sandbox.netem import Netem, chosen, milliseconds, parse_qdiscs, percent, set_argv
 from configurator.sandbox.process import ProcessRef
@@ -147,7 +147,7 @@ def test_without_iptables_the_error_says_which_package_to_install(monkeypatch):
 def test_what_the_machine_sends_a_host_is_queued_in_the_hosts_namespace_as_iptables_lists_it():
     listed = "-A CFG-NETEM -s 198.18.0.1/32 -i eth0 -j NFQUEUE --queue-num 19818 --queue-bypass"
     assert delay_rules.gateway_rule() == listed.split()[2:]
-    assert delay_rules.netns(154) == ["nsenter", "--net=/proc/154/ns/net"]
+    assert delay_netns.nsenter(154) == ["nsenter", "--net=/proc/154/ns/net"]
     assert delay_rules.HOOKS == ("PREROUTING",)  # not OUTPUT: held there, a socket sends ~2 packets per delay
 
 

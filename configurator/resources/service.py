@@ -87,7 +87,7 @@ class Service(Resource[ServiceState]):
     def touches(self) -> Touches:
         """Reads the unit and the folders of unit files; starting a daemon may write anywhere (its first
         start may create files and keys), enabling it only the unit links."""
-        unit = self.name if "." in self.name else f"{self.name}.service"
+        unit = unit_name(self.name)
         systemd = {("tree", folder) for folder in UNIT_FOLDERS}
         written = EVERYTHING if self.state is not None else {("unit", unit), ("tree", "/etc/systemd")}
         return touches({("unit", unit), *systemd}, written)

@@ -6,13 +6,14 @@ import functools
 import re
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import jinja2.meta
 import jinja2.sandbox
 
 from configurator.errors import InputError, Location
+from configurator.model import lookups
 from configurator.model.loader import dump
 
 _WHOLE = re.compile(r"\A\{\{\s*(.+?)\s*\}\}\Z", re.S)
@@ -89,9 +90,16 @@ def render_text(env: jinja2.Environment, text: str, context: dict[str, Any], whe
         raise _error(exc, where, what, rendered=not single) from None
 
 
-def _template(env: jinja2.Environment, source: str) -> jinja2.Template:
+class _Renders(Protocol):
+    """A compiled template: jinja2's, or a lookups.Substitution."""
+
+    def render(self, **context: Any) -> str: ...
+
+
+def _template(env: jinja2.Environment, source: str) -> _Renders:
     """A compiled template, compiled once per source text (hosts share role templates)."""
-    return _compiled(env, "template", source)  # type: ignore[no-any-return]
+    renders: _Renders = _compiled(env, "template", source)
+    return renders
 
 
 def _expression(env: jinja2.Environment, source: str) -> Any:
@@ -106,8 +114,8 @@ def _compiled(env: jinja2.Environment, kind: str, source: str) -> Any:
     cache = _COMPILED.setdefault(env, {})
     key = (kind, source)
     if key not in cache:
-        cache[key] = env.from_string(source) if kind == "template" else \
-            env.compile_expression(source, undefined_to_none=False)
+        cache[key] = lookups.compiled(env, kind, source) or (
+            env.from_string(source) if kind == "template" else env.compile_expression(source, undefined_to_none=False))
     return cache[key]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.metadata
 import re
 import sys
@@ -252,3 +253,33 @@ def test_the_guide_s_unit_test_snippet_runs(tmp_path, monkeypatch):
 def test_the_reserved_names_are_the_catalog_s_meta_keys():
     from configurator.model.catalog import META_KEYS
     assert plugins.RESERVED == META_KEYS
+
+
+class OtherFinder:
+    """A meta path finder that knows distributions importlib.metadata cannot see on sys.path."""
+
+    def find_distributions(self, context: object = None) -> list[object]:
+        return []
+
+
+@pytest.mark.parametrize("layout, finders, expected", [
+    ({}, [], False),  # nothing installed
+    ({"a-1.0.dist-info/entry_points.txt": "[console_scripts]\na = a:main\n"}, [], False),
+    ({"a-1.0.dist-info/METADATA": "Name: a\n"}, [], False),  # a package without entry points
+    ({"a-1.0.dist-info/entry_points.txt": "[configurator.resources]\nx = a:X\n"}, [], True),
+    ({"a.egg-info/entry_points.txt": "[console_scripts]\n[configurator.resources]\nx = a:X\n"}, [], True),
+    ({"a-1.0-py3.11.egg/EGG-INFO/PKG-INFO": "Name: a\n"}, [], True),  # an egg: left to importlib.metadata
+    ({}, [OtherFinder()], True),
+])
+def test_the_quick_look_for_installed_plugins_never_misses_one(layout, finders, expected, tmp_path):
+    for name, text in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    paths = [str(tmp_path), str(tmp_path / "no-such-folder")]
+    assert plugins._may_declare(paths, [importlib.machinery.PathFinder, *finders]) is expected
+
+
+def test_a_zip_on_the_path_is_left_to_importlib_metadata(tmp_path):
+    archive = tmp_path / "packages.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip archive
+    assert plugins._may_declare([str(archive)], [importlib.machinery.PathFinder]) is True

@@ -4,6 +4,8 @@ import importlib
 import sys
 from typing import Any
 
+from configurator import startup
+
 __version__ = "0.1.0"
 
 
@@ -20,7 +22,8 @@ def _paramiko_without_invoke() -> None:
         return
     sys.modules["invoke"] = None  # type: ignore[assignment]  # paramiko's optional import fails fast
     try:
-        import paramiko.config
+        with startup.collector_paused():
+            import paramiko.config
     finally:
         del sys.modules["invoke"]
     paramiko.config.invoke = _InvokeOnUse()  # type: ignore[attr-defined]

@@ -1,5 +1,8 @@
 """The command line: argparse and thin command functions only."""
 
-from configurator.cli.commands import main
+from configurator import startup
+
+with startup.collector_paused():
+    from configurator.cli.commands import main
 
 __all__ = ["main"]

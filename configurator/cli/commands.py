@@ -8,7 +8,7 @@ import logging
 import sys
 import typing
 
-from configurator import __version__
+from configurator import __version__, startup
 from configurator.cli.password import source_from_args
 from configurator.engine import exitcodes
 from configurator.errors import ConfigureError
@@ -92,7 +92,9 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user mistakes print one clear line (a traceback only with --debug)."""
     words = [word for word in (sys.argv[1:] if argv is None else argv) if not word.startswith("-")]
-    parser = build_parser(only=words[0] if words else "")  # `configure --help` loads no command
+    with startup.collector_paused():
+        parser = build_parser(only=words[0] if words else "")  # `configure --help` loads no command
+    startup.loaded()
     args = parser.parse_args(argv)
     # paramiko logs tracebacks for failures this tool already reports in one line
     logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL + 1)

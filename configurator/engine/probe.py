@@ -9,7 +9,9 @@ from typing import Any
 
 from configurator.engine import hostpaths
 from configurator.resources.base import Resource, Unreadable, field_lines, read
+from configurator.resources.sections import split_marked
 
+SECTION = re.compile(r"(\w+)")  # a section's name after the run's marker
 PENDING = f"{hostpaths.STATE}/handlers.pending"  # the session's state directory
 
 Group = list[tuple[int, Resource[Any]]]  # resources probed by one command, with their places in the list
@@ -81,10 +83,10 @@ def script(resources: Sequence[Resource[Any]], token: str, facts: bool = True, b
 
 def parse(stdout: str, token: str, resources: Sequence[Resource[Any]], batch: bool = True) -> Observed:
     """Split a probe's output back into facts, pending handlers and each resource's state."""
-    sections: dict[str, str] = {}
-    pieces = re.split(rf"(?:^|\n)@@{token} (\w+)\n", stdout)
-    for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
-        sections[name] = body
+    pieces = split_marked(stdout, f"@@{token} ", SECTION)
+    # the newline before each marker is the script's own (printf '\n@@...'), not the section's
+    bodies = [body.removesuffix("\n") for body in pieces[2:-1:2]] + pieces[-1:] if len(pieces) > 1 else []
+    sections = dict(zip(pieces[1::2], bodies, strict=True))
     states = {i: read(resources[i], sections[str(i)]) for i in range(len(resources)) if str(i) in sections}
     for number, group in enumerate(groups(resources, batch)):
         if f"b{number}" in sections:

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from configurator.engine.actions import quote
+from configurator.resources.sections import split_marked
+
+STATUS = re.compile(r"(\S*)")  # getent's exit status after the marker
 
 # What useradd/groupadd accept on Debian, minus the oddities: no leading digit, '-' or '.'.
 ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?\Z")
@@ -51,7 +54,7 @@ def many(database: str, names: Sequence[str], mark: str) -> str:
 
 def results(text: str, mark: str) -> list[tuple[list[str], str]]:
     """Each `many` in the output: its entries (one a line: a GECOS may hold \\r or U+2028) and exit status."""
-    parts = re.split(rf"^{re.escape(mark)} (\S*)\n", text, flags=re.M)
+    parts = split_marked(text, f"{mark} ", STATUS)
     return [([e for e in parts[i].split("\n") if ":" in e], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 

@@ -16,7 +16,10 @@ from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from configurator.engine.actions import Action, quote
+from configurator.resources.sections import split_marked
 from configurator.resources.touch import Touches
+
+INDEX = re.compile(r"(\d+)")  # what follows a one_by_one marker
 
 State = TypeVar("State")
 
@@ -157,7 +160,7 @@ def one_by_one(items: Sequence[Resource[Any]], mark: str) -> str:
 
 def split_one_by_one(text: str, mark: str) -> tuple[str, dict[int, str]]:
     """What came before the first `one_by_one` section, and index -> probe output (cut-off ones missing)."""
-    pieces = re.split(rf"^{re.escape(mark)}:one (\d+)\n", text, flags=re.M)
+    pieces = split_marked(text, f"{mark}:one ", INDEX)
     return pieces[0], {int(n): body for n, body in zip(pieces[1::2], pieces[2::2], strict=True)}
 
 

@@ -19,7 +19,10 @@ from configurator.resources.apt_lists import (
     UPDATE_TRY_SECONDS,
 )
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.sections import split_marked
 from configurator.resources.touch import EVERYTHING, Touches, touches
+
+WORD = re.compile(r"(\S+)")  # the package name after a candidate marker
 
 __all__ = ["APT_ENV", "APT_OPTS", "LIST_MAX_AGE", "LISTS_AGE", "STAMP", "UPDATE", "UPDATE_SCRIPT",
            "UPDATE_TRY_SECONDS", "Package", "PackageState", "merge_installs"]
@@ -119,7 +122,7 @@ class Package(Resource[PackageState]):
     @classmethod
     def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[PackageState | Unreadable]:
         """Each package's state (names and versions hold no separator: one line each)."""
-        head, *asked = re.split(rf"^{re.escape(mark)}:candidate (\S+)\n", text, flags=re.M)
+        head, *asked = split_marked(text, f"{mark}:candidate ", WORD)
         candidates = {name: _candidate(body) for name, body in zip(asked[::2], asked[1::2], strict=True)}
         lines = head.split("\n")
         age = field_lines(next((line for line in lines if line.startswith("lists_age=")), "lists_age=0"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -12,6 +11,7 @@ from typing import ClassVar, Self
 from configurator.engine.actions import Upload, quote
 from configurator.resources.base import Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.file import PathState, content_diff
+from configurator.resources.sections import split_marked
 from configurator.resources.touch import Touches, touches
 
 MAX_SIZE = 1024 * 1024  # larger files are not edited in place (the step is unknown)
@@ -61,7 +61,7 @@ def batch_probe(paths: Sequence[str], mark: str) -> str:
 def batch_parse(paths: Sequence[str], text: str, mark: str) -> list[str]:
     """Per path (repeats too) the text `probe()` prints; all empty when the output does not line up."""
     unique = list(dict.fromkeys(paths))
-    found = re.split(rf"^{re.escape(mark)}\n", text, flags=re.M)
+    found = split_marked(text, mark)
     if len(found) != len(unique) + 1 or found[0].strip():
         return [""] * len(paths)
     by_path = dict(zip(unique, found[1:], strict=True))

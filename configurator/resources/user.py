@@ -24,7 +24,10 @@ from configurator.resources.base import (
     split_one_by_one,
     unknown,
 )
+from configurator.resources.sections import split_marked
 from configurator.resources.touch import Touches, touches
+
+REST_OF_LINE = re.compile(r"(.*)")  # the user name after an `id` marker
 
 # Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
 _KEYS_PROBE = """\
@@ -271,7 +274,7 @@ class User(Resource[UserState]):
 
 def _parse_plain(users: list[User], text: str, mark: str) -> list[UserState]:
     """The states of users without managed keys from the shared `getent passwd` and `id -Gn` output."""
-    passwd, *sections = re.split(rf"^{re.escape(mark)}:id (.*)\n", text, flags=re.M)
+    passwd, *sections = split_marked(text, f"{mark}:id ", REST_OF_LINE)
     groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
     entries = accounts.matched([u.name for u in users], accounts.results(passwd, mark)) if users else []
     found = []

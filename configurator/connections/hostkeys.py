@@ -3,7 +3,13 @@ and replacing a host's recorded keys on purpose (`configure hostkeys`)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import functools
+import hashlib
+import hmac
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,25 +111,69 @@ def policy(known: str, accept_new: bool, pinned: str | None) -> paramiko.Missing
 def known_entries(path: str, address: str, port: int) -> list[paramiko.hostkeys.HostKeyEntry]:
     """The known_hosts entries that can name this host (exact or hashed, as paramiko matches them).
 
-    Only those lines are parsed: parsing every key of a large known_hosts for every host of a
-    run costs ~45 µs a line.
+    Only those lines are parsed (parsing a key costs ~45 µs), and the file is indexed once per version
+    of it, not read again for every host of a run: with 1,000 hosts, reading it whole on every connect
+    was the one cost per host that grew with the number of hosts.
     """
-    names = {address, f"[{address}]:{port}"}
+    names = (address, f"[{address}]:{port}")
+    index = _indexed(path)
+    numbers = {n for name in names for n in index.plain.get(name, ())}
+    numbers.update(n for n, salt, digest in index.hashed if any(_hashes_to(name, salt, digest) for name in names))
+    numbers.update(index.marked)
+    entries = []
+    for number in sorted(numbers):  # in the file's order, as paramiko would have read them
+        with contextlib.suppress(*UNREADABLE):  # as ssh does, rather than failing the run
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(index.lines[number])
+            if entry is not None:
+                entries.append(entry)
+    return entries
+
+
+@dataclass(frozen=True)
+class _Index:
+    """A known_hosts file's lines by the names they carry."""
+
+    lines: list[str]
+    plain: dict[str, list[int]]  # name or [name]:port -> numbers of the lines naming it
+    hashed: list[tuple[int, bytes, bytes]]  # |1|salt|hash lines: number, salt, HMAC-SHA1 of the name
+    marked: list[int]  # @cert-authority, @revoked: left to paramiko as before
+
+
+def _indexed(path: str) -> _Index:
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        seen = os.stat(path)
     except FileNotFoundError:
-        return []
+        return _Index([], {}, [], [])
     except OSError as exc:
         raise Unreachable(f"cannot read known_hosts {path}: {exc.strerror or exc}") from None
-    entries = []
-    for line in lines:
+    return _index_of(path, (seen.st_dev, seen.st_ino, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _index_of(path: str, version: tuple[int, ...]) -> _Index:
+    """The index of one version of the file (`version`: its device, inode, times and size)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise Unreachable(f"cannot read known_hosts {path}: {exc.strerror or exc}") from None
+    index = _Index(lines, {}, [], [])
+    for number, line in enumerate(lines):
         field = line.split(None, 1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
-        if field.startswith(("|1|", "@")) or names.intersection(field.split(",")):
-            with contextlib.suppress(*UNREADABLE):  # as ssh does, rather than failing the run
-                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-                if entry is not None:
-                    entries.append(entry)
-    return entries
+        if field.startswith("@"):
+            index.marked.append(number)
+        elif field.startswith("|1|"):
+            with contextlib.suppress(ValueError, binascii.Error):  # not base64: a line paramiko skips too
+                _, _, salt, digest = field.split("|", 3)
+                index.hashed.append((number, base64.b64decode(salt), base64.b64decode(digest)))
+        else:
+            for name in filter(None, field.split(",")):
+                index.plain.setdefault(name, []).append(number)
+    return index
+
+
+def _hashes_to(name: str, salt: bytes, digest: bytes) -> bool:
+    """Whether a hashed known_hosts name is `name` (ssh's HashKnownHosts: HMAC-SHA1 keyed by the salt)."""
+    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
 
 
 def known_name(address: str, port: int) -> str:

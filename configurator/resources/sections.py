@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+NOTHING = re.compile("")  # a marker line that is the prefix alone
 
-def split_marked(text: str, prefix: str, rest: re.Pattern[str] | None = None) -> list[str]:
-    """`text` cut at each line that is `prefix` and then what `rest` matches in full (nothing when None).
+
+def split_marked(text: str, prefix: str, rest: re.Pattern[str] = NOTHING) -> list[str]:
+    """`text` cut at each line that is `prefix` and then what `rest` matches in full (by default nothing more).
 
     The same list as `re.split(rf"^{re.escape(prefix)}({rest.pattern})\\n", text, flags=re.M)`: the
     text before the first marker, then for each marker its group (if `rest` has one) and the text after
@@ -26,12 +28,10 @@ def split_marked(text: str, prefix: str, rest: re.Pattern[str] | None = None) ->
         end = text.find("\n", found)
         if end < 0:
             break  # a marker line ends with a newline
-        remainder = text[found + len(prefix):end]
-        match = rest.fullmatch(remainder) if rest is not None else None
-        at_line_start = found == 0 or text[found - 1] == "\n"
-        if at_line_start and (match is not None if rest is not None else not remainder):
+        match = rest.fullmatch(text, found + len(prefix), end)
+        if match is not None and (found == 0 or text[found - 1] == "\n"):
             pieces.append(text[start:found])
-            if match is not None and match.re.groups:
+            if rest.groups:
                 pieces.append(match.group(1))
             start = look = end + 1
         else:

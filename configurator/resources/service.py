@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
+from configurator.resources.sections import split_marked
 from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\Z")
@@ -54,8 +55,8 @@ def dropins_script(names: Sequence[str], mark: str) -> str:
 
 def split_dropins(text: str, mark: str) -> tuple[str, list[str]]:
     """The `systemctl show` part of a probe's output, and the drop-in files listed after the marker."""
-    head, _, tail = text.partition(f"@@{mark} dropins\n")
-    return head, [line for line in tail.splitlines() if line.startswith("/")]
+    head, *after = split_marked(text, f"@@{mark} dropins")
+    return head, [line for line in "".join(after).splitlines() if line.startswith("/")]
 
 
 @dataclass(frozen=True)

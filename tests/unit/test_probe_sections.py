@@ -17,7 +17,8 @@ TEXTS = [
     f"{MARK}:candidate nginx\npolicy\n{MARK}:candidate cron\n", f"{MARK}:one 0\n{MARK}:one 0\n",
     f"\n{MARK}:one 0\n\n\n", "@@0f3a9c:b2:one 0\n@@0f3a9c:b20:one 1\nkept\n",
 ]
-PATTERNS = [(":one ", r"(\d+)"), (":candidate ", r"(\S+)"), (" ", r"(\S*)"), (":id ", r"(.*)"), ("", "")]  # "": the prefix alone
+# "" last: a marker line that is the prefix alone
+PATTERNS = [(":one ", r"(\d+)"), (":candidate ", r"(\S+)"), (" ", r"(\S*)"), (":id ", r"(.*)"), ("", "")]
 
 
 @pytest.mark.parametrize("text", TEXTS)

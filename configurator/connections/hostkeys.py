@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import socket
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,18 +116,9 @@ def known_entries(path: str, address: str, port: int) -> list[paramiko.hostkeys.
     of it, not read again for every host of a run: with 1,000 hosts, reading it whole on every connect
     was the one cost per host that grew with the number of hosts.
     """
-    names = (address, f"[{address}]:{port}")
     index = _indexed(path)
-    numbers = {n for name in names for n in index.plain.get(name, ())}
-    numbers.update(n for n, salt, digest in index.hashed if any(_hashes_to(name, salt, digest) for name in names))
-    numbers.update(index.marked)
-    entries = []
-    for number in sorted(numbers):  # in the file's order, as paramiko would have read them
-        with contextlib.suppress(*UNREADABLE):  # as ssh does, rather than failing the run
-            entry = paramiko.hostkeys.HostKeyEntry.from_line(index.lines[number])
-            if entry is not None:
-                entries.append(entry)
-    return entries
+    numbers = sorted({*_naming(index, (address, f"[{address}]:{port}")), *index.marked})
+    return [entry for _, entry in _parsed(index, numbers)]
 
 
 @dataclass(frozen=True)
@@ -139,25 +131,37 @@ class _Index:
     marked: list[int]  # @cert-authority, @revoked: left to paramiko as before
 
 
+def _naming(index: _Index, names: Sequence[str]) -> list[int]:
+    """The numbers of the lines that name one of `names`, exactly or hashed, in the file's order."""
+    numbers = {n for name in names for n in index.plain.get(name, ())}
+    numbers.update(n for n, salt, digest in index.hashed if any(_hashes_to(name, salt, digest) for name in names))
+    return sorted(numbers)
+
+
+def _parsed(index: _Index, numbers: Iterable[int]) -> Iterator[tuple[int, paramiko.hostkeys.HostKeyEntry]]:
+    """The entries of these lines that paramiko can read (the others skipped, as ssh does, rather than failing)."""
+    for number in numbers:
+        with contextlib.suppress(*UNREADABLE):
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(index.lines[number])
+            if entry is not None:
+                yield number, entry
+
+
 def _indexed(path: str) -> _Index:
     try:
         seen = os.stat(path)
+        return _index_of(path, (seen.st_dev, seen.st_ino, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size))
     except FileNotFoundError:
         return _Index([], {}, [], [])
     except OSError as exc:
         raise Unreachable(f"cannot read known_hosts {path}: {exc.strerror or exc}") from None
-    return _index_of(path, (seen.st_dev, seen.st_ino, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size))
 
 
 @functools.lru_cache(maxsize=8)
 def _index_of(path: str, version: tuple[int, ...]) -> _Index:
     """The index of one version of the file (`version`: its device, inode, times and size)."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise Unreachable(f"cannot read known_hosts {path}: {exc.strerror or exc}") from None
-    index = _Index(lines, {}, [], [])
-    for number, line in enumerate(lines):
+    index = _Index(Path(path).read_text(encoding="utf-8", errors="replace").splitlines(), {}, [], [])
+    for number, line in enumerate(index.lines):
         field = line.split(None, 1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
         if field.startswith("@"):
             index.marked.append(number)
@@ -191,29 +195,11 @@ class Recorded:
     fingerprint: str
 
 
-def _names_host(entry: paramiko.hostkeys.HostKeyEntry, wanted: str) -> bool:
-    for name in entry.hostnames:
-        if name == wanted or (name.startswith("|1|") and paramiko.HostKeys.hash_host(wanted, name) == name):
-            return True
-    return False
-
-
 def recorded(path: str, address: str, port: int) -> list[Recorded]:
     """The known_hosts lines (1-based) that hold a key for this host, exact or hashed."""
-    wanted = known_name(address, port)
-    found = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        return []
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        with contextlib.suppress(*UNREADABLE):
-            entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-            if entry is not None and _names_host(entry, wanted):
-                found.append(Recorded(number, line.split(None, 1)[0], entry.key.get_name(), entry.key.fingerprint))
-    return found
+    index = _indexed(path)
+    return [Recorded(number + 1, index.lines[number].split(None, 1)[0], entry.key.get_name(), entry.key.fingerprint)
+            for number, entry in _parsed(index, _naming(index, (known_name(address, port),)))]
 
 
 def forget(path: str, address: str, port: int) -> list[Recorded]:

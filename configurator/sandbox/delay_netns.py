@@ -1,4 +1,5 @@
-"""Sockets of other network namespaces for the delay daemon: each made on a thread that entered the namespace.
+"""A host's network namespace from the machine: its path, the nsenter prefix of commands run in it, and
+sockets made inside it for the delay daemon, each on a thread that entered the namespace.
 
 A socket stays in the namespace it was created in, and nfnetlink queues are per namespace, so the daemon
 reads a delayed host's queue through a netlink socket made inside that host's namespace. Python 3.11 has

@@ -146,7 +146,7 @@ def remove_chain(where: Sequence[str] = ()) -> None:
 def remove_host_side(pid: int) -> None:
     """Take the chain out of the namespace of process `pid` (a host that went down took it along)."""
     try:
-        theirs, ours = os.stat(f"/proc/{pid}/ns/net"), os.stat("/proc/self/ns/net")
+        theirs, ours = os.stat(delay_netns.path(pid)), os.stat("/proc/self/ns/net")
     except FileNotFoundError:
         return
     if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):  # a reused PID may be a process of ours

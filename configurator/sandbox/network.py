@@ -10,6 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from . import delay_netns
 from .addressing import VETH_PREFIX
 from .errors import SandboxError
 from .layout import BRIDGE, GATEWAY, PREFIX_LEN, PROXY_PORT
@@ -79,7 +80,7 @@ def attach(veth: str, pid: int, address: str) -> None:
     delete_link(veth)
     ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", str(pid))
     ip("link", "set", veth, "master", BRIDGE, "up")
-    argv = ["nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-batch", "-"]
+    argv = [*delay_netns.nsenter(pid), "ip", "-batch", "-"]
     result = subprocess.run(argv, input=host_commands(address), capture_output=True, text=True)
     if result.returncode != 0:
         raise SandboxError(f"configuring eth0 of PID {pid}: {result.stderr.strip()}")

@@ -50,11 +50,13 @@ class Outcome:
         return sum(1 for _, status in self.steps if status in (StepStatus.CHANGED, StepStatus.PENDING))
 
 
-def observe(session: Connection, entries: list[Entry], first: bool, check: bool, batch: bool = True) -> probe.Observed:
-    """One round trip: (facts, pending handlers and) the probes of `entries`."""
+def observe(session: Connection, entries: list[Entry], first: bool, check: bool, batch: bool = True,
+            facts: probe.Facts = probe.Facts.ALL) -> probe.Observed:
+    """One round trip: (`facts` and pending handlers, on the `first`) the probes of `entries`."""
     token = secrets.token_hex(6)
     lock = ("s" if check else "x") if first else ""
-    result = session.run(probe.script([e.resource for e in entries], token, facts=first, batch=batch), lock=lock)
+    script = probe.script([e.resource for e in entries], token, facts if first else probe.Facts.NONE, batch)
+    result = session.run(script, lock=lock)
     if result.status == LOCKED:
         raise Locked("another configurator run holds the lock on this host "
                      f"({hostpaths.STATE_DIR}/lock); try again when it has finished")
@@ -69,7 +71,7 @@ def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
     """Bring one host to its catalog (or, with `check`, only say what would change); `gate` may refuse
     the host once it is planned, before anything changes."""
     outcome = Outcome()
-    seen = observe(session, list(catalog.entries), first=True, check=check)
+    seen = observe(session, list(catalog.entries), first=True, check=check, facts=facts_wanted(catalog))
     outcome.facts = seen.facts
     live = [(e, s) for e, s in zip(catalog.entries, seen.states, strict=True)
             if applies(e, seen.facts, catalog.context)]
@@ -87,6 +89,11 @@ def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
     if not outcome.error:
         _run_handlers(session, catalog, queued, outcome, event)
     return outcome
+
+
+def facts_wanted(catalog: Catalog) -> probe.Facts:
+    """All facts when a `when` of the catalog names them, else only those that cost the host no process."""
+    return probe.Facts.ALL if any(e.when is not None for e in catalog.entries) else probe.Facts.FREE
 
 
 def with_details(session: Connection, planned: list[Planned]) -> list[Planned]:

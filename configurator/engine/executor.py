@@ -34,7 +34,8 @@ After = Callable[[Catalog, HostResult, Connection], None]
 def facts_only(session: Connection, catalog: Catalog, check: bool, event: apply.Event,
                stop: threading.Event, gate: apply.Gate | None = None) -> apply.Outcome:
     """The work of a run that only looks (verify): the host's shared lock and its facts, nothing planned."""
-    return apply.Outcome(facts=apply.observe(session, [], first=True, check=True).facts)
+    seen = apply.observe(session, [], first=True, check=True, facts=apply.facts_wanted(catalog))
+    return apply.Outcome(facts=seen.facts)
 
 
 @dataclass(frozen=True)

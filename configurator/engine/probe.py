@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,22 +17,37 @@ PENDING = f"{hostpaths.STATE}/handlers.pending"  # the session's state directory
 
 Group = list[tuple[int, Resource[Any]]]  # resources probed by one command, with their places in the list
 
-# `read` of /proc where it answers, so the facts cost two processes (uname -m, id -un), not five.
+# `read` of /proc where it answers: the facts every probe reads cost no process on the host.
 # `boot` is the kernel's boot id and the start time of PID 1: a container's reboot keeps the kernel's.
 FACTS = r"""
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_codename=${VERSION_CODENAME:-}"
 { IFS= read -r __cfg_k </proc/sys/kernel/osrelease; } 2>/dev/null || __cfg_k=$(uname -r)
 { IFS= read -r __cfg_h </proc/sys/kernel/hostname; } 2>/dev/null || __cfg_h=$(uname -n)
-echo "kernel=$__cfg_k"; echo "arch=$(uname -m)"; echo "hostname=$__cfg_h"
+echo "kernel=$__cfg_k"; echo "hostname=$__cfg_h"
 __cfg_i=; { IFS= read -r __cfg_i </proc/1/comm; } 2>/dev/null; echo "init=$__cfg_i"
 __cfg_b=; { IFS= read -r __cfg_b </proc/sys/kernel/random/boot_id; } 2>/dev/null
 __cfg_s=; { IFS= read -r __cfg_s </proc/1/stat; } 2>/dev/null; __cfg_s=${__cfg_s##*) }; __cfg_n=0
 while [ "$__cfg_n" -lt 19 ]; do __cfg_s=${__cfg_s#* }; __cfg_n=$((__cfg_n + 1)); done
 echo "boot=$__cfg_b@${__cfg_s%% *}"
 if command -v apt-get >/dev/null 2>&1; then echo pkg=apt; else echo pkg=none; fi
-echo "user=$(id -un)"
 """
+# The facts that may start a process (`id -un`; `uname -m` before Linux 6.1 has kernel.arch), read
+# only when a run may ask for them: a `when` naming facts, `configure facts`. A converged host's
+# probe is then as cheap on the host as the commands its resources need.
+ASKED_FACTS = r"""
+{ IFS= read -r __cfg_a </proc/sys/kernel/arch; } 2>/dev/null || __cfg_a=$(uname -m)
+echo "arch=$__cfg_a"; echo "user=$(id -un)"
+"""
+
+
+class Facts(enum.Enum):
+    """Which facts a probe reads: none (a later probe of the run), those that cost no process, or all."""
+
+    NONE = "none"
+    FREE = "free"
+    ALL = "all"
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -61,11 +77,11 @@ def mark(token: str, number: int) -> str:
     return f"@@{token}:b{number}"
 
 
-def script(resources: Sequence[Resource[Any]], token: str, facts: bool = True, batch: bool = True) -> str:
+def script(resources: Sequence[Resource[Any]], token: str, facts: Facts = Facts.ALL, batch: bool = True) -> str:
     """One sh script that prints facts, pending handlers and each probe between markers."""
     parts = []
-    if facts:
-        parts += [f"printf '@@{token} facts\\n'", FACTS]
+    if facts is not Facts.NONE:
+        parts += [f"printf '@@{token} facts\\n'", FACTS, *([ASKED_FACTS] if facts is Facts.ALL else [])]
         parts += [f"printf '\\n@@{token} pending\\n'", f"if [ -s {PENDING} ]; then cat {PENDING} 2>/dev/null; fi"]
     parts += sorted({r.prelude for r in resources} - {""})
     batched = groups(resources, batch)

@@ -44,7 +44,7 @@ class PackageState:
 
     status: str = ""  # "want ok current", e.g. "install ok installed", "hold ok installed"; "" when unknown
     version: str = ""
-    lists_age: int = 0  # seconds
+    lists_age: int = 0  # seconds; measured only when a package may be installed (0 when it was not)
     candidate: str | None = None
 
     @property
@@ -82,7 +82,6 @@ class Package(Resource[PackageState]):
     version: str | None = None
     hold: bool | None = None
     type: ClassVar[str] = "package"
-    prelude: ClassVar[str] = f"{LISTS_AGE}; __cfg_lists_age=$a\n"  # run once per probe script
     # one dpkg-query for every package (plus one apt-cache policy for each that needs a candidate)
     batched: ClassVar[bool] = True
     merges: ClassVar[bool] = True  # consecutive installs are one apt transaction
@@ -111,10 +110,11 @@ class Package(Resource[PackageState]):
 
     @classmethod
     def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
-        """One dpkg-query for many packages (unknown names print nothing), then each candidate asked for."""
+        """One dpkg-query for many packages (unknown names print nothing), the lists' age when an install
+        may need it, then each candidate asked for."""
         names = " ".join(quote(p.name) for p in items)
-        text = ('echo "lists_age=${__cfg_lists_age:-0}"\n'
-                f"dpkg-query -W -f='${{Package}}|${{Status}}|${{Version}}\\n' -- {names} 2>/dev/null\n")
+        text = (f"__cfg_q=$(dpkg-query -W -f='${{Package}}|${{Status}}|${{Version}}\\n' -- {names} 2>/dev/null)\n"
+                'printf \'%s\\n\' "$__cfg_q"\n' + _lists_age(items))
         for name in dict.fromkeys(p.name for p in items if p.needs_candidate):
             text += f"echo {quote(f'{mark}:candidate {name}')}; apt-cache policy {quote(name)} 2>/dev/null\n"
         return text
@@ -147,9 +147,7 @@ class Package(Resource[PackageState]):
         name = quote(self.name)
         text = (
             f"dpkg-query -W -f='status=${{Status}}\\nversion=${{Version}}\\n' {name} 2>/dev/null\n"
-            # the batched probe computes the lists' age once for all packages (PRELUDE)
-            'if [ -n "${__cfg_lists_age-}" ]; then echo "lists_age=$__cfg_lists_age"; '
-            f'else {LISTS_AGE}; echo "lists_age=$a"; fi\n'
+            f'{LISTS_AGE}; echo "lists_age=$a"\n'
         )
         if self.needs_candidate:
             text += f"apt-cache policy {name} 2>/dev/null | sed -n 's/^ *Candidate: /candidate=/p'\n"
@@ -251,6 +249,22 @@ class Package(Resource[PackageState]):
         if self.hold is not None:
             held = self.name in host.run("apt-mark showhold").stdout.split()
             assert held == self.hold, f"package {self.name} is {'' if held else 'not '}held"
+
+
+def _lists_age(items: Sequence[Package]) -> str:
+    """sh after the batch's dpkg-query (in $__cfg_q) that prints `lists_age=` unless no install can need it:
+    only packages `present` at any version, each `install|hold ok installed` (what plan() keeps as it is;
+    two processes, stat and date, saved on a converged host)."""
+    measure = f'({LISTS_AGE}; echo "lists_age=$a")'  # a subshell: an arithmetic error must not end the script
+    if any(p.state == "latest" or p.version for p in items):
+        return measure + "\n"
+    present = list(dict.fromkeys(p.name for p in items if p.state == "present"))
+    if not present:
+        return ""
+    installed = '*"\n$__cfg_p|install ok installed|"*|*"\n$__cfg_p|hold ok installed|"*'
+    return (f"__cfg_n=; for __cfg_p in {' '.join(quote(n) for n in present)}; do "
+            f'case "\n$__cfg_q" in {installed}) ;; *) __cfg_n=1;; esac; done\n'
+            f'if [ -n "$__cfg_n" ]; then {measure}; fi\n')
 
 
 def _hold_note(hold: bool | None) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
@@ -24,10 +23,7 @@ from configurator.resources.base import (
     split_one_by_one,
     unknown,
 )
-from configurator.resources.sections import split_marked
 from configurator.resources.touch import Touches, touches
-
-REST_OF_LINE = re.compile(r"(.*)")  # the user name after an `id` marker
 
 # Runs with $k set to the .ssh directory: its metadata and the authorized_keys file's.
 _KEYS_PROBE = """\
@@ -112,22 +108,22 @@ class User(Resource[UserState]):
 
     @classmethod
     def batch_probe(cls, items: Sequence[Self], mark: str) -> str:
-        """The passwd entries of every user, then `id -Gn` of each that should exist.
+        """The passwd entries of every user, then one `groups` of those that should exist.
 
-        `id`, not the group database: it asks NSS for the user's groups as login does, which
-        enumerating `getent group` does not (LDAP/sssd without enumeration).
+        `groups USER...` (as `id -Gn USER`, one line `USER : primary others` each), not the group
+        database: it asks NSS for the user's groups as login does, which enumerating `getent group`
+        does not (LDAP/sssd without enumeration).
         """
         plain = [u for u in items if u.authorized_keys is None]
         present = [quote(name) for name in dict.fromkeys(u.name for u in plain if u.state == "present")]
         text = accounts.many("passwd", [u.name for u in plain], mark) if plain else ""
         if present:
-            each = f'echo {quote(mark + ":id")} "$u"; id -Gn -- "$u" 2>/dev/null'
-            text += f'for u in {" ".join(present)}; do {each}; done\n'
+            text += f'echo {quote(mark + ":groups")}; groups -- {" ".join(present)} 2>/dev/null\n'
         return text + one_by_one([u for u in items if u.authorized_keys is not None], mark)
 
     @classmethod
     def batch_parse(cls, items: Sequence[Self], text: str, mark: str) -> list[UserState | Unreadable]:
-        """Each user's state (`id -gn` is the first group `id -Gn` names)."""
+        """Each user's state (the primary group is the first `groups` names)."""
         head, alone = split_one_by_one(text, mark)
         plain = iter(_parse_plain([u for u in items if u.authorized_keys is None], head, mark))
         keyed = itertools.count()  # the index of each key-managed user in its one_by_one section
@@ -273,9 +269,10 @@ class User(Resource[UserState]):
 
 
 def _parse_plain(users: list[User], text: str, mark: str) -> list[UserState]:
-    """The states of users without managed keys from the shared `getent passwd` and `id -Gn` output."""
-    passwd, *sections = split_marked(text, f"{mark}:id ", REST_OF_LINE)
-    groups = {name: body.partition("\n")[0] for name, body in zip(sections[::2], sections[1::2], strict=True)}
+    """The states of users without managed keys from the shared `getent passwd` and `groups` output."""
+    passwd, _, listed = text.partition(f"{mark}:groups\n")
+    groups = {name: names.strip() for name, sep, names in (line.partition(" : ") for line in listed.split("\n"))
+              if sep}
     entries = accounts.matched([u.name for u in users], accounts.results(passwd, mark)) if users else []
     found = []
     for user, entry in zip(users, entries, strict=True):

@@ -24,7 +24,7 @@ ODD_NAMES = [f"a{c}b" for c in SPLITTERS] + ["--sums", "x|y", "pre", "prefix", "
 def observe(resources: list, batch: bool = True) -> list[str]:
     """Each resource's observed text from one probe script run here."""
     # bytes, decoded as the transport does: text=True would turn "\r" into "\n" (universal newlines)
-    out = subprocess.run(["sh", "-c", probe.script(resources, "tok", facts=False, batch=batch)],
+    out = subprocess.run(["sh", "-c", probe.script(resources, "tok", facts=probe.Facts.NONE, batch=batch)],
                          capture_output=True, check=True).stdout.decode("utf-8", errors="replace")
     return list(probe.parse(out, "tok", resources, batch=batch).states)
 
@@ -102,7 +102,7 @@ def test_getent_entries_with_line_separators_stay_whole() -> None:
 
 def test_user_and_line_batches_ignore_forged_separators() -> None:
     users = [User("bob")]
-    text = "bob:x:1000:1000::/home/bob:/bin/sh\n--rc 5\nMARK 0\nMARK:id bob\n--id\u2028 bob wheel\n"
+    text = "bob:x:1000:1000::/home/bob:/bin/sh\n--rc 5\nMARK 0\nMARK:groups\nbob : --id\u2028 bob wheel\n"
     state = User.batch_parse(users, text, "MARK")[0]
     assert isinstance(state, UserState)
     assert (state.primary, state.groups) == ("--id\u2028", ("--id", "bob", "wheel"))  # as plan splits them
@@ -112,7 +112,7 @@ def test_user_and_line_batches_ignore_forged_separators() -> None:
 
 
 def test_each_batch_gets_a_marker_made_from_the_runs_token() -> None:
-    script = probe.script([File("/a"), Line("/b", line="x"), User("bob")], "f00d", facts=False)
+    script = probe.script([File("/a"), Line("/b", line="x"), User("bob")], "f00d", facts=probe.Facts.NONE)
     assert "--sums" not in script and "--file" not in script and "--rc" not in script and "--id" not in script
     assert script.count("@@f00d:") >= 3
 

@@ -27,7 +27,7 @@ def run_sh(script: str) -> subprocess.CompletedProcess[str]:
 
 def decisions(resources, batch):
     """(status, summary) of each resource from one probe script run here."""
-    out = run_sh(probe.script(resources, "tok", facts=False, batch=batch)).stdout
+    out = run_sh(probe.script(resources, "tok", facts=probe.Facts.NONE, batch=batch)).stdout
     seen = probe.parse(out, "tok", resources, batch=batch)
     return [(r.plan(s).status, r.plan(s).summary) for r, s in zip(resources, seen.states, strict=True)]
 
@@ -43,7 +43,7 @@ def test_probe_script_runs_and_parses_locally(tmp_path):
     steps = [r.plan(s) for r, s in zip(resources, seen.states, strict=True)]
     assert [s.status for s in steps] == ["ok", "change", "change"]
     assert steps[2].diff == "" and steps[2].needs_detail  # batched: no old content yet
-    one_by_one = run_sh(probe.script(resources, "tok", facts=False, batch=False)).stdout
+    one_by_one = run_sh(probe.script(resources, "tok", facts=probe.Facts.NONE, batch=False)).stdout
     detail = resources[2].plan(probe.parse(one_by_one, "tok", resources, batch=False).states[2])
     assert "+other" in detail.diff and "-hello" in detail.diff
 
@@ -164,13 +164,32 @@ def command_output(*argv: str) -> str:
 
 @pytest.mark.parametrize("broken", ["", "/proc/sys/kernel/"])  # without /proc the same values come from uname
 def test_facts_are_what_the_commands_say(broken: str) -> None:
-    facts = probe.FACTS.replace(broken, "/no-such-dir/") if broken else probe.FACTS
+    every = probe.FACTS + probe.ASKED_FACTS
+    facts = every.replace(broken, "/no-such-dir/") if broken else every
     seen = probe.parse(run_sh(f"printf '@@tok facts\\n'\n{facts}").stdout, "tok", []).facts
     assert (seen["kernel"], seen["arch"], seen["hostname"]) == (
         command_output("uname", "-r"), command_output("uname", "-m"), command_output("uname", "-n"))
     assert (seen["init"], seen["user"]) == (command_output("cat", "/proc/1/comm"), command_output("id", "-un"))
     assert set(seen) == {"os_id", "os_version", "os_codename", "kernel", "arch", "hostname", "init", "boot", "pkg",
                          "user"}
+
+
+@pytest.mark.parametrize(("facts", "names"), [
+    (probe.Facts.ALL, {"os_id", "os_version", "os_codename", "kernel", "arch", "hostname", "init", "boot", "pkg",
+                       "user"}),
+    (probe.Facts.FREE, {"os_id", "os_version", "os_codename", "kernel", "hostname", "init", "boot", "pkg"}),
+    (probe.Facts.NONE, set())])
+def test_the_facts_a_probe_reads(facts: probe.Facts, names: set[str]) -> None:
+    assert set(probe.parse(run_sh(probe.script([], "tok", facts)).stdout, "tok", []).facts) == names
+
+
+def test_facts_read_without_a_process_start_none(tmp_path: Path) -> None:
+    """The facts of every run are read by the shell itself: with no command to find, they are all there."""
+    done = subprocess.run(["/bin/sh", "-c", probe.script([], "tok", probe.Facts.FREE)], capture_output=True,
+                          text=True, env={"PATH": str(tmp_path)}, check=False)
+    facts = probe.parse(done.stdout, "tok", []).facts
+    assert facts["kernel"] == command_output("uname", "-r") and facts["boot"].count("@") == 1
+    assert facts["pkg"] == "none" and done.stderr == ""
 
 
 def test_pending_handlers_only_read_when_there_are_some(tmp_path, monkeypatch):
@@ -198,7 +217,30 @@ NOT_INLINE = re.compile(
     Block.batch_probe([Block("/etc/hosts", "10.0.0.1 db\n")], "@@t:b0"),
 ])
 def test_batched_probes_are_safe_in_the_scripts_own_shell(body: str) -> None:
-    assert not NOT_INLINE.search(body)
+    assert not NOT_INLINE.search(outside_subshells(body))
+
+
+SUBSHELL_START = re.compile(r"(?:^|[;&|{]|\bthen|\bdo|\belse)\s*\(", re.M)  # `(` where a command starts
+
+
+def outside_subshells(body: str) -> str:
+    """`body` without its subshells `( ... )`: what runs in them cannot leak into the script's shell."""
+    found = SUBSHELL_START.search(body)
+    if found is None:
+        return body
+    depth, end = 0, found.end() - 1
+    for end in range(found.end() - 1, len(body)):
+        depth += {"(": 1, ")": -1}.get(body[end], 0)
+        if depth == 0:
+            break
+    return body[:found.end() - 1] + outside_subshells(body[end + 1:])
+
+
+@pytest.mark.parametrize(("body", "left"), [
+    ("a; (exit 1); b", "a; ; b"), ("if x; then (a=$((1/0)); echo $a); fi", "if x; then ; fi"), ("x=$(y)", "x=$(y)"),
+    ("(a (b) c) d", " d"), ("echo $((1+2))", "echo $((1+2))")])
+def test_only_subshells_are_set_aside(body: str, left: str) -> None:
+    assert outside_subshells(body) == left
 
 
 @pytest.mark.parametrize("body", ["getent passwd bob || exit 1\n", "set -e\nstat /\n", "cd /etc && stat hosts\n",
@@ -215,7 +257,7 @@ def test_every_batched_kind_in_one_script_decides_like_one_by_one(tmp_path):
         Line(str(tmp_path / "missing"), line="c"), File(str(tmp_path / "conf"), b"a=1\n"), Directory(str(tmp_path)),
         User("root", authorized_keys=()),  # keys are read one by one, by its own probe inside the batch
     ]
-    script = probe.script(resources, "tok", facts=False)
+    script = probe.script(resources, "tok", facts=probe.Facts.NONE)
     assert script.count("getent passwd") == 2 and script.count("( ") == 1 and script.count("{ ") >= 4
     decided = [decisions(resources, batch) for batch in (True, False)]
     assert decided[0] == decided[1]

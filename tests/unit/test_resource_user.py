@@ -241,27 +241,28 @@ def test_checks_on_the_local_host() -> None:
         Group("root", gid=9).checks()[0].test(host)
 
 
-# The batched probe's output: `getent passwd -- names...` with its status, then `--rc:id NAME` and `id -Gn`.
+# The batched probe's output: `getent passwd -- names...` with its status, then `--rc:groups` and `groups -- names...`.
 ALICE = "alice:x:1002:27:Alice:/home/alice:/bin/sh"
 BOB_TEXT = f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"
-BOB_ID = "--rc:id bob\nbob sudo adm\n"
+GROUPS = "--rc:groups\n"
+BOB_ID = "bob : bob sudo adm\n"
 
 
 @pytest.mark.parametrize(("users", "text", "expected"), [
-    ([User("bob"), User("alice")], f"{BOB}\n{ALICE}\n--rc 0\n{BOB_ID}--rc:id alice\nsudo\n",
+    ([User("bob"), User("alice")], f"{BOB}\n{ALICE}\n--rc 0\n{GROUPS}{BOB_ID}alice : sudo\n",
      [BOB_TEXT, f"passwd={ALICE}\nprimary=sudo\ngroups=sudo\n"]),
-    ([User("bob"), User("carl"), User("dan", state="absent")], f"{BOB}\n--rc 2\n{BOB_ID}--rc:id carl\n",
+    ([User("bob"), User("carl"), User("dan", state="absent")], f"{BOB}\n--rc 2\n{GROUPS}{BOB_ID}",
      [BOB_TEXT, "passwd=absent\n", "passwd=absent\n"]),
-    ([User("bob"), User("bob", state="absent")], f"{BOB}\n--rc 0\n{BOB_ID}", [BOB_TEXT, f"passwd={BOB}\n"]),
-    ([User("bob"), User("carl")], "--rc 1\n--rc:id bob\n--rc:id carl\n", ["passwd_error=1\n", "passwd_error=1\n"]),
+    ([User("bob"), User("bob", state="absent")], f"{BOB}\n--rc 0\n{GROUPS}{BOB_ID}", [BOB_TEXT, f"passwd={BOB}\n"]),
+    ([User("bob"), User("carl")], f"--rc 1\n{GROUPS}", ["passwd_error=1\n", "passwd_error=1\n"]),
     ([User("bob"), User("carl")], f"{BOB}\n", ["passwd_error=missing\n", "passwd_error=missing\n"]),
     ([User("bob"), User("carl", state="absent")], f"{BOB}\n--rc 2\n",
      ["passwd_error=groups not read\n", "passwd=absent\n"]),
-    ([User("erin")], "erin:x:1003:4242:Erin:/home/erin:/bin/sh\n--rc 0\n--rc:id erin\n4242\n",
+    ([User("erin")], f"erin:x:1003:4242:Erin:/home/erin:/bin/sh\n--rc 0\n{GROUPS}erin : 4242\n",
      ["passwd=erin:x:1003:4242:Erin:/home/erin:/bin/sh\nprimary=4242\ngroups=4242\n"]),  # a gid without a name
-    ([User("Bob")], f"{BOB}\n--rc 0\n--rc:id Bob\nbob sudo adm\n",
+    ([User("Bob")], f"{BOB}\n--rc 0\n{GROUPS}Bob : bob sudo adm\n",
      [f"passwd={BOB}\nprimary=bob\ngroups=bob sudo adm\n"]),
-    ([User("Bob"), User("carl")], f"{BOB}\n--rc 2\n--rc:id Bob\nbob\n--rc:id carl\n",
+    ([User("Bob"), User("carl")], f"{BOB}\n--rc 2\n{GROUPS}Bob : bob\n",
      ["passwd_error=unmatched\n", "passwd_error=unmatched\n"]),  # which name was found is unsure
 ])
 def test_batch_parse(users: list[User], text: str, expected: list[str]) -> None:
@@ -271,8 +272,8 @@ def test_batch_parse(users: list[User], text: str, expected: list[str]) -> None:
 def test_batch_probe_asks_each_name_once_and_groups_only_of_users_that_should_exist() -> None:
     text = User.batch_probe([User("bob"), User("bob", groups=()), User("a b"), User("old", state="absent")], "@@t:b0")
     assert text == ("getent passwd -- bob 'a b' old; echo @@t:b0 $?\n"
-                    "for u in bob 'a b'; do echo @@t:b0:id \"$u\"; id -Gn -- \"$u\" 2>/dev/null; done\n")
-    assert "id -Gn" not in User.batch_probe([User("bob", state="absent")], "@@t:b0")
+                    "echo @@t:b0:groups; groups -- bob 'a b' 2>/dev/null\n")
+    assert "groups" not in User.batch_probe([User("bob", state="absent")], "@@t:b0")
     # a user whose keys are managed runs its own probe (in a subshell) inside the batch; the others share one getent
     keyed = User.batch_probe([User("bob", authorized_keys=()), User("eve")], "@@t:b0")
     assert User.batched and keyed.count("getent passwd") == 2 and keyed.count("( ") == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from configurator.cli import arguments
-from configurator.cli.commands import load_inventory
+from configurator.cli.commands import load_inventory, selected
 from configurator.engine import bootstrap, exitcodes
 from configurator.engine.plan import Planned
 from configurator.engine.status import StepStatus
@@ -56,7 +56,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         return build_catalog(host, inv, cli_vars, cache, view, args.redactor, kinds)
 
     cli_vars = parse_cli_vars(args.var)
-    work = [(h, bootstrap.parts(h, build, cli_vars, request)) for h in inv.select(args.limit)]  # input errors first
+    work = [(h, bootstrap.parts(h, build, cli_vars, request)) for h in selected(args, inv)]  # input errors first
     with ThreadPoolExecutor(max(1, min(args.forks, len(work) or 1))) as pool:
         reports = list(pool.map(lambda job: bootstrap.run(job[0], job[1], request, _step), work))
     for report in reports:

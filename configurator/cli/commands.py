@@ -73,15 +73,21 @@ def load_inventory(args: argparse.Namespace) -> inventory.Inventory:
     return inventory.load(args.inventory, lambda path: load_vars_file(path, source, args.redactor), ansible)
 
 
+def selected(args: argparse.Namespace, inv: inventory.Inventory) -> list[inventory.Host]:
+    """The hosts `--limit` selects, then only those of `--shard K/N` when given."""
+    hosts = inv.select(args.limit)
+    shard = getattr(args, "shard", None)  # the commands over hosts have --shard; `facts`, say, has not
+    if shard is None:
+        return hosts
+    from configurator.engine import shards  # only a sharded run loads it
+
+    return shards.select(hosts, inv, shard)
+
+
 def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[Catalog]]:
     """Load the inventory and build every selected host's catalog; all before any connection."""
     inv = load_inventory(args)
-    hosts = inv.select(args.limit)
-    shard = getattr(args, "shard", None)  # the commands over hosts have --shard; `facts`, say, has not
-    if shard is not None:
-        from configurator.engine import shards  # only a sharded run loads it
-
-        hosts = shards.select(hosts, inv, shard)
+    hosts = selected(args, inv)
     cli_vars = parse_cli_vars(args.var)
     cache: dict[str, Role] = {}
     view = inventory_view(inv)

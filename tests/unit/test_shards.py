@@ -118,3 +118,18 @@ def test_a_shard_with_no_host_connects_to_none_and_writes_an_empty_report(tmp_pa
     empty = 3 - shards.deal({"": ["solo"]}, 2)["solo"]  # the shard solo is not in
     assert cli.main(["check", str(path), "--shard", f"{empty}/2", "--json", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["hosts"] == []
+
+
+@pytest.mark.parametrize("command", ["apply", "check", "bootstrap"])
+def test_every_command_over_hosts_takes_the_shard(tmp_path, command):
+    """`bootstrap` too: a fleet bootstrapped shard by shard gets each host once."""
+    path = write(tmp_path)
+    inv = inventory.load(path)
+    for k in (1, 2, 3):
+        args = cli.build_parser(command).parse_args([command, str(path), "--limit", "!misc7", "--shard", f"{k}/3"])
+        assert cli.selected(args, inv) == shards.select(inv.select("!misc7"), inv, f"{k}/3")
+
+
+def test_a_bad_shard_for_bootstrap_exits_65_before_any_connection(tmp_path, capsys):
+    assert cli.main(["bootstrap", str(write(tmp_path)), "--shard", "0/3"]) == 65
+    assert "--shard: '0/3'" in capsys.readouterr().err

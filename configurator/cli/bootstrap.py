@@ -17,7 +17,7 @@ from configurator.engine import bootstrap, exitcodes
 from configurator.engine.plan import Planned
 from configurator.engine.status import StepStatus
 from configurator.errors import InputError
-from configurator.model.catalog import Catalog, build_catalog
+from configurator.model.catalog import Built, Catalog, build_catalog
 from configurator.model.context import inventory_view
 from configurator.model.inventory import Host
 from configurator.model.roles import Role
@@ -50,10 +50,11 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         arguments.secret(args, args.ask_pass, args.password_file, "SSH password", "password"),
         args.user, arguments.become_password(args), args.accept_new, args.wait, args.disable_password_login)
     cache: dict[str, Role] = {}
+    built: Built = {}
     view, kinds = inventory_view(inv), plugins.load(inv.resource_paths)
 
     def build(host: Host, cli_vars: Layer) -> Catalog:
-        return build_catalog(host, inv, cli_vars, cache, view, args.redactor, kinds)
+        return build_catalog(host, inv, cli_vars, cache, view, args.redactor, kinds, built)
 
     cli_vars = parse_cli_vars(args.var)
     work = [(h, bootstrap.parts(h, build, cli_vars, request)) for h in selected(args, inv)]  # input errors first

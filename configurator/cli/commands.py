@@ -13,7 +13,7 @@ from configurator.cli.password import source_from_args
 from configurator.engine import exitcodes
 from configurator.errors import ConfigureError
 from configurator.model import inventory
-from configurator.model.catalog import Catalog, build_catalog
+from configurator.model.catalog import Built, Catalog, build_catalog
 from configurator.model.context import inventory_view
 from configurator.model.roles import Role
 from configurator.model.variables import parse_cli_vars
@@ -92,7 +92,8 @@ def load_catalogs(args: argparse.Namespace) -> tuple[inventory.Inventory, list[C
     cache: dict[str, Role] = {}
     view = inventory_view(inv)
     kinds = plugins.load(inv.resource_paths)  # once per run: every plugin error before any connection
-    return inv, [build_catalog(h, inv, cli_vars, cache, view, args.redactor, kinds) for h in hosts]
+    built: Built = {}
+    return inv, [build_catalog(h, inv, cli_vars, cache, view, args.redactor, kinds, built) for h in hosts]
 
 
 def main(argv: list[str] | None = None) -> int:

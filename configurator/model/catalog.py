@@ -25,6 +25,10 @@ from configurator.resources.schema import build
 
 META_KEYS = {"notify", "when", "for_each", "tags", "checkable"}
 STREAM_OVER = 1 << 20  # `file: {src}` larger than this is streamed over SFTP instead of held in memory
+# Resources already built in this run, by type, trusted keys and the repr of their arguments: hosts that
+# render a role alike share its resources (values: frozen) instead of checking the same arguments again.
+Built = dict[tuple[type, frozenset[str], str], Resource[Any]]
+MEMO_OVER = 4096  # arguments longer than this (as repr) are built each time: keys stay small
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,11 @@ class Catalog:
 def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
                   cache: dict[str, roles_mod.Role] | None = None,
                   view: dict[str, Any] | None = None, secrets: Redactor | None = None,
-                  kinds: Registry | None = None) -> Catalog:
+                  kinds: Registry | None = None, built: Built | None = None) -> Catalog:
     """Resolve roles, merge variables and build every resource for `host` (`secrets`: the vault's values).
 
-    `kinds`: the run's resource types (loaded from the inventory's plugins when not given).
+    `kinds`: the run's resource types (loaded from the inventory's plugins when not given); `built`:
+    the resources of the hosts built before, shared by the run.
     """
     kinds = kinds if kinds is not None else plugins.load(inventory.resource_paths)
     search = roles_mod.search_path(inventory.roles_path)
@@ -71,9 +76,9 @@ def build_catalog(host: Host, inventory: Inventory, cli_vars: Layer,
     handlers: dict[str, Entry] = {}
     for role in roles:
         for index, item in enumerate(role.resources):
-            entries += _expand(env, role, item, role.resources.where_of(index), context, kinds)
+            entries += _expand(env, role, item, role.resources.where_of(index), context, kinds, built)
         for name, spec in role.handlers.items():
-            handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context, kinds)
+            handlers[name] = _entry(env, role, spec, role.handlers.where_of(name), context, kinds, built)
     _check_notify(entries, handlers)
     if secrets:
         entries = [_private(entry, secrets) for entry in entries]
@@ -99,22 +104,22 @@ def _split(item: Any, at: Location, kinds: Registry = BUILT_IN) -> tuple[str, An
 
 
 def _expand(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
-            context: dict[str, Any], kinds: Registry = BUILT_IN) -> list[Entry]:
+            context: dict[str, Any], kinds: Registry = BUILT_IN, built: Built | None = None) -> list[Entry]:
     _, _, meta = _split(item, at, kinds)
     if "for_each" not in meta:
-        entry = _entry(env, role, item, at, context, kinds)
+        entry = _entry(env, role, item, at, context, kinds, built)
         return [entry] if entry is not None else []
     items = _render(env, meta["for_each"], context, at)
     if isinstance(items, dict):
         items = [{"key": k, "value": v} for k, v in items.items()]
     if not isinstance(items, list):
         raise InputError(f"for_each must give a list or mapping, got {type(items).__name__}", at)
-    found = [_entry(env, role, item, at, {**context, "item": each}, kinds) for each in items]
+    found = [_entry(env, role, item, at, {**context, "item": each}, kinds, built) for each in items]
     return [e for e in found if e is not None]
 
 
 def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Location,
-           context: dict[str, Any], kinds: Registry = BUILT_IN) -> Any:
+           context: dict[str, Any], kinds: Registry = BUILT_IN, built: Built | None = None) -> Any:
     kind, args, meta = _split(item, at, kinds)
     when = meta.get("when")
     deferred = None
@@ -132,12 +137,32 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
     if issubclass(cls, Resource) and cls.source_folder and (cls.renders_source or "src" in written):
         rendered = _with_source(env, role, kind, cls, written, at, context)
     # only what the catalog itself added (a streamed source) may set internal arguments
-    resource = build(cls, rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written))
+    resource = _built(cls, rendered, at, f"{kind} in role {role.name}", frozenset(rendered) - set(written), built)
     notify = meta.get("notify") or ()
     notify = (notify,) if isinstance(notify, str) else tuple(str(n) for n in notify)
     tags = tuple(dict.fromkeys((*role.tags, *tag_names(meta.get("tags"), at))))
     checkable = _checkable(meta.get("checkable", True), at) and resource.checkable
     return Entry(resource, role.name, at, notify, deferred, tags, checkable)
+
+
+def _built(cls: type, args: dict[str, Any], at: Location, what: str, trusted: frozenset[str],
+           built: Built | None) -> Resource[Any]:
+    """`build()`, or the resource an earlier host built from the same arguments (only those that built)."""
+    key = _memo_key(cls, args, trusted) if built is not None else None
+    resource = built.get(key) if built is not None and key is not None else None
+    if resource is None:
+        resource = build(cls, args, at, what, trusted)
+        if built is not None and key is not None:
+            built[key] = resource
+    return resource
+
+
+def _memo_key(cls: type, args: dict[str, Any], trusted: frozenset[str]) -> tuple[type, frozenset[str], str] | None:
+    """The arguments as a key, when small: file content (bytes) and long texts are built each time."""
+    if any(isinstance(value, bytes) for value in args.values()):
+        return None
+    text = repr(args)  # plain YAML and template values: repr tells 1, 1.0, True and "1" apart
+    return (cls, trusted, text) if len(text) <= MEMO_OVER else None
 
 
 def _checkable(value: Any, at: Location) -> bool:

@@ -5,6 +5,7 @@ A run's `Registry` adds a project's own types (see `plugins`) to the built-in TY
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ TYPES: dict[str, str] = {
 }
 
 
+@functools.cache  # TYPES is fixed: the catalog asks once per resource of every host
 def type_named(name: str) -> type[Resource[Any]]:
     """The built-in class registered as `name`: `type_named("package")` is `Package`."""
     module, _, cls = TYPES[name].partition(":")

@@ -14,6 +14,12 @@ from configurator.resources.touch import Touches, touches, with_parents
 
 FSTAB = "/etc/fstab"
 _ONE = "@@mount"  # the separator of a lone probe: fstab arrives in base64 and mountinfo lines start with digits
+# $1 the mount point; $2-$4 type, options and device asked for; $5-$7 those of what was mounted ("" when
+# it cannot be named again): sh, so that the mount back runs in the same step, whatever stopped the mount
+_AFRESH = ('umount -- "$1" || exit; mount -t "$2" -o "$3" -- "$4" "$1" && exit 0; s=$?\n'
+           'if [ -n "$5" ] && mount -t "$5" -o "$6" -- "$7" "$1"; then '
+           'echo "configurator: the mount was refused; $7 ($5) is mounted on $1 again, as it was" >&2\n'
+           'else echo "configurator: the mount was refused and $1 is left unmounted" >&2; fi\nexit $s\n')
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class Mount(Resource[MountState]):
     kernel does not show (`nofail`, `x-systemd.*`, a `uid=` equal to the default) are not
     compared. Changed options are applied with a remount; another device or filesystem type,
     or a `mode`, `uid` or `gid` that a remount keeps (tmpfs), with an unmount and a mount (the
-    content of a tmpfs is then lost; an unmount of a busy filesystem fails the step). A bind
+    content of a tmpfs is then lost; an unmount of a busy filesystem fails the step; a mount the
+    kernel refuses mounts back what was there, as it was, and fails the step). A bind
     mount's source is compared through fstab only (the kernel names the underlying device).
     The fstab line is written only after the mount or remount succeeded (mounted with device, type
     and options named, so mount(8) reads nothing from fstab): one the kernel refuses fails the step
@@ -169,16 +176,23 @@ class Mount(Resource[MountState]):
             return [f"mount {self.path}"], [*mkdir, mount]
         if self._elsewhere(mounted, before):
             return [f"mount {self.device} on {self.path} again ({mounted.fstype} {mounted.source} is mounted)"], [
-                umount, mount]
+                self._afresh(mounted)]
         wrong = mounttab.differences(mounttab.options(self.opts), mounted, self.bind)
         if not wrong:
             return [], []
         fixed = mounttab.fixed_at_mount(wrong)
         if fixed:
-            return [f"mount {self.path} again ({', '.join(fixed)} cannot change on a remount)"], [umount, mount]
+            return [f"mount {self.path} again ({', '.join(fixed)} cannot change on a remount)"], [self._afresh(mounted)]
         opts = mounttab.remount_options(mounttab.options(self.opts), mounted)
         return [f"remount {self.path} ({', '.join(wrong)})"], [
             Run(("mount", "-o", opts, "--", self.device, self.path), at=self.path)]
+
+    def _afresh(self, mounted: Mounted) -> Run:
+        """Unmount, then mount as asked; a mount the kernel refuses puts back what was mounted (a tmpfs
+        empty), so a typo in `opts` does not leave the path unmounted, and the step fails."""
+        again = mounttab.as_mounted(mounted)
+        back = (mounted.fstype, again, mounted.source) if again is not None else ("", "", "")
+        return Run(("sh", "-c", _AFRESH, "sh", self.path, self.fstype, self.opts, self.device, *back), at=self.path)
 
     def _elsewhere(self, mounted: Mounted, before: Entry | None) -> bool:
         """Whether what is mounted is another filesystem than the one asked for (a remount cannot fix it)."""

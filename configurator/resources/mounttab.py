@@ -103,6 +103,14 @@ def mounted_at(mountinfo: str, path: str) -> Mounted | None:
     return found
 
 
+def as_mounted(seen: Mounted) -> str | None:
+    """`-o` that mounts what `seen` describes again (its flags, then its super block's options), or None
+    for a bind of a subtree (mountinfo names its device, not the directory that was bound)."""
+    if seen.root != "/":
+        return None
+    return ",".join(dict.fromkeys((*seen.flags, *seen.options)))
+
+
 def options(text: str) -> list[str]:
     """An fstab options field as a list (empty entries dropped)."""
     return [o for o in text.split(",") if o]

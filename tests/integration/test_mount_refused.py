@@ -3,6 +3,7 @@ the next boot into emergency mode, and the next run would take fstab for right."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,16 @@ def test_a_refused_remount_leaves_fstab_as_it_was(sandbox, host, tmp_path):
     refused(host, project(sandbox, tmp_path, "size=8m,mode=0755,nosuchoption"), tmp_path / "refused.json",
             "nosuchoption", "bad option")
     assert "size=16384k" in mounted(host) and sh(host, f"cat {POINT}/marker") == "kept\n"
+
+
+def test_a_refused_mount_afresh_mounts_back_what_was_there(sandbox, host, tmp_path):
+    """A mode a remount keeps means unmount and mount; when that mount is refused, the tmpfs that was
+    there is mounted again as it was (empty: a tmpfs's content goes with the unmount), not left unmounted."""
+    assert configure("apply", project(sandbox, tmp_path, GOOD))[0] == 0
+    report = tmp_path / "refused.json"
+    refused(host, project(sandbox, tmp_path, "size=16m,mode=0700,nosuchoption"), report, "nosuchoption", "bad option")
+    line = mounted(host)
+    assert "size=16384k" in line and "mode=755" in line and sh(host, f"stat -c %a {POINT}").strip() == "755"
+    assert f"is mounted on {POINT} again" in json.loads(report.read_text())["hosts"][0]["error"]
+    code, again = configure("apply", project(sandbox, tmp_path, GOOD), report=tmp_path / "again.json")
+    assert code == 0 and again is not None and changed_steps(again, ("changed",)) == {HOST: []}, again

@@ -11,7 +11,7 @@ import pytest
 from configurator.engine.actions import Run, Upload
 from configurator.resources import mounttab
 from configurator.resources.base import decide
-from configurator.resources.mount import Mount
+from configurator.resources.mount import _AFRESH, Mount
 
 T = "/mnt/t"
 FSTAB = b"# static\nUUID=1 / ext4 errors=remount-ro 0 1\n"
@@ -41,6 +41,12 @@ def mount_t(opts: str = "size=16m,mode=0755,nosuid", device: str = "tmpfs") -> R
 LINE = b"tmpfs /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n"
 MOUNT = mount_t()
 UMOUNT = Run(("umount", "--", T), at=T)
+BACK = ("tmpfs", "rw,nosuid,relatime,size=16384k,mode=755", "tmpfs")  # what TMPFS shows, to mount it back
+
+
+def afresh(opts: str, device: str = "tmpfs") -> Run:
+    """Unmount /mnt/t, mount it as asked, and mount back what TMPFS shows if that mount is refused."""
+    return Run(("sh", "-c", _AFRESH, "sh", T, "tmpfs", opts, device, *BACK), at=T)
 
 # (resource, fstab before, mountinfo, mount point, fstab after or None, the other actions, summary)
 CASES = [
@@ -56,14 +62,15 @@ CASES = [
      (Run(("mount", "-o", "remount,size=8m,mode=0755,nosuid,noexec", "--", "tmpfs", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (noexec, size=8m)"),
     (tmpfs(opts="size=16m,mode=0700,nosuid"), FSTAB + LINE, TMPFS, "d",
-     FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0700,nosuid 0 0\n", (UMOUNT, mount_t("size=16m,mode=0700,nosuid")),
+     FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0700,nosuid 0 0\n", (afresh("size=16m,mode=0700,nosuid"),),
      "update /mnt/t in /etc/fstab, mount /mnt/t again (mode=0700 cannot change on a remount)"),
     (tmpfs(opts="size=16m,mode=0755"), FSTAB + LINE, TMPFS, "d",
      FSTAB + b"tmpfs /mnt/t tmpfs size=16m,mode=0755 0 0\n",
      (Run(("mount", "-o", "remount,size=16m,mode=0755,suid", "--", "tmpfs", T), at=T),),
      "update /mnt/t in /etc/fstab, remount /mnt/t (suid)"),
     (tmpfs(device="scratch"), FSTAB + LINE, TMPFS, "d",
-     FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n", (UMOUNT, mount_t(device="scratch")),
+     FSTAB + b"scratch /mnt/t tmpfs size=16m,mode=0755,nosuid 0 0\n",
+     (afresh("size=16m,mode=0755,nosuid", device="scratch"),),
      "update /mnt/t in /etc/fstab, mount scratch on /mnt/t again (tmpfs tmpfs is mounted)"),
     (tmpfs(state="present"), FSTAB + LINE, "", "a", None, (), ""),
     (tmpfs(state="present"), FSTAB, TMPFS, "d", FSTAB + LINE, (), "add /mnt/t to /etc/fstab"),
@@ -99,9 +106,17 @@ def test_plan(mount: Mount, before: bytes | None, info: str, point: str, after: 
 
 
 def kinds(actions: tuple[Run | Upload, ...]) -> list[str]:
-    """Each action as a word: the command's name and a remount told apart, or "fstab" for the upload."""
-    return ["fstab" if isinstance(a, Upload) else "remount" if "remount" in a.argv[2] else a.argv[0]
-            for a in actions]
+    """Each action as a word: the command's name and a remount told apart, or "fstab" for the upload;
+    an unmount and mount afresh (_AFRESH) as the two it runs."""
+    words: list[str] = []
+    for a in actions:
+        if isinstance(a, Upload):
+            words.append("fstab")
+        elif a.argv[:3] == ("sh", "-c", _AFRESH):
+            words += ["umount", "mount"]
+        else:
+            words.append("remount" if "remount" in a.argv[2] else a.argv[0])
+    return words
 
 
 # (resource, fstab before, mountinfo, mount point, the actions in order): fstab is always written last, so a
@@ -242,3 +257,49 @@ def test_verify_check(mount: Mount, fstab: str | None, info: str, passes: bool) 
     else:
         with pytest.raises(AssertionError):
             check.test(FakeHost(fstab, info))
+
+
+def run_afresh(tmp_path: Any, umount: int, mount: int, back: tuple[str, str, str] = BACK) -> tuple[int, list[str], str]:
+    """_AFRESH with umount and mount stand-ins that exit as told (mount: the first call; a second, the
+    mount back, succeeds): its status, the calls, its stderr."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    (bin_dir / "umount").write_text(f'#!/bin/sh\necho "umount $*" >> {log}\nexit {umount}\n')
+    (bin_dir / "mount").write_text(f'#!/bin/sh\necho "mount $*" >> {log}\n'
+                                   f'[ "$(grep -c ^mount {log})" -gt 1 ] && exit 0; exit {mount}\n')
+    for tool in ("umount", "mount"):
+        (bin_dir / tool).chmod(0o755)
+    done = subprocess.run(["sh", "-c", _AFRESH, "sh", T, "tmpfs", "mode=0700,bad", "tmpfs", *back],
+                          capture_output=True, text=True, check=False, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    return done.returncode, log.read_text().splitlines() if log.exists() else [], done.stderr
+
+
+def test_a_new_mount_follows_the_unmount(tmp_path: Any) -> None:
+    status, calls, _ = run_afresh(tmp_path, umount=0, mount=0)
+    assert (status, calls) == (0, [f"umount -- {T}", f"mount -t tmpfs -o mode=0700,bad -- tmpfs {T}"])
+
+
+def test_a_busy_filesystem_is_left_mounted(tmp_path: Any) -> None:
+    status, calls, _ = run_afresh(tmp_path, umount=32, mount=0)
+    assert (status, calls) == (32, [f"umount -- {T}"])
+
+
+def test_a_refused_mount_mounts_back_what_was_there_and_fails(tmp_path: Any) -> None:
+    status, calls, err = run_afresh(tmp_path, umount=0, mount=32)
+    assert status == 32 and calls[-1] == f"mount -t tmpfs -o rw,nosuid,relatime,size=16384k,mode=755 -- tmpfs {T}"
+    assert "tmpfs (tmpfs) is mounted on /mnt/t again" in err
+
+
+def test_a_refused_mount_says_when_nothing_could_be_mounted_back(tmp_path: Any) -> None:
+    status, calls, err = run_afresh(tmp_path, umount=0, mount=32, back=("", "", ""))
+    assert status == 32 and len(calls) == 2 and "/mnt/t is left unmounted" in err
+
+
+@pytest.mark.parametrize(("line", "again"), [
+    (TMPFS, "rw,nosuid,relatime,size=16384k,mode=755"),
+    ("36 35 8:1 / /srv ro,noatime - ext4 /dev/sdb1 ro,errors=remount-ro\n", "ro,noatime,errors=remount-ro"),
+    (BIND, None),  # a bind of /srv/a: mountinfo names the device, not the directory
+])
+def test_what_was_mounted_is_named_again(line: str, again: str | None) -> None:
+    seen = mounttab.mounted_at(line, line.split(" ")[4])
+    assert seen is not None and mounttab.as_mounted(seen) == again

@@ -78,6 +78,22 @@ def _foreseen(item: Planned, changes: list[Planned]) -> Planned | None:
     return None if state is None else decide(item.entry, state)
 
 
+def foresee(planned: list[Planned]) -> list[Planned]:
+    """Check mode: each step planned again on what the changes planned before it would write, where
+    its resource can tell (`after_writes`: a service whose drop-in a file step writes); the others
+    as the probe saw them."""
+    written: set[Touch] = set()
+    seen: list[Planned] = []
+    for item in planned:
+        if written and item.observed is not None and overlaps(reads(item), written):
+            state = item.entry.resource.after_writes(item.observed, frozenset(written))
+            item = item if state is None else decide(item.entry, state)
+        if item.step.status == PlanStatus.CHANGE:
+            written |= writes([item])
+        seen.append(item)
+    return seen
+
+
 def _independent(group: list[Planned], written: set[Touch]) -> list[Planned]:
     """The leading members of a group whose reads the chain so far left alone (the first always is)."""
     kept = group[:1]

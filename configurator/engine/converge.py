@@ -77,13 +77,15 @@ def converge(session: Connection, catalog: Catalog, check: bool, event: Event,
             if applies(e, seen.facts, catalog.context)]
     planned = with_details(session, decide_all([e for e, _ in live], tuple(s for _, s in live)))
     queued = [h for h in seen.pending if h in catalog.handlers]
+    # what check mode shows and a saved plan holds: later steps as the changes before them leave the host
+    foreseen = chain.foresee(planned) if check or gate is not None else planned
     if gate is not None:
-        gate(catalog, planned, _queued(catalog, queued, planned))
+        gate(catalog, foreseen, _queued(catalog, queued, foreseen))
     if check:
-        for item in planned:
+        for item in foreseen:
             status = StepStatus.PENDING if item.step.status == "change" else StepStatus(item.step.status)
             _record(outcome, catalog, item, status, event)
-        outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, planned)]
+        outcome.handlers = [f"{h} (would run)" for h in _queued(catalog, queued, foreseen)]
         return outcome
     _apply_steps(session, catalog, planned, queued, outcome, event, stop or threading.Event())
     if not outcome.error:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from configurator.engine.actions import Action, quote
 from configurator.resources.sections import split_marked
-from configurator.resources.touch import Touches
+from configurator.resources.touch import Touch, Touches
 
 INDEX = re.compile(r"(\d+)")  # what follows a one_by_one marker
 
@@ -126,6 +126,12 @@ class Resource(ABC, Generic[State]):
         """The state this resource's probe would see once `step` (planned from `observed`) ran, when
         that is certain; a later resource with the same probe is then planned on it, in the same
         script (default None: it is probed again)."""
+        return None
+
+    def after_writes(self, observed: State, written: frozenset[Touch]) -> State | None:
+        """Check mode: the state this resource's probe would see once the changes planned before it
+        wrote `written` (which meets its reads), when it can tell; it is then planned on that state
+        (default None: planned on the probe, as it is before those changes)."""
         return None
 
     def restarts_host(self) -> float:

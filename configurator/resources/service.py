@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Self
 
 from configurator.engine.actions import Run, quote
 from configurator.resources.base import Check, Resource, Step, Unreadable, change, field_lines, ok, unknown
 from configurator.resources.sections import split_marked
-from configurator.resources.touch import EVERYTHING, UNIT_FOLDERS, Touches, touches
+from configurator.resources.touch import ANY, EVERYTHING, PATH_KINDS, UNIT_FOLDERS, Touch, Touches, touches
 
 UNIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\Z")
 PROPS = "LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,DropInPaths"
@@ -92,6 +93,19 @@ class Service(Resource[ServiceState]):
         systemd = {("tree", folder) for folder in UNIT_FOLDERS}
         written = EVERYTHING if self.state is not None else {("unit", unit), ("tree", "/etc/systemd")}
         return touches({("unit", unit), *systemd}, written)
+
+    def after_writes(self, observed: ServiceState, written: frozenset[Touch]) -> ServiceState | None:
+        """A unit file or drop-in of this unit written before: apply loads it with a daemon-reload, so
+        check mode says so too (a write it cannot place, such as a package's, changes nothing here)."""
+        unit = unit_name(self.name)
+        files = {f"{root}/{unit}" for root in DROPIN_ROOTS}
+        folders = tuple(f"{root}/{unit}.d" for root in DROPIN_ROOTS)
+        for kind, name in written:
+            path = posixpath.normpath(name) if kind in PATH_KINDS and name != ANY else ""
+            inside = path.startswith(tuple(f"{f}/" for f in folders))  # a drop-in (an empty folder is none)
+            if path in files or inside or (kind == "tree" and path in folders):
+                return replace(observed, needs_daemon_reload=True)
+        return None
 
     def probe(self) -> str:
         return f"systemctl show -p {PROPS} -- {quote(self.name)} 2>&1\n" + dropins_script([self.name], "one")

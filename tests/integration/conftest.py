@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 # node21 the template context, node22-24 rolling groups and batch hooks, node25-28 the load balancer
 # and its apps, node29-30 sandbox releases, node31-34 apt sources and packages (node31 serves the
 # repository), node35-37 mounts, units and reboots, node38-41 firewall, git and downloads (node38
-# serves them), node42 host keys and other inventories, node43-44 tags, saved plans and drift,
+# serves them), node42 host keys and other inventories, node43-44 tags, saved plans, drift and check mode's foresight,
 # node45-48 the built-in roles on trixie (node45 base, node46-47 DNS/DHCP server and client, node48 app runtime),
 # node49-50 first contact (bootstrap, --wait), node51-53 ad-hoc commands, node54-57 sharded runs,
 # node58-59 round trips of a first run, node60-61 a fresh trixie host with every new resource (node61 serves)

@@ -34,7 +34,8 @@ from configurator.resources.package import Package
 from configurator.resources.service import Service
 from configurator.resources.template import Template
 
-MEMBERS = ("id", "probe", "parse", "plan", "checks", "validate", "batch_probe", "batch_parse", "merge")
+MEMBERS = ("id", "probe", "parse", "plan", "checks", "validate", "batch_probe", "batch_parse", "merge",
+           "after_writes")
 
 
 @pytest.mark.parametrize("name", sorted(all_types()))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from configurator.engine import hostpaths, probe
 from configurator.engine.actions import Action, Upload, quote, snippet
 from configurator.engine.plan import Planned, decide
-from configurator.resources.base import PlanStatus
+from configurator.resources.base import PlanStatus, Resource
 from configurator.resources.touch import Touch, overlaps
 
 
@@ -79,17 +79,21 @@ def _foreseen(item: Planned, changes: list[Planned]) -> Planned | None:
 
 
 def foresee(planned: list[Planned]) -> list[Planned]:
-    """Check mode: each step planned again on what the changes planned before it would write, where
-    its resource can tell (`after_writes`: a service whose drop-in a file step writes); the others
-    as the probe saw them."""
-    written: set[Touch] = set()
+    """Check mode: each step planned again on what the changes planned before it would do, change by
+    change in order, where its resource can tell (`after_writes`: a service whose drop-in a file step
+    writes); the others as the probe saw them."""
+    changes: list[Planned] = []
     seen: list[Planned] = []
     for item in planned:
-        if written and item.observed is not None and overlaps(reads(item), written):
-            state = item.entry.resource.after_writes(item.observed, frozenset(written))
-            item = item if state is None else decide(item.entry, state)
+        resource = item.entry.resource
+        if changes and item.observed is not None and type(resource).after_writes is not Resource.after_writes:
+            state = item.observed
+            for written in (writes([c]) for c in changes):
+                after = resource.after_writes(state, written) if overlaps(reads(item), written) else None
+                state = state if after is None else after
+            item = item if state is item.observed else decide(item.entry, state)
         if item.step.status == PlanStatus.CHANGE:
-            written |= writes([item])
+            changes.append(item)
         seen.append(item)
     return seen
 

@@ -129,9 +129,9 @@ class Resource(ABC, Generic[State]):
         return None
 
     def after_writes(self, observed: State, written: frozenset[Touch]) -> State | None:
-        """Check mode: the state this resource's probe would see once the changes planned before it
-        wrote `written` (which meets its reads), when it can tell; it is then planned on that state
-        (default None: planned on the probe, as it is before those changes)."""
+        """Check mode: the state this resource's probe would see once a change planned before it wrote
+        `written` (which meets its reads; asked for each such change, in order), when it can tell; it
+        is then planned on that state (default None: as it was before that change)."""
         return None
 
     def restarts_host(self) -> float:

@@ -95,8 +95,11 @@ class Service(Resource[ServiceState]):
         return touches({("unit", unit), *systemd}, written)
 
     def after_writes(self, observed: ServiceState, written: frozenset[Touch]) -> ServiceState | None:
-        """A unit file or drop-in of this unit written before: apply loads it with a daemon-reload, so
-        check mode says so too (a write it cannot place, such as a package's, changes nothing here)."""
+        """After a change that wrote a unit file or drop-in of this unit, apply runs a daemon-reload; after
+        one that ran a daemon-reload itself (it writes every unit: a `unit` step), none is left to run. A
+        write it cannot place (a package's) tells nothing."""
+        if ("unit", ANY) in written:
+            return replace(observed, needs_daemon_reload=False)
         unit = unit_name(self.name)
         files = {f"{root}/{unit}" for root in DROPIN_ROOTS}
         folders = tuple(f"{root}/{unit}.d" for root in DROPIN_ROOTS)

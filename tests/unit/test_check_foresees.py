@@ -15,6 +15,7 @@ from configurator.resources.file import File, FileState
 from configurator.resources.package import Package, PackageState
 from configurator.resources.service import Service, ServiceState
 from configurator.resources.touch import EVERYTHING, Touch
+from configurator.resources.unit import Unit, UnitState
 
 RUNNING = ServiceState("loaded", "active", "running", "enabled", False)
 DROPIN = "/etc/systemd/system/ssh.service.d/override.conf"
@@ -65,3 +66,19 @@ def test_the_others_stay_as_the_probe_saw_them(before: list[Planned]) -> None:
 def test_a_drop_in_written_after_the_service_changes_nothing_before_it() -> None:
     service = planned(Service("ssh", state="running"), RUNNING)
     assert chain.foresee([service, new_file(DROPIN)])[0] == service
+
+
+def new_unit(name: str) -> Planned:
+    """A `unit` step installing a new unit file: it runs its own daemon-reload."""
+    return planned(Unit(name, content=b"[Service]\nExecStart=/bin/true\n"),
+                   UnitState(FileState("absent"), ServiceState("not-found", "inactive", "dead", "", False)))
+
+
+@pytest.mark.parametrize(("before", "reloads"), [
+    ([new_unit("ssh.service")], False),  # the unit step wrote the file and reloaded: nothing left to load
+    ([new_file(DROPIN), new_unit("other.service")], False),  # a reload after the drop-in took it in
+    ([new_unit("other.service"), new_file(DROPIN)], True),  # the drop-in came after that reload
+])
+def test_a_daemon_reload_in_between_is_taken_into_account(before: list[Planned], reloads: bool) -> None:
+    service = chain.foresee([*before, planned(Service("ssh", state="running"), RUNNING)])[-1]
+    assert (service.step.summary == RELOAD) == reloads and service.step.status == ("change" if reloads else "ok")

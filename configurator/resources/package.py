@@ -253,8 +253,9 @@ class Package(Resource[PackageState]):
 
 def _lists_age(items: Sequence[Package]) -> str:
     """sh after the batch's dpkg-query (in $__cfg_q) that prints `lists_age=` unless no install can need it:
-    only packages `present` at any version, each `install|hold ok installed` (what plan() keeps as it is;
-    two processes, stat and date, saved on a converged host)."""
+    no `latest` and no version asked, and every `present` package `install|hold ok installed` (what
+    plan() keeps as it is; `absent` and `purged` never read the age). Saves stat and date on a converged
+    host."""
     measure = f'({LISTS_AGE}; echo "lists_age=$a")'  # a subshell: an arithmetic error must not end the script
     if any(p.state == "latest" or p.version for p in items):
         return measure + "\n"

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from configurator.cli import arguments
-from configurator.cli.commands import load_inventory
+from configurator.cli.commands import load_inventory, selected
 from configurator.connections import ssh as transport
 from configurator.engine import converge, rollout
 from configurator.errors import InputError
@@ -20,9 +20,11 @@ def add_parser(sub: Any, name: str, text: str) -> None:
     if name == "vars":
         arguments.targeted(sub, name, text, cmd_vars, "host", "name?")
     elif name == "hosts":
-        arguments.targeted(sub, name, text, cmd_hosts).add_argument(
-            "--sources", "-s", action="store_true",
-            help="also each variable, and the file:line each host and variable came from")
+        listed = arguments.targeted(sub, name, text, cmd_hosts)
+        listed.add_argument("--sources", "-s", action="store_true",
+                            help="also each variable, and the file:line each host and variable came from")
+        listed.add_argument("--shard", metavar="K/N",
+                            help="only the hosts of shard K of N, as `apply --shard K/N` would run them")
     else:
         arguments.targeted(sub, name, text, cmd_facts, "host").add_argument("--accept-new", action="store_true")
 
@@ -51,7 +53,8 @@ def cmd_vars(args: argparse.Namespace) -> int:
 def cmd_hosts(args: argparse.Namespace) -> int:
     """Matched hosts with address, groups and roles (with --sources: their variables, and where each came from)."""
     inv = load_inventory(args)
-    for host in inv.select(args.limit):
+    hosts = selected(args, inv)
+    for host in hosts:
         groups, roles = ",".join(host.groups) or "-", ",".join(host.roles) or "-"
         line = f"{host.name}  {host.address}  groups={groups}  roles={roles}"
         if not getattr(args, "sources", False):
@@ -60,14 +63,14 @@ def cmd_hosts(args: argparse.Namespace) -> int:
         print(f"{line}    # {host.where}")
         for name, sourced in sorted(merge(host.var_layers).items()):
             print(args.redactor.redact(f"    {name} = {sourced.value!r}    # {sourced.describe()}"))
-    _print_order(inv, args.limit)
+    _print_order(inv, hosts)
     return 0
 
 
-def _print_order(inv: inventory.Inventory, limit: str | None) -> None:
+def _print_order(inv: inventory.Inventory, hosts: list[inventory.Host]) -> None:
     """The order an apply of these hosts takes: batches side by side, `after:` waits, failure budgets."""
     print("\nrollout order:")
-    for line in rollout.order(inv.select(limit), inv):
+    for line in rollout.order(hosts, inv):
         print(f"  {line}")
 
 

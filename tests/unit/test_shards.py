@@ -133,3 +133,17 @@ def test_every_command_over_hosts_takes_the_shard(tmp_path, command):
 def test_a_bad_shard_for_bootstrap_exits_65_before_any_connection(tmp_path, capsys):
     assert cli.main(["bootstrap", str(write(tmp_path)), "--shard", "0/3"]) == 65
     assert "--shard: '0/3'" in capsys.readouterr().err
+
+
+def test_configure_hosts_lists_a_shard_before_any_run(tmp_path, capsys):
+    path = write(tmp_path)
+    inv = inventory.load(path)
+    for k in (1, 2, 3):
+        capsys.readouterr()
+        assert cli.main(["hosts", str(path), "--shard", f"{k}/3"]) == 0
+        listed, _, order = capsys.readouterr().out.partition("\nrollout order:")
+        names = [line.split()[0] for line in listed.splitlines() if line.strip()]
+        assert names == [h.name for h in shards.select(inv.select(None), inv, f"{k}/3")]
+        assert sorted(n for line in order.splitlines() if ":" in line and not line.strip().startswith("max_fail")
+                      for n in line.split(":", 1)[1].split("(")[0].split()) == sorted(names)  # the shard's order
+    assert cli.main(["hosts", str(path), "--shard", "4/3"]) == 65

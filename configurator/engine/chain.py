@@ -82,18 +82,18 @@ def foresee(planned: list[Planned]) -> list[Planned]:
     """Check mode: each step planned again on what the changes planned before it would do, change by
     change in order, where its resource can tell (`after_writes`: a service whose drop-in a file step
     writes); the others as the probe saw them."""
-    changes: list[Planned] = []
+    written: list[frozenset[Touch]] = []  # what each change planned so far writes, in order
     seen: list[Planned] = []
     for item in planned:
         resource = item.entry.resource
-        if changes and item.observed is not None and type(resource).after_writes is not Resource.after_writes:
-            state = item.observed
-            for written in (writes([c]) for c in changes):
-                after = resource.after_writes(state, written) if overlaps(reads(item), written) else None
+        if written and item.observed is not None and type(resource).after_writes is not Resource.after_writes:
+            state, read = item.observed, reads(item)
+            for touched in (w for w in written if overlaps(read, w)):
+                after = resource.after_writes(state, touched)
                 state = state if after is None else after
             item = item if state is item.observed else decide(item.entry, state)
         if item.step.status == PlanStatus.CHANGE:
-            changes.append(item)
+            written.append(writes([item]))
         seen.append(item)
     return seen
 

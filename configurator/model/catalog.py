@@ -148,13 +148,11 @@ def _entry(env: jinja2.Environment, role: roles_mod.Role, item: Any, at: Locatio
 def _built(cls: type, args: dict[str, Any], at: Location, what: str, trusted: frozenset[str],
            built: Built | None) -> Resource[Any]:
     """`build()`, or the resource an earlier host built from the same arguments (only those that built)."""
-    key = _memo_key(cls, args, trusted) if built is not None else None
-    resource = built.get(key) if built is not None and key is not None else None
-    if resource is None:
-        resource = build(cls, args, at, what, trusted)
-        if built is not None and key is not None:
-            built[key] = resource
-    return resource
+    if built is None or (key := _memo_key(cls, args, trusted)) is None:
+        return build(cls, args, at, what, trusted)
+    if key not in built:
+        built[key] = build(cls, args, at, what, trusted)
+    return built[key]
 
 
 def _memo_key(cls: type, args: dict[str, Any], trusted: frozenset[str]) -> tuple[type, frozenset[str], str] | None:

@@ -35,11 +35,16 @@ class ServiceState:
 def service_state(text: str, dropins: Sequence[str] = (), name: str = "") -> ServiceState:
     """A unit's state from its `systemctl show` block; `dropins`: the drop-in files found on disk."""
     seen = field_lines(text)
-    folders = tuple(f"{root}/{unit_name(name)}.d/" for root in DROPIN_ROOTS) if name else ()
+    folders = tuple(f"{folder}/" for folder in dropin_folders(name)) if name else ()
     loaded = {p for p in seen.get("DropInPaths", "").split() if p.startswith(folders)}
     found = {p for p in dropins if p.startswith(folders)}
     return ServiceState(seen.get("LoadState", ""), seen.get("ActiveState", ""), seen.get("SubState", ""),
                         seen.get("UnitFileState", ""), seen.get("NeedDaemonReload") == "yes" or found != loaded)
+
+
+def dropin_folders(name: str) -> tuple[str, ...]:
+    """Where this unit's drop-ins are looked for: `<root>/nginx.service.d` for each of DROPIN_ROOTS."""
+    return tuple(f"{root}/{unit_name(name)}.d" for root in DROPIN_ROOTS)
 
 
 def unit_name(name: str) -> str:
@@ -49,7 +54,7 @@ def unit_name(name: str) -> str:
 
 def dropins_script(names: Sequence[str], mark: str) -> str:
     """Sh (builtins only) that prints a marker, then every drop-in file of these units in DROPIN_ROOTS."""
-    globs = " ".join(f"{quote(f'{root}/{unit_name(n)}.d')}/*.conf" for n in names for root in DROPIN_ROOTS)
+    globs = " ".join(f"{quote(folder)}/*.conf" for n in names for folder in dropin_folders(n))
     return (f"printf '\\n@@{mark} dropins\\n'; for __cfg_d in {globs}; do "
             '[ -e "$__cfg_d" ] && printf \'%s\\n\' "$__cfg_d"; done; true\n')
 
@@ -100,12 +105,12 @@ class Service(Resource[ServiceState]):
         write it cannot place (a package's) tells nothing."""
         if ("unit", ANY) in written:
             return replace(observed, needs_daemon_reload=False)
-        unit = unit_name(self.name)
-        files = {f"{root}/{unit}" for root in DROPIN_ROOTS}
-        folders = tuple(f"{root}/{unit}.d" for root in DROPIN_ROOTS)
+        files = {f"{root}/{unit_name(self.name)}" for root in DROPIN_ROOTS}
+        folders = dropin_folders(self.name)
+        beneath = tuple(f"{folder}/" for folder in folders)
         for kind, name in written:
             path = posixpath.normpath(name) if kind in PATH_KINDS and name != ANY else ""
-            inside = path.startswith(tuple(f"{f}/" for f in folders))  # a drop-in (an empty folder is none)
+            inside = path.startswith(beneath)  # a drop-in (an empty folder is none)
             if path in files or inside or (kind == "tree" and path in folders):
                 return replace(observed, needs_daemon_reload=True)
         return None
